@@ -1,0 +1,33 @@
+# Every target creates .venv when it is missing; nothing else needs to be installed by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: crawl demo test lint format clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## crawl the offline fixture mirror into data/demo.db and show what was flagged
+	$(BIN)/monitor demo
+
+crawl: $(STAMP)  ## crawl the real outlets into data/monitor.db (needs the internet)
+	$(BIN)/monitor crawl
+
+test: $(STAMP)  ## the whole test suite, offline
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache *.egg-info

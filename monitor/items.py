@@ -1,0 +1,13 @@
+"""The item the spider yields: an extracted article and the outlet it came from (never a response)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor.extract import Article
+
+
+@dataclass
+class ArticleItem:
+    source: str
+    article: Article

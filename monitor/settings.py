@@ -1,0 +1,43 @@
+"""Scrapy settings of the monitor, and its own settings in the MONITOR_* namespace.
+
+Every MONITOR_* setting can be overridden per run with ``-s NAME=VALUE`` (``scrapy crawl``) or by the ``monitor``
+command's options. Components read them through ``crawler.settings`` only.
+"""
+
+from monitor import __version__
+
+BOT_NAME = "monitor"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# --- the monitor's own settings ---------------------------------------------------------------
+MONITOR_DB = "data/monitor.db"  # SQLite archive
+MONITOR_SOURCES = ""  # path of a sources.toml; empty = the packaged monitor/data/sources.toml
+MONITOR_RULES = ""  # path of a rules TOML; empty = the packaged monitor/data/rules/peace_talks.toml
+MONITOR_MIN_WORDS = 40  # fewer words of body text and a page is not an article
+MONITOR_BATCH_SIZE = 25  # articles written per transaction
+MONITOR_MAX_ERRORS_KEPT = 20  # error lines kept per source and run in run_sources.errors
+MONITOR_CONTACT_URL = "https://github.com/pl-peace-monitor/pl-peace-monitor"
+MONITOR_BOT_NAME = f"pl-peace-monitor/{__version__}"
+# USER_AGENT is built from MONITOR_BOT_NAME and MONITOR_CONTACT_URL unless you set it yourself.
+
+# --- politeness -----------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

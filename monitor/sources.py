@@ -1,0 +1,169 @@
+"""Load and validate the outlet declarations (``sources.toml``) into :class:`Source` objects.
+
+A file is data written by people, so every problem is reported as one line that names the file, the outlet
+and the field. Nothing here knows about Scrapy.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from monitor.urls import on_domains
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+HOST_RE = re.compile(
+    r"^(?=.{1,253}(:\d{1,5})?$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$"
+)
+REQUIRED = ("name", "domains", "article_pattern")
+URL_LISTS = ("feeds", "sitemaps", "sections")
+KNOWN = frozenset({"name", "title", "domains", "article_pattern", "enabled", *URL_LISTS})
+
+
+class SourcesError(ValueError):
+    """A sources file that cannot be used; the message is one line naming file, outlet and field."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    title: str
+    domains: tuple[str, ...]
+    article_pattern: re.Pattern[str]
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    sections: tuple[str, ...] = ()
+    enabled: bool = True
+
+    def owns(self, url: str) -> bool:
+        """True when ``url`` is on one of this outlet's domains."""
+        return on_domains(url, self.domains)
+
+
+def default_sources_path() -> Path:
+    """The packaged ``sources.toml``."""
+    return Path(str(resources.files("monitor") / "data" / "sources.toml"))
+
+
+def _fail(path: str, where: str, field: str | None, problem: str) -> SourcesError:
+    place = f"{where}, field '{field}'" if field else where
+    return SourcesError(f"{path}: {place}: {problem}")
+
+
+def _check_url(path: str, where: str, field: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise _fail(path, where, field, f"expected a URL string, got {value!r}")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _fail(path, where, field, f"{value!r} is not an absolute http(s) URL")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise _fail(path, where, field, f"{value!r} has a malformed port") from exc
+    return value
+
+
+def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
+    """Parse and validate the TOML text of a sources file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourcesError(f"{path}: not valid TOML: {exc}") from exc
+    unknown_top = set(data) - {"outlet"}
+    if unknown_top:
+        raise SourcesError(
+            f"{path}: unknown top-level key(s) {sorted(unknown_top)}; expected [[outlet]] entries"
+        )
+    entries = data.get("outlet")
+    if not isinstance(entries, list) or not entries:
+        raise SourcesError(f"{path}: no [[outlet]] entries")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries, start=1):
+        where = f"outlet #{index}"
+        if not isinstance(entry, dict):
+            raise _fail(path, where, None, "expected a table")
+        name = entry.get("name")
+        if isinstance(name, str):
+            where = f"outlet '{name}' (entry {index})"
+        unknown = sorted(set(entry) - KNOWN)
+        if unknown:
+            raise _fail(path, where, unknown[0], f"unknown key; known keys are {sorted(KNOWN)}")
+        for key in REQUIRED:
+            if key not in entry:
+                raise _fail(path, where, key, "missing")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise _fail(path, where, "name", f"{name!r} must be lowercase letters, digits, '-' or '_'")
+        if name in seen:
+            raise _fail(path, where, "name", f"duplicate name (also entry {seen[name]})")
+        seen[name] = index
+        title = entry.get("title", name)
+        if not isinstance(title, str) or not title.strip():
+            raise _fail(path, where, "title", "must be a non-empty string")
+        domains = entry["domains"]
+        if not isinstance(domains, list) or not domains:
+            raise _fail(path, where, "domains", "must be a non-empty list of host names")
+        for domain in domains:
+            if not isinstance(domain, str) or not HOST_RE.match(domain.lower()):
+                raise _fail(path, where, "domains", f"{domain!r} is not a host name")
+        pattern_text = entry["article_pattern"]
+        if not isinstance(pattern_text, str) or not pattern_text:
+            raise _fail(path, where, "article_pattern", "must be a non-empty regular expression")
+        try:
+            pattern = re.compile(pattern_text)
+        except re.error as exc:
+            raise _fail(path, where, "article_pattern", f"invalid regular expression: {exc}") from exc
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in URL_LISTS:
+            values = entry.get(key, [])
+            if not isinstance(values, list):
+                raise _fail(path, where, key, "must be a list of URLs")
+            lists[key] = tuple(_check_url(path, where, key, v) for v in values)
+        if not any(lists.values()):
+            raise _fail(path, where, "feeds", "an outlet needs at least one feed, sitemap or section")
+        for key, urls in lists.items():
+            for url in urls:
+                if key == "sections" and not on_domains(url, domains):
+                    raise _fail(path, where, key, f"{url!r} is not on the outlet's domains {domains}")
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise _fail(path, where, "enabled", "must be true or false")
+        sources.append(
+            Source(
+                name=name,
+                title=title,
+                domains=tuple(d.lower() for d in domains),
+                article_pattern=pattern,
+                enabled=enabled,
+                **lists,
+            )
+        )
+    return sources
+
+
+def load_sources(path: str | Path | None = None) -> list[Source]:
+    """Read a sources file (the packaged one when ``path`` is empty)."""
+    file = Path(path) if path else default_sources_path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SourcesError(f"{file}: no such sources file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourcesError(f"{file}: cannot read: {exc}") from exc
+    return parse_sources(text, str(file))
+
+
+def select(sources: list[Source], names: str | None) -> list[Source]:
+    """Sources named in a comma-separated list (all enabled ones when empty); unknown names are an error."""
+    if not names:
+        return [s for s in sources if s.enabled]
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    by_name = {s.name: s for s in sources}
+    missing = [n for n in wanted if n not in by_name]
+    if missing:
+        raise SourcesError(f"unknown source(s) {', '.join(missing)}; known: {', '.join(sorted(by_name))}")
+    return [by_name[n] for n in wanted]

@@ -44,8 +44,13 @@ def run_spider(
     for key, value in settings.items():
         project.set(key, value, priority="cmdline")
     process = CrawlerProcess(project)
-    process.crawl("news", source=source)
+    crawler = process.create_crawler("news")
+    process.crawl(crawler, source=source)
     process.start()
+    internal = crawler.stats.get_value("spider_exceptions/count", 0) if crawler.stats else 0
+    if internal:
+        where = project.get("LOG_FILE") or "the log above"
+        click.echo(f"warning: {internal} page(s) hit an internal error in the spider; see {where}", err=True)
 
 
 def summarize(db: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

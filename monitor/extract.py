@@ -23,7 +23,19 @@ from monitor.urls import absolute, canonical_url, host_of, on_domains
 
 DetectorFactory.seed = 0  # langdetect is random unless seeded
 LANGUAGE_PREFIX = 2000  # characters given to langdetect
-MIN_WORDS = 40  # fewer words of body text: not an article (video, gallery, stub)
+MIN_WORDS = 40  # fewer words of running prose: not an article (video, gallery, stub)
+PROSE_SENTENCE_WORDS = 5  # a sentence of at least this many words is prose, not a caption or a label
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])[\"”'»)]*\s+|\n+")
+_SENTENCE_END = re.compile(r"[.!?…][\"”'»)]*\s*$")
+
+# Page parts that are never article text, whatever the outlet: consent dialogs, navigation, page chrome.
+_CLASS_OR_ID = "contains(translate(@class,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{0}') or contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{0}')"
+PRUNE_XPATH = [
+    "//*[" + " or ".join(_CLASS_OR_ID.format(w) for w in ("cookie", "consent", "rodo", "gdpr", "cmp")) + "]",
+    "//nav",
+    "//header[not(ancestor::article)]",
+    "//footer",
+]
 
 # Where a publication date came from, best first. Modification times are never publication times.
 DATE_PRECEDENCE = (
@@ -88,6 +100,19 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Decode page bytes: BOM, then the HTTP charset, then ``<meta charset>``, then detection."""
     _, text = html_to_unicode(content_type, body)
     return text
+
+
+def prose_words(text: str) -> int:
+    """Words in sentences: runs of at least ``PROSE_SENTENCE_WORDS`` words ending in . ! ? or … .
+
+    Captions, menus, labels and photo credits are not sentences, so a gallery or video page has almost none.
+    """
+    total = 0
+    for sentence in _SENTENCE_SPLIT.split(text):
+        words = len(sentence.split())
+        if words >= PROSE_SENTENCE_WORDS and _SENTENCE_END.search(sentence):
+            total += words
+    return total
 
 
 def detect_language(text: str) -> str | None:
@@ -223,13 +248,22 @@ def extract_article(
         tree = lxml.html.fromstring(html)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
+    og_type = next((v for _k, v in _meta(tree, ("og:type",))), "")
+    if og_type.startswith("video"):
+        raise NotAnArticle(f"a video page (og:type {og_type})")
     document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        prune_xpath=PRUNE_XPATH,
     )
     text = (document.text if document is not None else "") or ""
     words = len(text.split())
-    if words < min_words:
-        raise NotAnArticle(f"no article text ({words} words)")
+    prose = prose_words(text)
+    if prose < min_words:
+        raise NotAnArticle(f"no article text ({prose} words of prose)")
     candidates, modified = collect_dates(tree, url, hints, document.date if document else None)
     published, published_source = choose_published(candidates, now)
     title = (document.title if document else None) or (hints.title if hints else None)

@@ -23,6 +23,10 @@ MONITOR_BOT_NAME = f"pl-peace-monitor/{__version__}"
 
 # --- politeness -----------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "monitor.robots.PoliteRobotsTxtMiddleware": 100,
+}
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -36,6 +40,7 @@ DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no listening port for an unattended crawl
 
 ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
 

@@ -7,16 +7,20 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from monitor import settings as monitor_settings
 from monitor.extract import Hints, NotAnArticle, extract_article
 from monitor.feeds import FeedError, Link, parse_discovery, parse_section
 from monitor.items import ArticleItem
 from monitor.pipelines import stat_key
+from monitor.robots import RobotsTxtUnavailable
 from monitor.sources import Source, load_sources, select
-from monitor.urls import canonical_url
+from monitor.urls import canonical_url, pattern_target
 
 
 def failure_reason(failure: Failure) -> str:
@@ -45,10 +49,13 @@ class NewsSpider(scrapy.Spider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
+        """Name the project and a contact URL in the User-Agent, unless the user set their own."""
         super().update_settings(settings)
-        if settings.getpriority("USER_AGENT") <= settings.getpriority("MONITOR_CONTACT_URL"):
-            agent = f"{settings.get('MONITOR_BOT_NAME')} (+{settings.get('MONITOR_CONTACT_URL')})"
-            settings.set("USER_AGENT", agent, priority=settings.getpriority("MONITOR_CONTACT_URL"))
+        current = settings.get("USER_AGENT") or ""
+        if not current or current.startswith("Scrapy/"):
+            bot = settings.get("MONITOR_BOT_NAME") or monitor_settings.MONITOR_BOT_NAME
+            contact = settings.get("MONITOR_CONTACT_URL") or monitor_settings.MONITOR_CONTACT_URL
+            settings.set("USER_AGENT", f"{bot} (+{contact})", priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -56,8 +63,10 @@ class NewsSpider(scrapy.Spider):
         settings = crawler.settings
         spider.sources = select(load_sources(settings.get("MONITOR_SOURCES") or None), spider.source_filter)
         spider.by_name = {s.name: s for s in spider.sources}
-        spider.min_words = settings.getint("MONITOR_MIN_WORDS")
-        spider.max_errors = settings.getint("MONITOR_MAX_ERRORS_KEPT")
+        spider.min_words = settings.getint("MONITOR_MIN_WORDS", monitor_settings.MONITOR_MIN_WORDS)
+        spider.max_errors = settings.getint(
+            "MONITOR_MAX_ERRORS_KEPT", monitor_settings.MONITOR_MAX_ERRORS_KEPT
+        )
         return spider
 
     # --- bookkeeping ------------------------------------------------------------------------
@@ -83,7 +92,7 @@ class NewsSpider(scrapy.Spider):
                 yield scrapy.Request(
                     url,
                     callback=self.parse_section,
-                    errback=self.discovery_failed,
+                    errback=self.request_failed,
                     cb_kwargs={"source": source.name},
                     dont_filter=True,
                 )
@@ -92,7 +101,7 @@ class NewsSpider(scrapy.Spider):
         return scrapy.Request(
             url,
             callback=self.parse_discovery,
-            errback=self.discovery_failed,
+            errback=self.request_failed,
             cb_kwargs={"source": source},
             dont_filter=True,
         )
@@ -119,6 +128,14 @@ class NewsSpider(scrapy.Spider):
             else:
                 yield from self.follow(outlet, link)
 
+    def is_article_url(self, outlet: Source, url: str) -> bool:
+        """The outlet's article pattern decides, for every discovery kind; other URLs are counted, not fetched."""
+        if outlet.article_pattern.search(pattern_target(url)):
+            return True
+        self.logger.debug("%s: %s: not an article URL, ignored", outlet.name, url)
+        self.count(outlet.name, "ignored")
+        return False
+
     def parse_section(self, response: Response, source: str) -> Iterator[scrapy.Request]:
         """Follow the links of a section page that match the outlet's article pattern."""
         outlet = self.by_name[source]
@@ -136,7 +153,7 @@ class NewsSpider(scrapy.Spider):
 
     def follow(self, outlet: Source, link: Link) -> Iterator[scrapy.Request]:
         key = canonical_url(link.url)
-        if key in self.scheduled:
+        if key in self.scheduled or not self.is_article_url(outlet, link.url):
             return
         self.scheduled.add(key)
         self.count(outlet.name, "discovered")
@@ -144,13 +161,16 @@ class NewsSpider(scrapy.Spider):
         yield scrapy.Request(
             link.url,
             callback=self.parse_article,
-            errback=self.article_failed,
+            errback=self.request_failed,
             cb_kwargs={"source": outlet.name, "hints": hints},
         )
 
-    def discovery_failed(self, failure: Failure) -> None:
+    def request_failed(self, failure: Failure) -> None:
+        """A request that got no usable response: robots.txt refusals are skips, everything else a failure."""
         request = failure.request
-        self.problem(request.cb_kwargs.get("source", "?"), request.url, failure_reason(failure))
+        source = request.cb_kwargs.get("source", "?")
+        forbidden = failure.check(IgnoreRequest) and not failure.check(HttpError, RobotsTxtUnavailable)
+        self.problem(source, request.url, failure_reason(failure), "skipped" if forbidden else "failed")
 
     # --- articles ---------------------------------------------------------------------------
     def parse_article(
@@ -174,7 +194,3 @@ class NewsSpider(scrapy.Spider):
             self.problem(source, response.url, f"not an article: {exc}", "skipped")
             return
         yield ArticleItem(source=source, article=article)
-
-    def article_failed(self, failure: Failure) -> None:
-        request = failure.request
-        self.problem(request.cb_kwargs.get("source", "?"), request.url, failure_reason(failure))

@@ -151,6 +151,10 @@ def test_run_is_recorded_per_source_with_failures_counted(crawled):
     assert sum(r["failed"] for r in per_source.values()) >= 4  # 404, 500, truncated feed, unreachable feed
     assert sum(r["skipped"] for r in per_source.values()) >= 1  # a page with no article text
     assert "Traceback" not in result.stderr
+    assert (
+        result.stderr.count("youtube.com/watch") == 1
+    )  # the off-domain feed link: logged once, not followed
+    assert "offdomain" in result.stderr and "monitor/interia/offdomain': 1" in result.stderr
 
 
 def test_second_run_updates_instead_of_duplicating(mirror, crawled):

@@ -1,0 +1,126 @@
+"""The `monitor` command and Scrapy's own commands, run as a user would, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MONITOR = [sys.executable, "-m", "monitor.cli"]
+ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+
+
+def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=kwargs.pop("cwd", ROOT), env=ENV, capture_output=True, text=True, timeout=300, **kwargs
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_demo_prints_summary_and_flags_the_seed_story(tmp_path):
+    db = tmp_path / "demo.db"
+    result = run([*MONITOR, "demo", "--db", str(db)])
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "outlet" in out and "discovered" in out and "flagged" in out
+    assert "Kushner i Witkoff" in out
+    assert "Traceback" not in out + result.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM peace_talks").fetchone()[0] >= 6
+
+
+def test_crawl_reports_each_unreachable_source_in_one_line(tmp_path):
+    port = closed_port()
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        "\n".join(
+            f'[[outlet]]\nname = "{name}"\ndomains = ["127.0.0.1:{port}"]\n'
+            f'feeds = ["http://127.0.0.1:{port}/{name}.xml"]\narticle_pattern = ",nId,"\n'
+            for name in ("alpha", "beta")
+        )
+    )
+    db = tmp_path / "m.db"
+    result = run([*MONITOR, "crawl", "--db", str(db), "--sources", str(sources), "-s", "RETRY_TIMES=0"])
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2
+    assert lines[0].startswith("alpha: unreachable") and f"127.0.0.1:{port}/alpha.xml" in lines[0]
+    assert lines[1].startswith("beta: unreachable")
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_crawl_refuses_a_broken_sources_file_without_touching_the_database(tmp_path):
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[[outlet]]\nname = "x"\ndomains = ["x.pl"]\nfeeds = ["https://x.pl/f"]\narticle_pattern = "("\n'
+    )
+    db = tmp_path / "m.db"
+    result = run([*MONITOR, "crawl", "--db", str(db), "--sources", str(sources)])
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert (
+        "sources.toml: outlet 'x' (entry 1), field 'article_pattern': invalid regular expression"
+        in result.stderr
+    )
+    assert not db.exists()
+
+
+def test_crawl_rejects_an_unknown_source_name(tmp_path):
+    result = run([*MONITOR, "crawl", "--db", str(tmp_path / "m.db"), "--source", "nosuchoutlet"])
+    assert result.returncode == 2
+    assert "unknown source(s) nosuchoutlet" in result.stderr
+
+
+def test_classify_reads_json_lines(tmp_path):
+    lines = [
+        {
+            "id": "a",
+            "title": "Witkoff i Kushner na Kremlu. Rozmowy o planie pokojowym",
+            "text": "Putin i Zełenski, negocjacje w sprawie Ukrainy i Rosji, rozejm.",
+        },
+        {"id": "b", "title": "Pogoda na weekend", "text": "Będzie mroźno."},
+    ]
+    result = run([*MONITOR, "classify"], input="\n".join(json.dumps(x, ensure_ascii=False) for x in lines))
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["id"], o["flagged"], o["relevance"]) for o in out] == [
+        ("a", True, "primary"),
+        ("b", False, "none"),
+    ]
+    assert out[0]["matches"] and {"rule", "term", "field", "start", "end", "snippet"} <= set(
+        out[0]["matches"][0]
+    )
+    bad = run([*MONITOR, "classify"], input='{"id": 1}\nnot json\n')
+    assert bad.returncode == 2 and "<stdin>:2:" in bad.stderr
+
+
+def test_extract_prints_json_and_reports_non_articles(tmp_path):
+    page = next((ROOT / "fixtures" / "sites").glob("*/articles/*.html"))
+    empty = tmp_path / "empty.html"
+    empty.write_text("")
+    result = run([*MONITOR, "extract", str(page), str(empty)])
+    assert result.returncode == 1
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["title"] and record["language"] == "pl" and record["date_candidates"]
+    assert "empty.html: not an article: empty page" in result.stderr
+
+
+def test_scrapy_list_and_shell_on_a_saved_page():
+    listed = run([sys.executable, "-m", "scrapy", "list"])
+    assert listed.stdout.split() == ["news"]
+    page = next((ROOT / "fixtures" / "sites").glob("*/articles/*.html")).relative_to(ROOT)
+    shell = run(
+        [sys.executable, "-m", "scrapy", "shell", f"./{page}", "-c", "response.css('h1::text').get()"]
+    )
+    assert shell.returncode == 0, shell.stderr[-2000:]
+    assert shell.stdout.strip()

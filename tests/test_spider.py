@@ -1,0 +1,102 @@
+"""The spider's callbacks on stored bytes, without a network: what it follows, what it carries, what it counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+
+from monitor.items import ArticleItem
+from spiders.news import NewsSpider
+
+SOURCES = """
+[[outlet]]
+name = "rmf24"
+domains = ["rmf24.pl"]
+feeds = ["https://www.rmf24.pl/fakty/feed"]
+article_pattern = ',nId,\\d+$'
+"""
+FEED = b"""<rss version="2.0"><channel>
+<item><title>Rozmowy</title><link>https://www.rmf24.pl/fakty/news-a,nId,1</link><pubDate>Wed, 14 Jan 2026 10:32:00 +0100</pubDate></item>
+<item><title>Znowu</title><link>https://www.rmf24.pl/fakty/news-a,nId,1?utm_source=rss</link></item>
+<item><title>Obcy</title><link>https://www.youtube.com/watch?v=x</link></item>
+<item><title>Tag</title><link>https://www.rmf24.pl/tagi/ukraina</link></item>
+</channel></rss>"""
+
+
+@pytest.fixture
+def spider(tmp_path: Path) -> NewsSpider:
+    path = tmp_path / "sources.toml"
+    path.write_text(SOURCES)
+    crawler = get_crawler(NewsSpider, {"MONITOR_SOURCES": str(path), "MONITOR_MIN_WORDS": 10})
+    return NewsSpider.from_crawler(crawler)
+
+
+def stat(spider: NewsSpider, name: str) -> int:
+    return spider.crawler.stats.get_value(f"monitor/rmf24/{name}", 0)
+
+
+def test_feed_links_are_followed_once_on_domain_with_hints(spider):
+    response = XmlResponse(
+        "https://www.rmf24.pl/fakty/feed", body=FEED, request=Request("https://www.rmf24.pl/fakty/feed")
+    )
+    requests = list(spider.parse_discovery(response, source="rmf24"))
+    assert [r.url for r in requests] == ["https://www.rmf24.pl/fakty/news-a,nId,1"]
+    hints = requests[0].cb_kwargs["hints"]
+    assert hints == {"title": "Rozmowy", "published": "2026-01-14T10:32:00+01:00", "published_source": "feed"}
+    assert requests[0].errback == spider.request_failed
+    assert (stat(spider, "discovered"), stat(spider, "offdomain"), stat(spider, "ignored")) == (1, 1, 1)
+
+
+def test_broken_feed_is_counted_and_kept(spider):
+    response = XmlResponse(
+        "https://www.rmf24.pl/fakty/feed", body=b"<rss><channel><item>", request=Request("https://x")
+    )
+    assert list(spider.parse_discovery(response, source="rmf24")) == []
+    assert stat(spider, "failed") == 1
+    assert spider.errors["rmf24"][0].startswith("https://www.rmf24.pl/fakty/feed: malformed XML at line 1")
+
+
+def test_article_page_becomes_an_item_and_non_article_is_skipped(spider):
+    body = (
+        "<html><body><article><h1>Tytuł</h1>"
+        + "".join(f"<p>To jest zdanie numer {n} artykułu o rozmowach w Genewie.</p>" for n in range(8))
+        + "</article></body></html>"
+    )
+    url = "https://www.rmf24.pl/fakty/news-a,nId,1"
+    page = HtmlResponse(url, body=body.encode(), encoding="utf-8", request=Request(url))
+    (item,) = spider.parse_article(
+        page, source="rmf24", hints={"title": None, "published": None, "published_source": None}
+    )
+    assert (
+        isinstance(item, ArticleItem)
+        and item.source == "rmf24"
+        and item.article.canonical_url == "https://rmf24.pl/fakty/news-a,nId,1"
+    )
+    empty = HtmlResponse(url, body=b"<html><body><h1>Wideo</h1></body></html>", request=Request(url))
+    assert list(spider.parse_article(empty, source="rmf24")) == []
+    binary = TextResponse(url, body=b"%PDF-1.4", encoding="latin-1", request=Request(url))
+    assert list(spider.parse_article(binary, source="rmf24")) == []
+    assert stat(spider, "skipped") == 2 and stat(spider, "fetched") == 3
+
+
+def test_user_agent_names_the_project_and_contact_url():
+    settings = Settings(
+        {"MONITOR_CONTACT_URL": "https://example.org/kontakt", "MONITOR_BOT_NAME": "pl-peace-monitor/9"}
+    )
+    NewsSpider.update_settings(settings)
+    assert settings["USER_AGENT"] == "pl-peace-monitor/9 (+https://example.org/kontakt)"
+    own = Settings({"USER_AGENT": "mine"}, priority="cmdline")
+    NewsSpider.update_settings(own)
+    assert own["USER_AGENT"] == "mine"
+
+
+def test_project_settings_are_polite():
+    from monitor import settings
+
+    assert settings.ROBOTSTXT_OBEY and settings.AUTOTHROTTLE_ENABLED
+    assert settings.CONCURRENT_REQUESTS_PER_DOMAIN == 2
+    assert settings.SPIDER_MODULES == ["spiders"]

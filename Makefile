@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: crawl demo test lint format clean
+.PHONY: crawl demo test eval lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ crawl: $(STAMP)  ## crawl the real outlets into data/monitor.db (needs the inter
 
 test: $(STAMP)  ## the whole test suite, offline
 	$(BIN)/python -m pytest -q
+
+eval: $(STAMP)  ## quality figures: extraction on golden pages and real pages, rules on the labelled corpus
+	$(BIN)/python -m monitor.eval_extraction
+	$(BIN)/python -m monitor.eval_rules
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
@@ -10,22 +11,29 @@ from zoneinfo import ZoneInfo
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 POLISH_MONTHS = {
-    "stycznia": 1, "styczeń": 1, "styczen": 1, "lutego": 2, "luty": 2, "marca": 3, "marzec": 3,
-    "kwietnia": 4, "kwiecień": 4, "kwiecien": 4, "maja": 5, "maj": 5, "czerwca": 6, "czerwiec": 6,
-    "lipca": 7, "lipiec": 7, "sierpnia": 8, "sierpień": 8, "sierpien": 8, "września": 9,
-    "wrzesnia": 9, "wrzesień": 9, "wrzesien": 9, "października": 10, "pazdziernika": 10,
-    "październik": 10, "pazdziernik": 10, "listopada": 11, "listopad": 11, "grudnia": 12,
-    "grudzień": 12, "grudzien": 12,
+    "stycznia": 1, "styczeń": 1, "styczen": 1, "sty": 1, "lutego": 2, "luty": 2, "lut": 2,
+    "marca": 3, "marzec": 3, "mar": 3, "kwietnia": 4, "kwiecień": 4, "kwiecien": 4, "kwi": 4,
+    "maja": 5, "maj": 5, "czerwca": 6, "czerwiec": 6, "cze": 6, "lipca": 7, "lipiec": 7, "lip": 7,
+    "sierpnia": 8, "sierpień": 8, "sierpien": 8, "sie": 8, "września": 9, "wrzesnia": 9,
+    "wrzesień": 9, "wrzesien": 9, "wrz": 9, "października": 10, "pazdziernika": 10,
+    "październik": 10, "pazdziernik": 10, "paź": 10, "paz": 10, "listopada": 11, "listopad": 11,
+    "lis": 11, "grudnia": 12, "grudzień": 12, "grudzien": 12, "gru": 12,
 }  # fmt: skip
 
+EARLIEST_YEAR = 1995  # the Polish web's news archive starts here; older dates are noise (epoch 0, typos)
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_POLISH_WORDS = re.compile(
-    r"\b(\d{1,2})\s+(" + "|".join(sorted(POLISH_MONTHS, key=len, reverse=True)) + r")\s+(\d{4})"
-    r"(?:\s*(?:r\.)?\s*,?\s*(?:godz\.\s*)?(\d{1,2})[:.](\d{2}))?",
-    re.IGNORECASE,
+_TIME = r"(?:\s*(?:r\.)?\s*[,|/]?\s*(?:godz\.?\s*|o\s+(?:godz\.?\s*)?)?\(?(\d{1,2})[:.](\d{2})(?!\d)\)?)?"
+_MONTH_WORDS = "|".join(sorted(POLISH_MONTHS, key=len, reverse=True))
+_POLISH_WORDS = re.compile(r"(?<!\d)(\d{1,2})\s+(" + _MONTH_WORDS + r")\.?\s+(\d{4})" + _TIME, re.IGNORECASE)
+_POLISH_DOTTED = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})" + _TIME)
+_ISO_TEXT = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T\s,]+(\d{1,2}):(\d{2}))?")
+_RELATIVE = re.compile(
+    r"\b(dzisiaj|dziś|dzis|wczoraj)\s*,?\s*(?:o\s+|godz\.?\s*)?\(?(\d{1,2})[:.](\d{2})\)?", re.IGNORECASE
 )
-_POLISH_DOTTED = re.compile(
-    r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s*(?:r\.)?\s*,?\s*(?:godz\.\s*)?(\d{1,2})[:.](\d{2}))?"
+_LABEL = re.compile(
+    r"(opublikowan\w*|publikacja|data\s+publikacji|data\s+utworzenia|utworzono|dodan[oy]|aktualizacj\w*|zaktualizowan\w*|akt\.|aktualizowan\w*"
+    r"|modyfikacja|zmodyfikowan\w*|updated|published)\s*:?",
+    re.IGNORECASE,
 )
 _URL_DATE = re.compile(r"/(20\d{2})[/-](\d{2})[/-](\d{2})(?:/|-|$)")
 
@@ -62,21 +70,66 @@ def parse_date(value: str | None) -> datetime | None:
     return parse_polish_text_date(text)
 
 
+def _dates_in(text: str, now: datetime | None) -> list[tuple[int, datetime]]:
+    """(position, value) of every written date in ``text``."""
+    found: list[tuple[int, datetime]] = []
+
+    def add(position: int, year: int, month: int, day: int, hour: str | None, minute: str | None) -> None:
+        with contextlib.suppress(ValueError):
+            found.append(
+                (position, datetime(year, month, day, int(hour or 0), int(minute or 0), tzinfo=WARSAW))
+            )
+
+    for m in _POLISH_WORDS.finditer(text):
+        add(
+            m.start(),
+            int(m.group(3)),
+            POLISH_MONTHS[m.group(2).lower()],
+            int(m.group(1)),
+            m.group(4),
+            m.group(5),
+        )
+    for m in _POLISH_DOTTED.finditer(text):
+        add(m.start(), int(m.group(3)), int(m.group(2)), int(m.group(1)), m.group(4), m.group(5))
+    for m in _ISO_TEXT.finditer(text):
+        add(m.start(), int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4), m.group(5))
+    if now is not None:
+        local = now.astimezone(WARSAW)
+        for m in _RELATIVE.finditer(text):
+            day = local.date() if m.group(1).lower().startswith("dzi") else local.date() - timedelta(days=1)
+            add(m.start(), day.year, day.month, day.day, m.group(2), m.group(3))
+    return sorted(found, key=lambda pair: pair[0])
+
+
+def text_dates(text: str, now: datetime | None = None) -> list[tuple[datetime, str]]:
+    """Dates written in a short piece of page text, each marked ``published`` or ``modified`` by the label before
+    it ("Aktualizacja: 14.01.2026 15:10" is a modification). "dzisiaj, 10:32" and "wczoraj" count from ``now``."""
+    labels = [
+        (
+            m.start(),
+            "modified" if re.match(r"(?i)(akt|zaktual|modyf|zmodyf|updated)", m.group(1)) else "published",
+        )
+        for m in _LABEL.finditer(text)
+    ]
+    result = []
+    for position, value in _dates_in(text, now):
+        kind = "published"
+        for label_position, label_kind in labels:
+            if label_position <= position:
+                kind = label_kind
+        result.append((value, kind))
+    return result
+
+
 def parse_polish_text_date(text: str) -> datetime | None:
     """First Polish written date in ``text``: '14 stycznia 2026, 10:32' or '14.01.2026 10:32'."""
-    for regex, words in ((_POLISH_WORDS, True), (_POLISH_DOTTED, False)):
-        match = regex.search(text)
-        if not match:
-            continue
-        day_s, month_s, year_s, hour_s, minute_s = match.groups()
-        month = POLISH_MONTHS[month_s.lower()] if words else int(month_s)
-        try:
-            return datetime(
-                int(year_s), month, int(day_s), int(hour_s or 0), int(minute_s or 0), tzinfo=WARSAW
-            )
-        except ValueError:
-            continue
-    return None
+    found = _dates_in(text, None)
+    return found[0][1] if found else None
+
+
+def plausible(value: datetime, now: datetime) -> bool:
+    """Not before 1995 and not more than a day after ``now``."""
+    return value.year >= EARLIEST_YEAR and not_in_future(value, now)
 
 
 def has_time(value: str | None) -> bool:

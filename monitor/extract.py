@@ -1,41 +1,54 @@
 """Article extraction: bytes in, :class:`Article` out. Pure: no Scrapy, no network, no database.
 
-trafilatura pulls the body, title, authors and description; this module decodes the bytes, collects every date
-candidate with its source, chooses the publication time by a fixed precedence, reads the language with a seeded
-langdetect on a bounded prefix, and decides whether the page is an article at all.
+The steps, each a small function tested on stored pages:
+
+1. decode the bytes (BOM, HTTP charset, ``<meta>`` charset, then detection between UTF-8, windows-1250 and
+   ISO-8859-2 — every declared charset is checked against the bytes before it is believed);
+2. refuse pages that are not articles (video pages, galleries, empty pages, pages too large);
+3. collect every date candidate with its source and choose the publication time by ``DATE_PRECEDENCE``;
+4. take the "W skrócie" summary and the lead paragraph, then drop outlet boilerplate that is the same everywhere
+   (consent dialogs, navigation, link boxes, ads, newsletter and subscription prompts, social-embed chrome,
+   author bios, comment counters) and hand the cleaned tree to trafilatura for the body;
+5. clean the body line by line, put the lead paragraph first when trafilatura dropped it, read the language.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import lxml.etree
 import lxml.html
 import trafilatura
 from langdetect import DetectorFactory, LangDetectException, detect
-from w3lib.encoding import html_to_unicode
 
-from monitor.dates import date_from_url, has_time, iso, not_in_future, parse_date
+from monitor.dates import (
+    WARSAW,
+    date_from_url,
+    has_time,
+    iso,
+    parse_date,
+    plausible,
+    text_dates,
+)
 from monitor.urls import absolute, canonical_url, host_of, on_domains
 
 DetectorFactory.seed = 0  # langdetect is random unless seeded
 LANGUAGE_PREFIX = 2000  # characters given to langdetect
 MIN_WORDS = 40  # fewer words of running prose: not an article (video, gallery, stub)
+MAX_BYTES = 8 * 1024 * 1024  # larger pages are refused, not parsed
+TIME_LIMIT = 10.0  # seconds for one page, where the platform allows a timer
 PROSE_SENTENCE_WORDS = 5  # a sentence of at least this many words is prose, not a caption or a label
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])[\"”'»)]*\s+|\n+")
 _SENTENCE_END = re.compile(r"[.!?…][\"”'»)]*\s*$")
-
-# Page parts that are never article text, whatever the outlet: consent dialogs, navigation, page chrome.
-_CLASS_OR_ID = "contains(translate(@class,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{0}') or contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{0}')"
-PRUNE_XPATH = [
-    "//*[" + " or ".join(_CLASS_OR_ID.format(w) for w in ("cookie", "consent", "rodo", "gdpr", "cmp")) + "]",
-    "//nav",
-    "//header[not(ancestor::article)]",
-    "//footer",
-]
 
 # Where a publication date came from, best first. Modification times are never publication times.
 DATE_PRECEDENCE = (
@@ -47,7 +60,6 @@ DATE_PRECEDENCE = (
     "time[datetime]",
     "text",
     "url",
-    "trafilatura",
 )
 _META_PUBLISHED = (
     "article:published_time",
@@ -57,9 +69,80 @@ _META_PUBLISHED = (
     "publishdate",
     "pubdate",
     "dc.date.issued",
+    "dcterms.created",
     "date",
 )
-_META_MODIFIED = ("article:modified_time", "og:updated_time", "datemodified", "lastmod")
+_META_MODIFIED = ("article:modified_time", "og:updated_time", "datemodified", "lastmod", "dcterms.modified")
+
+_LOWER = "translate({0},'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')"
+
+
+def _class_or_id(*words: str) -> str:
+    tests = []
+    for word in words:
+        tests.append(f"contains({_LOWER.format('@class')},'{word}')")
+        tests.append(f"contains({_LOWER.format('@id')},'{word}')")
+    return " or ".join(tests)
+
+
+# Page parts that are never article text, whatever the outlet. Matched on class or id, so kept specific.
+BOILERPLATE_XPATH = [
+    f"//*[{_class_or_id('cookie', 'consent', 'rodo', 'gdpr', 'cmp-')}]",
+    f"//*[{_class_or_id('newsletter', 'paywall', 'subscription', 'subscribe', 'premium-box', 'piano')}]",
+    f"//*[{_class_or_id('related', 'recommend', 'polecane', 'polecamy', 'see-also', 'read-also', 'zobacz')}]",
+    f"//*[{_class_or_id('author-bio', 'author-box', 'authorbox', 'author__bio', 'about-author')}]",
+    f"//*[{_class_or_id('comments', 'komentarze', 'comment-count', 'share', 'social')}]",
+    f"//*[{_class_or_id('advert', 'reklama', 'adslot', 'ad-slot', 'ad-container', 'banner')}]",
+    f"//*[{_class_or_id('audio', 'video', 'player', 'podcast', 'gallery', 'galeria')}]",
+    "//blockquote[contains(@class,'twitter-tweet') or contains(@class,'instagram-media') or contains(@class,'tiktok')]",
+    "//nav",
+    "//header[not(ancestor::article)]",
+    "//footer",
+    "//form",
+    "//script",
+    "//style",
+    "//noscript",
+    "//iframe",
+]
+
+# Lines of trafilatura's output that are outlet boilerplate in every Polish portal.
+_BOILERPLATE_LINES = re.compile(
+    r"""^\s*(?:
+        reklama | advertisement
+      | (?:zobacz|czytaj|przeczytaj)\s+(?:też|także|również|więcej|dalej)\b.*
+      | polecamy\b.* | warto\s+przeczytać\b.* | więcej\s+informacji\s+znajdziesz\b.*
+      | dalsza\s+część\s+(?:artykułu|tekstu)\s+pod\s+(?:materiałem|reklamą|wideo).*
+      | (?:źródło|zrodlo)\s*:.* | oprac(?:\.|owanie)\s*:?.* | (?:fot|foto|fot\.|zdj)\s*[.:].*
+      | (?:zapisz\s+się|zamów|subskrybuj|zasubskrybuj)\b.*newsletter.* | .*\bnewsletter\w*\b.*(?:zapisz|subskryb).*
+      | masz\s+newsa.* | (?:kup|wykup)\s+(?:subskrypcję|prenumeratę|dostęp).* | masz\s+już\s+(?:subskrypcję|konto).*
+      | .*dostępny\s+(?:tylko\s+)?dla\s+(?:subskrybentów|prenumeratorów).* | .*nieograniczony\s+dostęp\s+do.*
+      | komentarze?\s*\(\d+\) | \d+\s+komentarz\w* | skomentuj.* | udostępnij.*
+      | wyświetl\s+ten\s+post\s+(?:na|w)\s+\w+.* | (?:post|wpis)\s+udostępniony\s+przez.*
+      | (?:autor|autorka)(?:\s*/\s*autor\w*)?\s*:\s*\S+(?:\s+\S+){0,3}
+      | .*\(@\w+\)\s+\w+\s+\d{1,2},\s+\d{4}
+      | (?:i\s+)?(?:autor|autorka|author)\s*:\s*[^.!?]{1,40}?(?:\s+\S+){0,10}
+      | dowiedz\s+się\s+więcej\s*:.* | materiał\s+chroniony\s+prawem\s+autorskim.* | wszelkie\s+prawa\s+zastrzeżone.*
+      | zapraszamy\s+(?:też\s+|także\s+|również\s+)?do\s+(?:subskrypcji|prenumeraty|lektury|słuchania|oglądania).*
+      | .*\bwesprzyj\s+(?:nas|naszą|nasz|redakcję|portal)\b.* | .*\bzobacz\s+oferty\b.*
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_BOX_HEADINGS = re.compile(
+    r"^\s*(?:zobacz|czytaj|przeczytaj)\s+(?:też|także|również|więcej)|^\s*polecamy|^\s*warto\s+przeczytać"
+    r"|^\s*najnowsze|^\s*najczęściej\s+czytane|^\s*popularne",
+    re.IGNORECASE,
+)
+_SUMMARY_HEADING = re.compile(r"^\s*w\s+skrócie\s*:?\s*$", re.IGNORECASE)
+_PAYWALL_TEXT = re.compile(
+    r"dostępn\w+\s+(?:tylko\s+|wyłącznie\s+)?dla\s+(?:subskrybentów|prenumeratorów|abonentów)"
+    r"|treść\s+(?:premium|płatna)|zostań\s+subskrybentem|ten\s+artykuł\s+jest\s+dostępny\s+(?:tylko|wyłącznie)",
+    re.IGNORECASE,
+)
+_AUTHOR_NOISE = re.compile(
+    r"^(?:oprac\.?|opracowanie|źródło|zrodlo|redakcja|red\.|pap|iar|reuters|afp|ap|dpa|onet|interia|wp|tvn24"
+    r"|polsat\s*news|rmf\s*fm|rmf24|rp\.pl|rzeczpospolita|gazeta\.pl|wirtualna\s+polska|polskie\s+radio)\b",
+    re.IGNORECASE,
+)
 
 
 class NotAnArticle(ValueError):
@@ -96,10 +179,84 @@ class Article:
         return asdict(self)
 
 
-def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """Decode page bytes: BOM, then the HTTP charset, then ``<meta charset>``, then detection."""
-    _, text = html_to_unicode(content_type, body)
+# --- decoding -------------------------------------------------------------------------------
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.IGNORECASE)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([a-zA-Z0-9_\-:.]+)", re.IGNORECASE)
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+_POLISH = "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ"
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        found = codecs.lookup(name.strip().lower().replace("x-", "")).name
+    except LookupError:
+        return None
+    # Browsers read latin-1 and ascii labels as windows-1252; for Polish pages the real choice is cp1250.
+    return {"latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252"}.get(found, found)
+
+
+def _decodes(body: bytes, codec: str) -> str | None:
+    try:
+        text = body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    if codec != "utf-8" and _C1_CONTROLS.search(text):
+        return None  # windows-1250 bytes 0x80–0x9f read as ISO-8859-2 control characters: wrong codec
     return text
+
+
+def _polish_score(text: str) -> int:
+    return sum(text.count(c) for c in _POLISH) - 3 * sum(text.count(c) for c in "±¶¼¡¦¬ĽľĹĺ")
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Decode page bytes to text with exact Polish letters.
+
+    Order: a BOM; the HTTP charset; the ``<meta>`` charset; UTF-8; then whichever of windows-1250 and
+    ISO-8859-2 yields more Polish letters. A declared charset is used only when the bytes decode under it (a
+    page served as UTF-8 that is really windows-1250 is read as windows-1250); the last resort replaces
+    undecodable bytes.
+    """
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, errors="replace")
+    declared = []
+    if content_type and (match := _HEADER_CHARSET.search(content_type)):
+        declared.append(_codec(match.group(1)))
+    if match := _META_CHARSET.search(body[:4096]):
+        declared.append(_codec(match.group(1).decode("ascii", "ignore")))
+    for codec in [c for c in declared if c] + ["utf-8"]:
+        if (text := _decodes(body, codec)) is not None:
+            if codec in ("cp1252",) and _polish_score(text) <= 0 and re.search(rb"[\x80-\xff]", body):
+                break  # a Western label on a Polish page: detect instead
+            return text
+    guesses = [(codec, _decodes(body, codec)) for codec in ("cp1250", "iso8859-2")]
+    readable = [(codec, text) for codec, text in guesses if text is not None]
+    if readable:
+        return max(readable, key=lambda pair: _polish_score(pair[1]))[1]
+    return body.decode("cp1250", errors="replace")
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _norm(text: str | None) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language, deterministic; None for text without letters."""
+    sample = text[:LANGUAGE_PREFIX]
+    if not re.search(r"[^\W\d_]", sample):
+        return None
+    try:
+        return detect(sample)
+    except LangDetectException:
+        return None
 
 
 def prose_words(text: str) -> int:
@@ -115,15 +272,27 @@ def prose_words(text: str) -> int:
     return total
 
 
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the text's language, deterministic; None for text without letters."""
-    sample = text[:LANGUAGE_PREFIX]
-    if not re.search(r"[^\W\d_]", sample):
-        return None
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`NotAnArticle` when the block runs longer than ``seconds`` (main thread on Unix only)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise NotAnArticle(f"extraction took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        return detect(sample)
-    except LangDetectException:
-        return None
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# --- structured data ------------------------------------------------------------------------
 
 
 def _jsonld_objects(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
@@ -135,7 +304,7 @@ def _jsonld_objects(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
                 walk(child)
         elif isinstance(node, dict):
             found.append(node)
-            for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            for key in ("@graph", "mainEntity", "mainEntityOfPage", "hasPart", "itemListElement"):
                 if isinstance(node.get(key), list | dict):
                     walk(node[key])
 
@@ -150,7 +319,7 @@ def _jsonld_objects(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
 def _is_article_type(node: dict[str, Any]) -> bool:
     kinds = node.get("@type")
     kinds = kinds if isinstance(kinds, list) else [kinds]
-    return any(isinstance(k, str) and ("Article" in k or k == "Report") for k in kinds)
+    return any(isinstance(k, str) and ("Article" in k or k in ("Report", "BlogPosting")) for k in kinds)
 
 
 def _meta(tree: lxml.html.HtmlElement, names: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -163,61 +332,211 @@ def _meta(tree: lxml.html.HtmlElement, names: tuple[str, ...]) -> list[tuple[str
     return values
 
 
-def collect_dates(
-    tree: lxml.html.HtmlElement, url: str, hints: Hints | None, trafilatura_date: str | None
-) -> tuple[list[dict[str, str]], str | None]:
-    """Every date candidate with its source (publication ones), plus the modification time when given."""
-    candidates: list[dict[str, str]] = []
-    modified: str | None = None
+# --- dates ----------------------------------------------------------------------------------
 
-    def add(value: str | None, source: str) -> None:
+_DATE_BLOCK = f"//*[{_class_or_id('date', 'time', 'publi', 'data', 'byline', 'meta', 'info', 'when', 'signature', 'stamp', 'czas', 'posted')}]"
+
+
+def _text_after_headline(tree: lxml.html.HtmlElement, limit: int = 400) -> str:
+    """The page text that follows the headline, where bylines and dates sit."""
+    h1 = next(tree.iter("h1"), None)
+    if h1 is None:
+        return ""
+    parts: list[str] = []
+    size = 0
+    node: lxml.html.HtmlElement | None = h1
+    while node is not None and size < limit:
+        for sibling in node.itersiblings():
+            if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style"):
+                continue
+            text = _norm(sibling.text_content())
+            parts.append(text)
+            size += len(text)
+            if size >= limit:
+                break
+        node = node.getparent()
+    return " ".join(parts)[:limit]
+
+
+def collect_dates(
+    tree: lxml.html.HtmlElement,
+    url: str,
+    hints: Hints | None,
+    now: datetime,
+) -> tuple[list[dict[str, str]], str | None]:
+    """Every publication-date candidate with its source, plus the modification time when one is given."""
+    candidates: list[dict[str, str]] = []
+    modified: list[datetime] = []
+
+    def add(value: datetime | str | None, source: str, raw: str | None = None) -> None:
+        parsed = parse_date(value) if isinstance(value, str) or value is None else value
+        if parsed is not None and plausible(parsed, now):
+            stamp = iso(parsed.astimezone(WARSAW)) or ""
+            timed = has_time(raw if raw is not None else str(value))
+            candidates.append({"value": stamp, "source": source, "timed": "1" if timed else ""})
+
+    def add_modified(value: str | None) -> None:
         parsed = parse_date(value)
-        if parsed is not None:
-            candidates.append({"value": iso(parsed) or "", "source": source, "raw": value or ""})
+        if parsed is not None and plausible(parsed, now):
+            modified.append(parsed)
 
     for node in _jsonld_objects(tree):
         if _is_article_type(node) or "datePublished" in node:
             if isinstance(node.get("datePublished"), str):
                 add(node["datePublished"], "jsonld:datePublished")
-            if isinstance(node.get("dateModified"), str) and modified is None:
-                modified = iso(parse_date(node["dateModified"]))
+            if isinstance(node.get("dateModified"), str):
+                add_modified(node["dateModified"])
     for key, value in _meta(tree, _META_PUBLISHED):
-        add(value, "meta:article:published_time" if "published_time" in key else "meta:date")
+        add(value, "meta:article:published_time" if "published" in key else "meta:date")
     for _key, value in _meta(tree, _META_MODIFIED):
-        if modified is None:
-            modified = iso(parse_date(value))
+        add_modified(value)
     if hints and hints.published:
         add(hints.published, hints.published_source or "feed")
-    for element in tree.xpath("//time[@datetime]")[:3]:
-        add(element.get("datetime"), "time[datetime]")
+    for element in tree.xpath("//time[@datetime]")[:5]:
+        marker = " ".join(
+            filter(
+                None,
+                (
+                    element.get("itemprop"),
+                    element.get("class"),
+                    element.getparent().get("class") if element.getparent() is not None else None,
+                ),
+            )
+        ).lower()
+        if any(word in marker for word in ("modif", "updat", "aktualiz")):
+            add_modified(element.get("datetime"))
+        else:
+            add(element.get("datetime"), "time[datetime]")
+    seen_text: set[str] = set()
+    for element in tree.xpath(_DATE_BLOCK)[:60]:
+        text = _norm(element.text_content())
+        if not text or len(text) > 200 or text in seen_text:
+            continue
+        seen_text.add(text)
+        for value, kind in text_dates(text, now):
+            if kind == "modified":
+                if plausible(value, now):
+                    modified.append(value)
+            else:
+                add(value, "text", raw=value.strftime("%H:%M") if (value.hour or value.minute) else "")
+    if not any(c["source"] == "text" for c in candidates):
+        for value, kind in text_dates(_text_after_headline(tree), now):
+            if kind == "published":
+                add(value, "text", raw=value.strftime("%H:%M") if (value.hour or value.minute) else "")
+                break
     url_date = date_from_url(url)
     if url_date is not None:
-        candidates.append({"value": iso(url_date) or "", "source": "url", "raw": url})
-    if trafilatura_date:
-        add(trafilatura_date, "trafilatura")
-    return candidates, modified
+        add(url_date, "url", raw="")
+    latest_modified = max(modified) if modified else None
+    return candidates, iso(latest_modified.astimezone(WARSAW)) if latest_modified else None
 
 
-def choose_published(candidates: list[dict[str, str]], now: datetime) -> tuple[str | None, str | None]:
-    """The publication time: the best-ranked source that is not in the future; a time beats a bare day."""
-    usable = [c for c in candidates if not_in_future(datetime.fromisoformat(c["value"]), now)]
-    ranked = sorted(
-        usable,
-        key=lambda c: (
-            DATE_PRECEDENCE.index(c["source"]) if c["source"] in DATE_PRECEDENCE else 99,
-            not has_time(c["raw"]),
-        ),
+def choose_published(
+    candidates: list[dict[str, str]], now: datetime | None = None
+) -> tuple[str | None, str | None]:
+    """The publication time: the best-ranked source; when it gives only a day, a candidate with a time on the
+    same day refines it to the minute."""
+    if not candidates:
+        return None, None
+
+    def rank(c: dict[str, str]) -> int:
+        return DATE_PRECEDENCE.index(c["source"]) if c["source"] in DATE_PRECEDENCE else len(DATE_PRECEDENCE)
+
+    ranked = sorted(candidates, key=lambda c: (rank(c), not c.get("timed")))
+    best = ranked[0]
+    if not best.get("timed"):
+        day = best["value"][:10]
+        for other in ranked[1:]:
+            if other.get("timed") and other["value"][:10] == day:
+                return other["value"], other["source"]
+    return best["value"], best["source"]
+
+
+# --- authors, title, paywall ----------------------------------------------------------------
+
+
+def _split_names(value: str) -> list[str]:
+    return [n.strip() for n in re.split(r";|,|\s+i\s+|\s+oraz\s+|\s*/\s*|\n", value) if n.strip()]
+
+
+_AUTHOR_PREFIX = re.compile(
+    r"(?i)^\s*(?:(?:autor|autorka|autorzy|tekst|by|napisał[a]?)\s*(?:/\s*autor\w*)?\s*:?\s*)+"
+)
+_ROLE_WORDS = re.compile(
+    r"\s+(?:dziennikar\w*|redaktor\w*|reporter\w*|korespondent\w*|publicyst\w*|synoptyk\w*|wydawc\w*"
+    r"|komentator\w*|współpracown\w*|szef\w*|kierownik\w*|zastępc\w*|analityk\w*)\b.*$",
+    re.IGNORECASE,
+)
+_PHOTO_CREDIT = re.compile(r"(?i)\b(?:foto|fot\.|zdj\.|zdjęci[ae]|photo|ilustracja)\b")
+
+
+def clean_authors(names: list[str]) -> list[str]:
+    """Person names only: no 'oprac.', 'Źródło:' credits, photo credits, agencies, outlets or job titles."""
+    result: list[str] = []
+    for raw in names:
+        if _PHOTO_CREDIT.search(raw):
+            continue  # a photo credit, not a byline: none of its names wrote the article
+        for name in _split_names(_AUTHOR_PREFIX.sub("", raw)):
+            name = _ROLE_WORDS.sub("", _AUTHOR_PREFIX.sub("", _norm(name))).strip(".:-– ")
+            if not name or _AUTHOR_NOISE.match(name) or len(name) > 60 or len(name.split()) > 4:
+                continue
+            if not re.search(r"[A-ZĄĆĘŁŃÓŚŹŻ]", name) or any(ch.isdigit() for ch in name) or name.isupper():
+                continue
+            if name not in result:
+                result.append(name)
+    return result
+
+
+def _jsonld_authors(objects: list[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for node in objects:
+        if not _is_article_type(node):
+            continue
+        authors = node.get("author")
+        for author in authors if isinstance(authors, list) else [authors]:
+            if isinstance(author, dict):
+                kind = author.get("@type")
+                if kind in (None, "Person") and isinstance(author.get("name"), str):
+                    names.append(author["name"])
+            elif isinstance(author, str):
+                names.append(author)
+    return names
+
+
+def _byline_authors(tree: lxml.html.HtmlElement) -> list[str]:
+    names = [v for _k, v in _meta(tree, ("author", "article:author", "dc.creator"))]
+    names = [n for n in names if not n.startswith("http")]
+    bylines = tree.xpath(
+        "//*[@rel='author'] | //*[@itemprop='author']//*[@itemprop='name'] | //*[@itemprop='author'][not(*)]"
+        " | //a[contains(@href,'/autor/') or contains(@href,'/author/') or contains(@href,'/autorzy/')]"
     )
-    with_time = [c for c in ranked if has_time(c["raw"])]
-    best = with_time[0] if with_time else (ranked[0] if ranked else None)
-    return (best["value"], best["source"]) if best else (None, None)
+    for element in bylines[:4]:
+        names.append(element.text_content())
+    return names
 
 
-def _authors(value: str | None) -> list[str]:
-    if not value:
-        return []
-    names = [n.strip() for n in re.split(r";|,| i ", value) if n.strip()]
-    return [n for n in names if not re.match(r"(?i)^(oprac\.|źródło|zrodlo|pap$)", n)]
+def _title(tree: lxml.html.HtmlElement, fallback: str | None) -> str | None:
+    for h1 in tree.iter("h1"):
+        text = _norm(h1.text_content())
+        if 3 <= len(text) <= 300:
+            return text
+    og = [v for _k, v in _meta(tree, ("og:title",))]
+    return _norm(og[0]) if og else fallback
+
+
+def is_paywalled(tree: lxml.html.HtmlElement, objects: list[dict[str, Any]]) -> bool:
+    """JSON-LD says the article is not free, or the page shows a subscriber-only box."""
+    for node in objects:
+        free = node.get("isAccessibleForFree")
+        if free is False or (isinstance(free, str) and free.strip().lower() in ("false", "no", "0")):
+            return True
+    for element in tree.xpath(f"//*[{_class_or_id('paywall', 'premium', 'subscri', 'locked', 'piano')}]")[
+        :20
+    ]:
+        if _PAYWALL_TEXT.search(_norm(element.text_content())[:400]):
+            return True
+    body = tree.find("body")
+    return bool(body is not None and _PAYWALL_TEXT.search(_norm(body.text_content())))
 
 
 def _canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
@@ -230,6 +549,125 @@ def _canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
     return None
 
 
+# --- body -----------------------------------------------------------------------------------
+
+
+def _drop(element: lxml.html.HtmlElement) -> None:
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
+
+
+def take_summary(tree: lxml.html.HtmlElement) -> str | None:
+    """Remove a "W skrócie" summary box from the tree and return its text (points joined by spaces)."""
+    for heading in tree.xpath("//h2|//h3|//h4|//strong|//span|//p|//div[not(*)]"):
+        if not _SUMMARY_HEADING.match(heading.text_content() or ""):
+            continue
+        box = heading.getparent()
+        while box is not None and len(_norm(box.text_content())) <= len(_norm(heading.text_content())) + 5:
+            box = box.getparent()
+        if box is None or box.tag in ("body", "article", "main"):
+            continue
+        items = [_norm(li.text_content()) for li in box.iter("li")]
+        if not items:
+            items = [_norm(p.text_content()) for p in box.iter("p") if p is not heading]
+        _drop(box)
+        summary = " ".join(i for i in items if i)
+        return summary or None
+    return None
+
+
+_LEAD_XPATH = (
+    f"//*[self::p or self::div or self::h2 or self::strong or self::section or self::span][{_class_or_id('lead', 'intro', 'summary', 'standfirst', 'excerpt', 'subtitle', 'sapo')}]"
+    " | //*[@itemprop='description'][not(self::meta)]"
+)
+_STRONG_LEAD = re.compile(r"lead(?!er)|sapo|standfirst")
+
+
+def find_lead(tree: lxml.html.HtmlElement) -> str | None:
+    """The lead paragraph marked up as such (class 'lead', 'intro' …) or a bold first paragraph of the article."""
+    h1 = next(tree.iter("h1"), None)
+    order = {element: index for index, element in enumerate(tree.iter())} if h1 is not None else {}
+    start = order.get(h1, 0)
+    found: list[tuple[int, str]] = []
+    for element in tree.xpath(_LEAD_XPATH):
+        marker = f"{element.get('class', '')} {element.get('id', '')}".lower()
+        text = _norm(element.text_content())
+        if "leader" in marker or not 60 <= len(text) <= 1200 or _BOX_HEADINGS.match(text):
+            continue
+        if _link_density(element, text) > 0.3:
+            continue
+        if _STRONG_LEAD.search(marker) or _SENTENCE_END.search(text):
+            position = order.get(element, 0)
+            # the nearest one after the headline; one before it only when nothing follows
+            found.append((position - start if position >= start else 10**6 - position, text))
+    if found:
+        return min(found)[1]
+    for article in tree.xpath("//article"):
+        for p in article.iter("p"):
+            text = _norm(p.text_content())
+            if not text:
+                continue
+            bold = p.xpath("./strong|./b")
+            if bold and len(_norm(bold[0].text_content())) >= 0.8 * len(text) and len(text) >= 60:
+                return text
+            break
+    return None
+
+
+def _link_density(element: lxml.html.HtmlElement, text: str) -> float:
+    links = sum(len(_norm(a.text_content())) for a in element.iter("a"))
+    return links / len(text) if text else 0.0
+
+
+def _holds_the_article(element: lxml.html.HtmlElement) -> bool:
+    """Containers are never dropped as boilerplate: the page, the article, or a block with running prose."""
+    if element.tag in ("html", "body", "article", "main") or element.xpath(".//h1|.//article|.//main"):
+        return True
+    text = _norm(element.text_content())
+    return len(text) > 800 and _link_density(element, text) < 0.5
+
+
+def drop_boilerplate(tree: lxml.html.HtmlElement) -> None:
+    """Remove page parts that are never article text: chrome by class/id, then link boxes by their heading."""
+    for xpath in BOILERPLATE_XPATH:
+        for element in tree.xpath(xpath):
+            if element.tag in ("script", "style", "noscript") or not _holds_the_article(element):
+                _drop(element)
+    for element in tree.xpath("//div|//aside|//section|//ul|//p|//span"):
+        text = _norm(element.text_content())
+        if not text or len(text) >= 600 or not _BOX_HEADINGS.match(text):
+            continue
+        if element.tag in ("p", "span") or _link_density(element, text) >= 0.4 or len(text) < 40:
+            _drop(element)
+
+
+def clean_text(text: str, title: str | None = None) -> str:
+    """Drop boilerplate lines, the headline and repeated lines from trafilatura's output."""
+    kept: list[str] = []
+    seen: set[str] = {_norm(title)} if title else set()
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or _BOILERPLATE_LINES.match(stripped) or _norm(stripped) in seen:
+            continue
+        if len(stripped) > 30:
+            seen.add(_norm(stripped))
+        kept.append(stripped)
+    return "\n".join(kept)
+
+
+def _with_lead_first(text: str, lead: str | None) -> str:
+    if not lead:
+        return text
+    probe = _norm(lead)[:60]
+    if probe and probe in _norm(text):
+        return text
+    return lead + "\n" + text if text else lead
+
+
+# --- the whole page -------------------------------------------------------------------------
+
+
 def extract_article(
     url: str,
     body: bytes,
@@ -238,49 +676,76 @@ def extract_article(
     hints: Hints | None = None,
     fetched_at: datetime | None = None,
     min_words: int = MIN_WORDS,
+    max_bytes: int = MAX_BYTES,
+    timeout: float = TIME_LIMIT,
 ) -> Article:
-    """Extract one article from page bytes. Raises :class:`NotAnArticle` when there is no article text."""
+    """Extract one article from page bytes. Raises :class:`NotAnArticle` with the reason when there is none."""
     now = fetched_at or datetime.now(UTC)
     if not body or not body.strip():
         raise NotAnArticle("empty page")
+    if len(body) > max_bytes:
+        raise NotAnArticle(f"page too large ({len(body) / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB)")
+    if b"\x00" in body[:2048] and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise NotAnArticle("binary content, not HTML")
+    with time_limit(timeout):
+        return _extract(url, body, content_type, hints, now, min_words)
+
+
+def _extract(
+    url: str, body: bytes, content_type: str | None, hints: Hints | None, now: datetime, min_words: int
+) -> Article:
     html = decode_html(body, content_type)
     try:
-        tree = lxml.html.fromstring(html)
+        tree = lxml.html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
     og_type = next((v for _k, v in _meta(tree, ("og:type",))), "")
     if og_type.startswith("video"):
         raise NotAnArticle(f"a video page (og:type {og_type})")
+    objects = _jsonld_objects(tree)
+    title = _title(tree, hints.title if hints else None)
+    canonical = _canonical_link(tree, url) or url
+    paywalled = is_paywalled(tree, objects)
+    authors = clean_authors(_jsonld_authors(objects) or _byline_authors(tree))
+    candidates, modified = collect_dates(tree, url, hints, now)
+    summary = take_summary(tree)
+    drop_boilerplate(tree)
+    lead_paragraph = find_lead(tree)
     document = trafilatura.bare_extraction(
-        html,
+        tree,
         url=url,
         with_metadata=True,
         include_comments=False,
-        include_tables=False,
-        prune_xpath=PRUNE_XPATH,
+        include_tables=True,
+        date_extraction_params={
+            "extensive_search": False,
+            "original_date": True,
+            "max_date": now.date().isoformat(),
+        },
     )
-    text = (document.text if document is not None else "") or ""
-    words = len(text.split())
+    text = clean_text((document.text if document is not None else "") or "", title)
+    text = _with_lead_first(text, lead_paragraph)
     prose = prose_words(text)
     if prose < min_words:
         raise NotAnArticle(f"no article text ({prose} words of prose)")
-    candidates, modified = collect_dates(tree, url, hints, document.date if document else None)
     published, published_source = choose_published(candidates, now)
-    title = (document.title if document else None) or (hints.title if hints else None)
-    canonical = _canonical_link(tree, url) or url
+    if not authors and document is not None and document.author:
+        authors = clean_authors([document.author])
+    description = next((v for _k, v in _meta(tree, ("description", "og:description"))), None)
+    lead = summary or lead_paragraph or _norm(description) or None
     return Article(
         url=url,
         canonical_url=canonical_url(canonical),
-        title=title,
-        authors=_authors(document.author if document else None),
+        title=title or (document.title if document else None),
+        authors=authors,
         published=published,
         published_source=published_source,
-        modified=modified,
+        modified=modified if modified != published else None,
         date_candidates=[{"value": c["value"], "source": c["source"]} for c in candidates],
-        lead=(document.description if document else None) or None,
+        lead=lead,
         text=text,
         language=detect_language(text),
-        paywalled=False,
-        words=words,
+        paywalled=paywalled,
+        words=len(text.split()),
         fetched_at=iso(now) or "",
     )

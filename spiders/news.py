@@ -74,12 +74,13 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value(stat_key(source, counter), by)
 
     def problem(self, source: str, url: str, reason: str, counter: str | None = "failed") -> None:
-        """Log a problem once, with its URL, count it, and keep it for the run's record."""
+        """Log a problem once, with its URL, and count it; failures are also kept for the run's record."""
         reason = " ".join(reason.split())
         self.logger.warning("%s: %s: %s", source, url, reason)
-        kept = self.errors.setdefault(source, [])
-        if len(kept) < self.max_errors:
-            kept.append(f"{url}: {reason}")
+        if counter == "failed":
+            kept = self.errors.setdefault(source, [])
+            if len(kept) < self.max_errors:
+                kept.append(f"{url}: {reason}")
         if counter:
             self.count(source, counter)
 

@@ -6,7 +6,6 @@ import pytest
 from monitor.extract import (
     Hints,
     NotAnArticle,
-    choose_published,
     decode_html,
     detect_language,
     extract_article,
@@ -58,12 +57,16 @@ def test_extracts_fields_dates_and_language():
     assert article.words > 40
 
 
-def test_future_dates_are_never_chosen():
-    candidates = [
-        {"value": "2027-01-01T00:00:00+01:00", "source": "jsonld:datePublished", "raw": "2027-01-01T00:00"},
-        {"value": "2026-01-14T10:32:00+01:00", "source": "feed", "raw": "Wed, 14 Jan 2026 10:32:00 +0100"},
-    ]
-    assert choose_published(candidates, NOW) == ("2026-01-14T10:32:00+01:00", "feed")
+def test_future_dates_and_copyright_years_are_never_chosen():
+    future = PAGE.replace(
+        '"datePublished":"2026-01-15T09:10:00+01:00"', '"datePublished":"2027-01-01T00:00:00+01:00"'
+    )
+    future = future.replace('content="2026-01-15T09:12:00+01:00"', 'content="2027-01-01T00:00:00+01:00"')
+    hints = Hints(published="2026-01-14T10:32:00+01:00", published_source="feed")
+    article = extract_article("https://portal.pl/a", future.encode(), hints=hints, fetched_at=NOW)
+    assert (article.published, article.published_source) == ("2026-01-14T10:32:00+01:00", "feed")
+    bare = f"<html><body><article><h1>Tytuł</h1>{BODY}</article><footer>© 2026 Portal. Wszelkie prawa zastrzeżone.</footer></body></html>"
+    assert extract_article("https://portal.pl/a", bare.encode(), fetched_at=NOW).published is None
 
 
 def test_windows_1250_page_decodes_to_polish_letters():
@@ -80,7 +83,8 @@ def test_windows_1250_page_decodes_to_polish_letters():
     [
         (b"", "empty page"),
         (b"<html><body><h1>Wideo</h1><video src='x.mp4'></video></body></html>", "no article text"),
-        (b"\x00\x01\x02\xff" * 100, "no article text"),
+        (b"\x00\x01\x02\xff" * 100, "binary content"),
+        (b"x" * (9 * 1024 * 1024), "page too large"),
     ],
 )
 def test_pages_without_article_text_say_why(body, reason):

@@ -1,0 +1,210 @@
+"""Extraction cases one at a time: encodings, dates with provenance, summary and lead, boilerplate, paywall,
+authors, and inputs that must not crash or hang."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor import extract as extract_module
+from monitor.dates import text_dates
+from monitor.extract import NotAnArticle, clean_authors, decode_html, extract_article
+
+NOW = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
+LETTERS = "ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ"
+SENTENCES = "".join(
+    f"<p>Zdanie numer {n} opowiada o rozmowach w Genewie, gdzie delegacje spotkały się ponownie.</p>"
+    for n in range(8)
+)
+
+
+def page(body: str = SENTENCES, head: str = "", title: str = "Tytuł artykułu", after_h1: str = "") -> str:
+    return f"<html><head>{head}</head><body><article><h1>{title}</h1>{after_h1}{body}</article></body></html>"
+
+
+# --- encodings ---------------------------------------------------------------------------------
+
+TEXT = f"<p>Pchnąć w tę łódź jeża lub ośm skrzyń fig: {LETTERS}.</p>"
+
+
+@pytest.mark.parametrize(
+    ("codec", "meta", "header"),
+    [
+        ("utf-8", "utf-8", None),
+        ("utf-8", None, "text/html; charset=utf-8"),
+        ("cp1250", "windows-1250", None),
+        ("cp1250", None, "text/html; charset=windows-1250"),
+        ("cp1250", None, None),  # no declaration at all
+        ("iso8859-2", "iso-8859-2", None),
+        ("iso8859-2", None, "text/html; charset=ISO-8859-2"),
+        ("iso8859-2", None, None),
+        ("cp1250", "windows-1250", "text/html; charset=utf-8"),  # the header lies
+        ("cp1250", "iso-8859-2", None),  # the meta lies the common Polish way
+        ("utf-8", "iso-8859-2", "text/html; charset=utf-8"),  # conflicting: header wins and decodes
+    ],
+)
+def test_polish_letters_survive_every_declaration(codec, meta, header):
+    head = f'<meta charset="{meta}">' if meta else ""
+    body = f"<html><head>{head}</head><body>{TEXT}</body></html>".encode(codec)
+    text = decode_html(body, header)
+    assert LETTERS in text and "\ufffd" not in text
+
+
+def test_bom_and_numeric_entities():
+    assert LETTERS in decode_html(b"\xef\xbb\xbf" + TEXT.encode())
+    entities = "".join(f"&#x{ord(c):x};" for c in LETTERS)
+    article = extract_article(
+        "https://x.pl/a",
+        page(f"<p>{entities}.</p>" + SENTENCES).encode("ascii", "xmlcharrefreplace"),
+        fetched_at=NOW,
+    )
+    assert LETTERS in article.text
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("14 stycznia 2026, 10:32", [("2026-01-14T10:32:00+01:00", "published")]),
+        ("środa, 14.01.2026 10:32", [("2026-01-14T10:32:00+01:00", "published")]),
+        ("Czwartek, 15 stycznia 2026 (07:45)", [("2026-01-15T07:45:00+01:00", "published")]),
+        (
+            "Publikacja: 14.01.2026 10:32 Aktualizacja: 14.01.2026 15:10",
+            [("2026-01-14T10:32:00+01:00", "published"), ("2026-01-14T15:10:00+01:00", "modified")],
+        ),
+        ("dzisiaj, 10:32", [("2026-01-15T10:32:00+01:00", "published")]),
+        ("wczoraj, 18:05", [("2026-01-14T18:05:00+01:00", "published")]),
+        ("2025-02-17 12:01", [("2025-02-17T12:01:00+01:00", "published")]),
+        ("14 lip 2025 r., godz. 8:05", [("2025-07-14T08:05:00+02:00", "published")]),
+        ("Nic tu nie ma 31.02.2026", []),
+    ],
+)
+def test_polish_text_dates(text, expected):
+    assert [(d.isoformat(), kind) for d, kind in text_dates(text, NOW)] == expected
+
+
+def test_publication_time_from_text_with_modification_kept_apart():
+    after = '<div class="article-date">Publikacja: 14.01.2026 10:32 Aktualizacja: 14.01.2026 15:10</div>'
+    article = extract_article("https://x.pl/a", page(after_h1=after).encode(), fetched_at=NOW)
+    assert (article.published, article.published_source) == ("2026-01-14T10:32:00+01:00", "text")
+    assert article.modified == "2026-01-14T15:10:00+01:00"
+
+
+def test_utc_times_are_expressed_in_warsaw_and_a_bare_day_is_refined_by_a_time():
+    head = '<script type="application/ld+json">{"@type":"NewsArticle","datePublished":"2026-01-14T09:32:00Z"}</script>'
+    assert (
+        extract_article("https://x.pl/a", page(head=head).encode(), fetched_at=NOW).published
+        == "2026-01-14T10:32:00+01:00"
+    )
+    day_only = '<meta property="article:published_time" content="2026-01-14">'
+    timed = '<span class="date">14.01.2026, 10:32</span>'
+    article = extract_article("https://x.pl/a", page(head=day_only, after_h1=timed).encode(), fetched_at=NOW)
+    assert article.published == "2026-01-14T10:32:00+01:00"
+
+
+def test_modification_time_is_never_the_publication_time():
+    head = '<meta property="article:modified_time" content="2026-01-14T15:10:00+01:00">'
+    article = extract_article("https://x.pl/a", page(head=head).encode(), fetched_at=NOW)
+    assert article.published is None and article.modified == "2026-01-14T15:10:00+01:00"
+
+
+# --- lead, summary, boilerplate ----------------------------------------------------------------
+
+
+def test_w_skrocie_goes_to_lead_and_lead_paragraph_starts_the_body():
+    summary = "<div class='box'><h2>W skrócie</h2><ul><li>Pierwszy punkt streszczenia.</li><li>Drugi punkt.</li></ul></div>"
+    lead = "<p class='article-lead'>To jest lead artykułu, który opisuje najważniejsze fakty w dwóch zdaniach. Drugie zdanie.</p>"
+    article = extract_article("https://x.pl/a", page(after_h1=summary + lead).encode(), fetched_at=NOW)
+    assert article.lead == "Pierwszy punkt streszczenia. Drugi punkt."
+    assert "Pierwszy punkt" not in article.text
+    assert article.text.startswith("To jest lead artykułu")
+
+
+@pytest.mark.parametrize(
+    "boilerplate",
+    [
+        "<p>Reklama</p>",
+        "<div class='see-also'><strong>Zobacz także</strong><a href='/x'>Inny tekst o czymś innym</a></div>",
+        "<p>Czytaj także: <a href='/y'>Kolejny artykuł o sprawie</a></p>",
+        "<p>Dalsza część artykułu pod materiałem wideo</p>",
+        "<div class='newsletter'>Zapisz się na newsletter i bądź na bieżąco z wiadomościami.</div>",
+        "<p>Komentarze (34)</p>",
+        "<p>Źródło: PAP</p>",
+        "<div class='author-bio'>Jan Kowalski jest dziennikarzem działu zagranicznego od 2010 roku.</div>",
+        "<blockquote class='twitter-tweet'>Wyświetl ten post na platformie X</blockquote>",
+    ],
+)
+def test_boilerplate_is_not_body(boilerplate):
+    body = SENTENCES[: len(SENTENCES) // 2] + boilerplate + SENTENCES[len(SENTENCES) // 2 :]
+    article = extract_article("https://x.pl/a", page(body).encode(), fetched_at=NOW)
+    for marker in (
+        "Reklama",
+        "Zobacz także",
+        "Czytaj także",
+        "Dalsza część",
+        "newsletter",
+        "Komentarze",
+        "Źródło",
+        "jest dziennikarzem",
+        "Wyświetl ten post",
+    ):
+        assert marker not in article.text
+    assert "Zdanie numer 7" in article.text
+
+
+def test_paywall_by_jsonld_and_by_box():
+    head = '<script type="application/ld+json">{"@type":"NewsArticle","isAccessibleForFree":false}</script>'
+    assert extract_article("https://x.pl/a", page(head=head).encode(), fetched_at=NOW).paywalled
+    box = "<div class='paywall'><p>Artykuł dostępny dla subskrybentów. Kup subskrypcję.</p></div>"
+    article = extract_article("https://x.pl/a", page(SENTENCES + box).encode(), fetched_at=NOW)
+    assert article.paywalled and "Zdanie numer 1" in article.text and "subskrybentów" not in article.text
+    assert not extract_article("https://x.pl/a", page().encode(), fetched_at=NOW).paywalled
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["Anna Nowak; Jan Kowalski"], ["Anna Nowak", "Jan Kowalski"]),
+        (["Autorka/Autor: Piotr Rutkowski"], ["Piotr Rutkowski"]),
+        (["Katarzyna Wójcik Dziennikarka Onetu"], ["Katarzyna Wójcik"]),
+        (["oprac. Anna Nowak"], []),
+        (["Źródło: PAP"], []),
+        (["PAP"], []),
+        (["Foto: PAP/EPA, SERGEY DOLZHENKO"], []),
+    ],
+)
+def test_authors_are_people(raw, expected):
+    assert clean_authors(raw) == expected
+
+
+# --- inputs that must not crash or hang --------------------------------------------------------
+
+
+def test_deeply_nested_page_does_not_crash():
+    nested = "<div>" * 100_000 + "tekst" + "</div>" * 100_000
+    started = time.process_time()
+    with pytest.raises(NotAnArticle):
+        extract_article("https://x.pl/a", nested.encode(), fetched_at=NOW)
+    assert time.process_time() - started < 30
+
+
+def test_slow_extraction_hits_the_time_limit(monkeypatch):
+    def slow(*args, **kwargs):
+        time.sleep(5)
+
+    monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", slow)
+    with pytest.raises(NotAnArticle, match="longer than 0.5 s"):
+        extract_article("https://x.pl/a", page().encode(), fetched_at=NOW, timeout=0.5)
+
+
+def test_html_without_an_article_and_leftover_markup():
+    with pytest.raises(NotAnArticle, match="no article text"):
+        extract_article(
+            "https://x.pl/a", b"<html><body><nav><a href='/'>Start</a></nav></body></html>", fetched_at=NOW
+        )
+    with pytest.raises(NotAnArticle):
+        extract_article("https://x.pl/a", b"<<<>>> <p <div", fetched_at=NOW)

@@ -42,7 +42,7 @@ from monitor.dates import (
 from monitor.urls import absolute, canonical_url, host_of, on_domains
 
 DetectorFactory.seed = 0  # langdetect is random unless seeded
-LANGUAGE_PREFIX = 2000  # characters given to langdetect
+LANGUAGE_PREFIX = 1000  # characters given to langdetect: enough for news prose, bounded in time
 MIN_WORDS = 40  # fewer words of running prose: not an article (video, gallery, stub)
 MAX_BYTES = 8 * 1024 * 1024  # larger pages are refused, not parsed
 TIME_LIMIT = 10.0  # seconds for one page, where the platform allows a timer
@@ -52,6 +52,7 @@ _SENTENCE_END = re.compile(r"[.!?…][\"”'»)]*\s*$")
 
 # Where a publication date came from, best first. Modification times are never publication times.
 DATE_PRECEDENCE = (
+    "site:date_selector",
     "jsonld:datePublished",
     "meta:article:published_time",
     "sitemap",
@@ -74,36 +75,40 @@ _META_PUBLISHED = (
 )
 _META_MODIFIED = ("article:modified_time", "og:updated_time", "datemodified", "lastmod", "dcterms.modified")
 
-_LOWER = "translate({0},'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')"
+# Page parts recognised by words in their class or id (one pass over the tree; kept specific).
+BOILERPLATE_MARKERS = re.compile(
+    r"cookie|consent|rodo|gdpr|cmp-"
+    r"|newsletter|paywall|subscription|subscribe|premium-box|piano"
+    r"|related|recommend|polecane|polecamy|see-also|read-also|zobacz"
+    r"|author-bio|author-box|authorbox|author__bio|about-author"
+    r"|comments|komentarze|comment-count|share|social"
+    r"|advert|reklama|adslot|ad-slot|ad-container|banner"
+    r"|audio|video|player|podcast|gallery|galeria"
+)
+BOILERPLATE_TAGS = frozenset({"nav", "footer", "script", "style", "noscript", "iframe"})
+_EMBEDS = re.compile(r"twitter-tweet|instagram-media|tiktok")
+_DATE_MARKERS = re.compile(r"date|time|publi|data|byline|meta|info|when|signature|stamp|czas|posted")
+_PAYWALL_MARKERS = re.compile(r"paywall|premium|subscri|locked|piano")
+_LEAD_MARKERS = re.compile(r"lead|intro|summary|standfirst|excerpt|subtitle|sapo")
+_LEAD_TAGS = frozenset({"p", "div", "h2", "strong", "section", "span"})
 
 
-def _class_or_id(*words: str) -> str:
-    tests = []
-    for word in words:
-        tests.append(f"contains({_LOWER.format('@class')},'{word}')")
-        tests.append(f"contains({_LOWER.format('@id')},'{word}')")
-    return " or ".join(tests)
+def _marker(element: lxml.html.HtmlElement) -> str:
+    return f"{element.get('class') or ''} {element.get('id') or ''}".lower()
 
 
-# Page parts that are never article text, whatever the outlet. Matched on class or id, so kept specific.
-BOILERPLATE_XPATH = [
-    f"//*[{_class_or_id('cookie', 'consent', 'rodo', 'gdpr', 'cmp-')}]",
-    f"//*[{_class_or_id('newsletter', 'paywall', 'subscription', 'subscribe', 'premium-box', 'piano')}]",
-    f"//*[{_class_or_id('related', 'recommend', 'polecane', 'polecamy', 'see-also', 'read-also', 'zobacz')}]",
-    f"//*[{_class_or_id('author-bio', 'author-box', 'authorbox', 'author__bio', 'about-author')}]",
-    f"//*[{_class_or_id('comments', 'komentarze', 'comment-count', 'share', 'social')}]",
-    f"//*[{_class_or_id('advert', 'reklama', 'adslot', 'ad-slot', 'ad-container', 'banner')}]",
-    f"//*[{_class_or_id('audio', 'video', 'player', 'podcast', 'gallery', 'galeria')}]",
-    "//blockquote[contains(@class,'twitter-tweet') or contains(@class,'instagram-media') or contains(@class,'tiktok')]",
-    "//nav",
-    "//header[not(ancestor::article)]",
-    "//footer",
-    "//form",
-    "//script",
-    "//style",
-    "//noscript",
-    "//iframe",
-]
+def _marked(tree: lxml.html.HtmlElement, markers: re.Pattern[str]) -> list[lxml.html.HtmlElement]:
+    """Elements whose class or id contains one of the marker words, in document order."""
+    found = []
+    for element in tree.iter():
+        if (
+            isinstance(element.tag, str)
+            and (element.get("class") or element.get("id"))
+            and markers.search(_marker(element))
+        ):
+            found.append(element)
+    return found
+
 
 # Lines of trafilatura's output that are outlet boilerplate in every Polish portal.
 _BOILERPLATE_LINES = re.compile(
@@ -147,6 +152,14 @@ _AUTHOR_NOISE = re.compile(
 
 class NotAnArticle(ValueError):
     """The page is not an article with text (a video, gallery, section or empty page); message is the reason."""
+
+
+@dataclass(frozen=True)
+class SiteHints:
+    """Per-outlet extraction hints from sources.toml, for the few outlets the general rules get wrong."""
+
+    drop: tuple[str, ...] = ()  # CSS selectors of boxes that are never article text
+    date_selector: str | None = None  # CSS selector of the element that shows the publication time
 
 
 @dataclass(frozen=True)
@@ -334,8 +347,6 @@ def _meta(tree: lxml.html.HtmlElement, names: tuple[str, ...]) -> list[tuple[str
 
 # --- dates ----------------------------------------------------------------------------------
 
-_DATE_BLOCK = f"//*[{_class_or_id('date', 'time', 'publi', 'data', 'byline', 'meta', 'info', 'when', 'signature', 'stamp', 'czas', 'posted')}]"
-
 
 def _text_after_headline(tree: lxml.html.HtmlElement, limit: int = 400) -> str:
     """The page text that follows the headline, where bylines and dates sit."""
@@ -408,7 +419,7 @@ def collect_dates(
         else:
             add(element.get("datetime"), "time[datetime]")
     seen_text: set[str] = set()
-    for element in tree.xpath(_DATE_BLOCK)[:60]:
+    for element in _marked(tree, _DATE_MARKERS)[:60]:
         text = _norm(element.text_content())
         if not text or len(text) > 200 or text in seen_text:
             continue
@@ -530,9 +541,7 @@ def is_paywalled(tree: lxml.html.HtmlElement, objects: list[dict[str, Any]]) -> 
         free = node.get("isAccessibleForFree")
         if free is False or (isinstance(free, str) and free.strip().lower() in ("false", "no", "0")):
             return True
-    for element in tree.xpath(f"//*[{_class_or_id('paywall', 'premium', 'subscri', 'locked', 'piano')}]")[
-        :20
-    ]:
+    for element in _marked(tree, _PAYWALL_MARKERS)[:20]:
         if _PAYWALL_TEXT.search(_norm(element.text_content())[:400]):
             return True
     body = tree.find("body")
@@ -542,9 +551,10 @@ def is_paywalled(tree: lxml.html.HtmlElement, objects: list[dict[str, Any]]) -> 
 def _canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:
     """The page's ``<link rel=canonical>`` when it stays on the page's own site (a wrong one elsewhere is ignored)."""
     site = host_of(url).removeprefix("www.")
+    saved = url.startswith("file:")  # a page saved to disk: its canonical link is its real address
     for link in tree.xpath('//link[@rel="canonical"][@href]'):
         target = absolute(url, link.get("href"))
-        if target and on_domains(target, (site,)):
+        if target and (saved or on_domains(target, (site,))):
             return target
     return None
 
@@ -577,10 +587,6 @@ def take_summary(tree: lxml.html.HtmlElement) -> str | None:
     return None
 
 
-_LEAD_XPATH = (
-    f"//*[self::p or self::div or self::h2 or self::strong or self::section or self::span][{_class_or_id('lead', 'intro', 'summary', 'standfirst', 'excerpt', 'subtitle', 'sapo')}]"
-    " | //*[@itemprop='description'][not(self::meta)]"
-)
 _STRONG_LEAD = re.compile(r"lead(?!er)|sapo|standfirst")
 
 
@@ -590,8 +596,14 @@ def find_lead(tree: lxml.html.HtmlElement) -> str | None:
     order = {element: index for index, element in enumerate(tree.iter())} if h1 is not None else {}
     start = order.get(h1, 0)
     found: list[tuple[int, str]] = []
-    for element in tree.xpath(_LEAD_XPATH):
-        marker = f"{element.get('class', '')} {element.get('id', '')}".lower()
+    candidates = [
+        element
+        for element in tree.iter()
+        if element.tag in _LEAD_TAGS
+        and (element.get("itemprop") == "description" or _LEAD_MARKERS.search(_marker(element)))
+    ]
+    for element in candidates:
+        marker = _marker(element)
         text = _norm(element.text_content())
         if "leader" in marker or not 60 <= len(text) <= 1200 or _BOX_HEADINGS.match(text):
             continue
@@ -628,15 +640,45 @@ def _holds_the_article(element: lxml.html.HtmlElement) -> bool:
     return len(text) > 800 and _link_density(element, text) < 0.5
 
 
+def _leading_text(element: lxml.html.HtmlElement, size: int = 40) -> str:
+    pieces: list[str] = []
+    for piece in element.itertext():
+        if piece.strip():
+            pieces.append(piece.strip())
+            if sum(map(len, pieces)) >= size:
+                break
+    return " ".join(pieces)
+
+
 def drop_boilerplate(tree: lxml.html.HtmlElement) -> None:
-    """Remove page parts that are never article text: chrome by class/id, then link boxes by their heading."""
-    for xpath in BOILERPLATE_XPATH:
-        for element in tree.xpath(xpath):
-            if element.tag in ("script", "style", "noscript") or not _holds_the_article(element):
-                _drop(element)
-    for element in tree.xpath("//div|//aside|//section|//ul|//p|//span"):
+    """Remove page parts that are never article text: chrome by tag, class or id, then link boxes by heading."""
+    doomed: list[lxml.html.HtmlElement] = []
+    boxes: list[lxml.html.HtmlElement] = []
+    for element in tree.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in ("script", "style", "noscript"):
+            doomed.append(element)
+            continue
+        chrome = (
+            tag in BOILERPLATE_TAGS
+            or (tag == "header" and next(element.iterancestors("article"), None) is None)
+            or (tag == "blockquote" and _EMBEDS.search(_marker(element)))
+            or ((element.get("class") or element.get("id")) and BOILERPLATE_MARKERS.search(_marker(element)))
+        )
+        if chrome:
+            doomed.append(element)
+        elif tag in ("div", "aside", "section", "ul", "p", "span") and _BOX_HEADINGS.match(
+            _leading_text(element)
+        ):
+            boxes.append(element)
+    for element in doomed:
+        if element.tag in ("script", "style", "noscript") or not _holds_the_article(element):
+            _drop(element)
+    for element in boxes:
         text = _norm(element.text_content())
-        if not text or len(text) >= 600 or not _BOX_HEADINGS.match(text):
+        if not text or len(text) >= 600:
             continue
         if element.tag in ("p", "span") or _link_density(element, text) >= 0.4 or len(text) < 40:
             _drop(element)
@@ -678,6 +720,7 @@ def extract_article(
     min_words: int = MIN_WORDS,
     max_bytes: int = MAX_BYTES,
     timeout: float = TIME_LIMIT,
+    site: SiteHints | None = None,
 ) -> Article:
     """Extract one article from page bytes. Raises :class:`NotAnArticle` with the reason when there is none."""
     now = fetched_at or datetime.now(UTC)
@@ -688,11 +731,38 @@ def extract_article(
     if b"\x00" in body[:2048] and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise NotAnArticle("binary content, not HTML")
     with time_limit(timeout):
-        return _extract(url, body, content_type, hints, now, min_words)
+        return _extract(url, body, content_type, hints, now, min_words, site or SiteHints())
+
+
+def _site_dates(tree: lxml.html.HtmlElement, selector: str | None, now: datetime) -> list[dict[str, str]]:
+    if not selector:
+        return []
+    for element in tree.cssselect(selector)[:3]:
+        value = element.get("datetime") or element.get("content") or _norm(element.text_content())
+        parsed = parse_date(value)
+        if parsed is None:
+            found = [d for d, kind in text_dates(value, now) if kind == "published"]
+            parsed = found[0] if found else None
+        if parsed is not None and plausible(parsed, now):
+            timed = "1" if (parsed.hour or parsed.minute) else ""
+            return [
+                {
+                    "value": iso(parsed.astimezone(WARSAW)) or "",
+                    "source": "site:date_selector",
+                    "timed": timed,
+                }
+            ]
+    return []
 
 
 def _extract(
-    url: str, body: bytes, content_type: str | None, hints: Hints | None, now: datetime, min_words: int
+    url: str,
+    body: bytes,
+    content_type: str | None,
+    hints: Hints | None,
+    now: datetime,
+    min_words: int,
+    site: SiteHints,
 ) -> Article:
     html = decode_html(body, content_type)
     try:
@@ -708,6 +778,10 @@ def _extract(
     paywalled = is_paywalled(tree, objects)
     authors = clean_authors(_jsonld_authors(objects) or _byline_authors(tree))
     candidates, modified = collect_dates(tree, url, hints, now)
+    candidates = _site_dates(tree, site.date_selector, now) + candidates
+    for selector in site.drop:
+        for element in tree.cssselect(selector):
+            _drop(element)
     summary = take_summary(tree)
     drop_boilerplate(tree)
     lead_paragraph = find_lead(tree)

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from monitor.extract import SiteHints
 from monitor.urls import on_domains
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -21,7 +22,8 @@ HOST_RE = re.compile(
 )
 REQUIRED = ("name", "domains", "article_pattern")
 URL_LISTS = ("feeds", "sitemaps", "sections")
-KNOWN = frozenset({"name", "title", "domains", "article_pattern", "enabled", *URL_LISTS})
+KNOWN = frozenset({"name", "title", "domains", "article_pattern", "enabled", "extract", *URL_LISTS})
+EXTRACT_KEYS = frozenset({"drop", "date_selector"})
 
 
 class SourcesError(ValueError):
@@ -38,6 +40,7 @@ class Source:
     sitemaps: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     enabled: bool = True
+    extract: SiteHints = SiteHints()
 
     def owns(self, url: str) -> bool:
         """True when ``url`` is on one of this outlet's domains."""
@@ -65,6 +68,38 @@ def _check_url(path: str, where: str, field: str, value: object) -> str:
     except ValueError as exc:
         raise _fail(path, where, field, f"{value!r} has a malformed port") from exc
     return value
+
+
+def _css(path: str, where: str, field: str, value: object) -> str:
+    from cssselect import SelectorError
+    from lxml.cssselect import CSSSelector
+
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(path, where, field, f"expected a CSS selector, got {value!r}")
+    try:
+        CSSSelector(value)
+    except SelectorError as exc:
+        raise _fail(path, where, field, f"invalid CSS selector {value!r}: {exc}") from exc
+    return value
+
+
+def _site_hints(path: str, where: str, table: object) -> SiteHints:
+    """The optional ``[outlet.extract]`` table: ``drop`` (CSS selectors) and ``date_selector`` (CSS)."""
+    if not isinstance(table, dict):
+        raise _fail(path, where, "extract", "must be a table with drop and/or date_selector")
+    unknown = sorted(set(table) - EXTRACT_KEYS)
+    if unknown:
+        raise _fail(
+            path, where, f"extract.{unknown[0]}", f"unknown key; known keys are {sorted(EXTRACT_KEYS)}"
+        )
+    drop = table.get("drop", [])
+    if not isinstance(drop, list):
+        raise _fail(path, where, "extract.drop", "must be a list of CSS selectors")
+    selector = table.get("date_selector")
+    return SiteHints(
+        drop=tuple(_css(path, where, "extract.drop", d) for d in drop),
+        date_selector=_css(path, where, "extract.date_selector", selector) if selector is not None else None,
+    )
 
 
 def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
@@ -132,6 +167,7 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
         enabled = entry.get("enabled", True)
         if not isinstance(enabled, bool):
             raise _fail(path, where, "enabled", "must be true or false")
+        site = _site_hints(path, where, entry.get("extract", {}))
         sources.append(
             Source(
                 name=name,
@@ -139,6 +175,7 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
                 domains=tuple(d.lower() for d in domains),
                 article_pattern=pattern,
                 enabled=enabled,
+                extract=site,
                 **lists,
             )
         )

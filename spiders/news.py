@@ -190,6 +190,7 @@ class NewsSpider(scrapy.Spider):
                 content_type=content_type,
                 hints=Hints(**hints) if hints else None,
                 min_words=self.min_words,
+                site=self.by_name[source].extract,
             )
         except NotAnArticle as exc:
             self.problem(source, response.url, f"not an article: {exc}", "skipped")

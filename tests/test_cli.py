@@ -124,3 +124,37 @@ def test_scrapy_list_and_shell_on_a_saved_page():
     )
     assert shell.returncode == 0, shell.stderr[-2000:]
     assert shell.stdout.strip()
+
+
+def test_extract_fetches_a_url_and_reports_unreachable_ones(tmp_path):
+    import http.server
+    import threading
+    from functools import partial
+
+    page = next((ROOT / "fixtures" / "sites" / "rmf24" / "articles").glob("*.html"))
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(page.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{page.name}"
+        dead = f"http://127.0.0.1:{closed_port()}/x.html"
+        result = run([*MONITOR, "extract", url, dead])
+    finally:
+        server.shutdown()
+    assert result.returncode == 1
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["url"] == url and record["language"] == "pl" and record["published"]
+    assert set(record) >= {
+        "canonical_url",
+        "title",
+        "authors",
+        "published_source",
+        "modified",
+        "date_candidates",
+        "lead",
+        "text",
+        "paywalled",
+        "words",
+    }
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(dead) and "refused" in line.lower()

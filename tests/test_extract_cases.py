@@ -208,3 +208,18 @@ def test_html_without_an_article_and_leftover_markup():
         )
     with pytest.raises(NotAnArticle):
         extract_article("https://x.pl/a", b"<<<>>> <p <div", fetched_at=NOW)
+
+
+def test_per_outlet_hints_drop_boxes_and_pick_the_date():
+    from monitor.extract import SiteHints
+
+    odd_box = "<div class='xq7'>Kup teraz bilety na koncert w najlepszej cenie, oferta ważna tylko dziś w sklepie.</div>"
+    after = "<span class='kiedy'>14.01.2026, 10:32</span><span class='date'>13.01.2026, 08:00</span>"
+    html = page(SENTENCES + odd_box, after_h1=after).encode()
+    plain = extract_article("https://x.pl/a", html, fetched_at=NOW)
+    assert "Kup teraz bilety" in plain.text
+    hinted = extract_article(
+        "https://x.pl/a", html, fetched_at=NOW, site=SiteHints(drop=("div.xq7",), date_selector="span.kiedy")
+    )
+    assert "Kup teraz bilety" not in hinted.text
+    assert (hinted.published, hinted.published_source) == ("2026-01-14T10:32:00+01:00", "site:date_selector")

@@ -96,3 +96,14 @@ def test_select_limits_and_rejects_unknown_names():
     assert len(select(sources, None)) == 2
     with pytest.raises(SourcesError, match="unknown source"):
         select(sources, "rp,tvn")
+
+
+def test_extract_hints_are_validated():
+    hinted = GOOD + "[outlet.extract]\ndrop = ['div.promo-box', '#fb-root']\ndate_selector = 'span.kiedy'\n"
+    (source,) = parse_sources(hinted, "s.toml")
+    assert source.extract.drop == ("div.promo-box", "#fb-root")
+    assert source.extract.date_selector == "span.kiedy"
+    with pytest.raises(SourcesError, match=r"field 'extract.drop': invalid CSS selector 'div\[\['"):
+        parse_sources(GOOD + "[outlet.extract]\ndrop = ['div[[']\n", "s.toml")
+    with pytest.raises(SourcesError, match=r"field 'extract.selector': unknown key"):
+        parse_sources(GOOD + "[outlet.extract]\nselector = 'x'\n", "s.toml")

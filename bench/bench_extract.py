@@ -1,0 +1,63 @@
+"""Extraction CPU time per page against plain trafilatura, measured in the same run on the same pages.
+
+Target (issue #3): this extractor within 1.25× plain ``trafilatura.bare_extraction``. Run: ``python bench/bench_extract.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import trafilatura
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.eval_extraction import golden_cases, realpage_cases  # noqa: E402
+from monitor.extract import NotAnArticle, extract_article  # noqa: E402
+
+
+def cpu(fn, repeat: int) -> float:
+    best = []
+    for _ in range(repeat):
+        started = time.process_time()
+        fn()
+        best.append(time.process_time() - started)
+    return statistics.median(best)
+
+
+def main() -> int:
+    cases = golden_cases() + realpage_cases()
+    repeat = 5
+
+    def ours() -> None:
+        for case in cases:
+            with contextlib.suppress(NotAnArticle):
+                extract_article(
+                    case.url,
+                    case.body,
+                    content_type=case.content_type,
+                    fetched_at=case.fetched_at,
+                    min_words=0,
+                )
+
+    def plain() -> None:
+        for case in cases:
+            trafilatura.bare_extraction(case.body, url=case.url, with_metadata=True)
+
+    ours()  # warm up caches, langdetect profiles
+    plain()
+    t_ours, t_plain = cpu(ours, repeat), cpu(plain, repeat)
+    n = len(cases)
+    print(f"pages: {n}")
+    print(f"plain trafilatura: {1000 * t_plain / n:.1f} ms CPU per page")
+    print(f"monitor extract:   {1000 * t_ours / n:.1f} ms CPU per page")
+    print(f"ratio: {t_ours / t_plain:.2f}× (target ≤ 1.25×)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

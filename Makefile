@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: crawl demo test eval lint format clean
+.PHONY: crawl demo test eval lint format clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(STAMP)  ## the whole test suite, offline
 eval: $(STAMP)  ## quality figures: extraction on golden pages and real pages, rules on the labelled corpus
 	$(BIN)/python -m monitor.eval_extraction
 	$(BIN)/python -m monitor.eval_rules
+
+bench: $(STAMP)  ## archive benchmarks (not tests): upserts/s with FTS, bm25 latency, size on disk
+	$(BIN)/python bench/bench_archive.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

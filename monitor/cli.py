@@ -15,7 +15,7 @@ from monitor.extract import NotAnArticle, extract_article
 from monitor.sources import SourcesError, load_sources, select
 from monitor.storage import Storage, StorageError
 
-COLUMNS = ("discovered", "fetched", "stored", "flagged", "failed", "skipped")
+COLUMNS = ("discovered", "new", "updated", "unchanged", "skipped", "failed", "flagged", "seconds")
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_RAN = 0, 1, 2
 
 
@@ -53,24 +53,33 @@ def run_spider(
         click.echo(f"warning: {internal} page(s) hit an internal error in the spider; see {where}", err=True)
 
 
-def summarize(db: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The latest run's per-source rows and the flagged stories, from the database."""
+def summarize(db: str, silent_after: int = 3) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The latest run's per-source rows, the flagged stories and the outlets silent for ``silent_after`` runs."""
     storage = Storage(db)
     try:
         run_id = storage.latest_run_id()
         rows = storage.run_summary(run_id) if run_id else []
-        return rows, storage.flagged()
+        return rows, storage.flagged(), storage.silent_sources(silent_after)
     finally:
         storage.close()
 
 
+def _cell(row: dict[str, Any], column: str) -> str:
+    value = row.get("duration") if column == "seconds" else row.get(column)
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if isinstance(value, float) else str(value)
+
+
 def print_summary(rows: list[dict[str, Any]], flagged: list[dict[str, Any]]) -> None:
+    """Per outlet: articles discovered, stored new, updated, unchanged (not fetched again), skipped (not
+    articles or refused by robots.txt), failed requests, flagged stories and seconds; then the flagged stories."""
     width = max([len("outlet"), *(len(r["source"]) for r in rows)])
     click.echo(f"{'outlet':<{width}}  " + "  ".join(f"{c:>10}" for c in COLUMNS))
     for row in rows:
-        click.echo(f"{row['source']:<{width}}  " + "  ".join(f"{row[c]:>10}" for c in COLUMNS))
-    totals = {c: sum(r[c] for r in rows) for c in COLUMNS}
-    click.echo(f"{'total':<{width}}  " + "  ".join(f"{totals[c]:>10}" for c in COLUMNS))
+        click.echo(f"{row['source']:<{width}}  " + "  ".join(f"{_cell(row, c):>10}" for c in COLUMNS))
+    totals = {c: sum(int(r.get(c) or 0) for r in rows) for c in COLUMNS if c != "seconds"}
+    click.echo(f"{'total':<{width}}  " + "  ".join(f"{totals.get(c, ''):>10}" for c in COLUMNS))
     click.echo("")
     click.echo(f"Flagged peace-talk stories ({len(flagged)}), newest first:")
     for story in flagged:
@@ -122,6 +131,7 @@ def main() -> None:
 @click.option("--rules", "rules_file", help="Your own rules file (default: the packaged one).")
 @click.option("-s", "--set", "pairs", multiple=True, help="Any Scrapy or MONITOR_* setting, NAME=VALUE.")
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's log on stderr instead of <db>.log.")
+@click.option("--wait", is_flag=True, help="If another run holds the lock, wait for it instead of exiting.")
 def crawl(
     db: str,
     source: str | None,
@@ -129,29 +139,64 @@ def crawl(
     rules_file: str | None,
     pairs: tuple[str, ...],
     verbose: bool,
+    wait: bool,
 ) -> None:
     """Crawl the real outlets into the archive.
+
+    Safe to run from cron: a lock file (<db>.lock) keeps a second overlapping run out — it prints one line and exits
+    0, or waits with --wait; a lock left by a killed run is taken over.
 
     Exit status: 0 every source fine, 1 some sources failed, 2 nothing could run (configuration error, or every
     source failed).
     """
+    from monitor.lock import LockHeld, run_lock
+
     _check_config(sources_file, source, rules_file)
     settings = _settings_pairs(pairs)
     if rules_file:
         settings["MONITOR_RULES"] = rules_file
     try:
-        run_spider(db, sources_file, source, settings, verbose)
-        rows, flagged = summarize(db)
+        with run_lock(Path(db).with_suffix(".lock"), wait=wait):
+            run_spider(db, sources_file, source, settings, verbose)
+            rows, flagged, silent = summarize(db, int(settings.get("MONITOR_SILENT_RUNS", 3)))
+            status = run_status(db)
+    except LockHeld as exc:
+        click.echo(str(exc))
+        sys.exit(EXIT_OK)
     except StorageError as exc:
         _fail(str(exc))
     print_summary(rows, flagged)
     problems = source_problems(rows)
     for line in problems:
         click.echo(line, err=True)
+    for name in silent:
+        click.echo(
+            f"{name}: silent — nothing discovered in the last {settings.get('MONITOR_SILENT_RUNS', 3)} runs",
+            err=True,
+        )
+    if status and status.startswith("storage_error"):
+        _fail(
+            f"the run stopped: {status.removeprefix('storage_error: ')}; everything stored before it is kept"
+        )
     broken = [r for r in rows if r["failed"] and r["fetched"] == 0]
     if rows and len(broken) == len(rows):
         sys.exit(EXIT_NOTHING_RAN)
     sys.exit(EXIT_SOME_FAILED if problems else EXIT_OK)
+
+
+def run_status(db: str) -> str | None:
+    """The latest run's status: Scrapy's finish reason, or ``storage_error: …`` when writing failed."""
+    storage = Storage(db)
+    try:
+        run_id = storage.latest_run_id()
+        row = (
+            storage.conn.execute("SELECT status FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+            if run_id
+            else None
+        )
+        return row[0] if row else None
+    finally:
+        storage.close()
 
 
 @main.command()
@@ -167,6 +212,9 @@ def demo(db: str, sites: str | None, verbose: bool) -> None:
     root = Path(sites) if sites else default_sites_dir()
     if not root.is_dir():
         _fail(f"{root}: no fixture sites here (run from a clone of the project)")
+    # The mirror listens on new ports each time, so its URLs differ between runs: start from a fresh database.
+    for leftover in (Path(db), Path(f"{db}-wal"), Path(f"{db}-shm")):
+        leftover.unlink(missing_ok=True)
     with Mirror(load_sites(root)) as mirror:
         sources_file = Path(db).with_suffix(".sources.toml")
         sources_file.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +223,7 @@ def demo(db: str, sites: str | None, verbose: bool) -> None:
         settings = {"AUTOTHROTTLE_START_DELAY": 0.0, "DOWNLOAD_DELAY": 0.0, "RETRY_TIMES": 0}
         try:
             run_spider(db, str(sources_file), None, settings, verbose)
-            rows, flagged = summarize(db)
+            rows, flagged, _silent = summarize(db)
         except StorageError as exc:
             _fail(str(exc))
     print_summary(rows, flagged)
@@ -185,17 +233,33 @@ def demo(db: str, sites: str | None, verbose: bool) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--url", help="The page's URL (default: file://PATH).")
-def extract(paths: tuple[str, ...], url: str | None) -> None:
-    """Extract saved pages; print one JSON object per page."""
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--url", help="The URL a saved page was fetched from (for one file; default: file://PATH).")
+def extract(targets: tuple[str, ...], url: str | None) -> None:
+    """Extract saved pages or http(s) URLs; print one JSON object per page, one per line.
+
+    Exit status 0 when every page was an article, 1 otherwise (each failure is one line on stderr).
+    """
+    from monitor.fetch import FetchError, fetch_page
+
+    if url and len(targets) > 1:
+        _fail("--url names the address of one saved page; give one file with it")
     status = EXIT_OK
-    for path in paths:
-        page_url = url or Path(path).resolve().as_uri()
+    for target in targets:
         try:
-            article = extract_article(page_url, Path(path).read_bytes())
+            if target.startswith(("http://", "https://")):
+                page = fetch_page(target)
+                article = extract_article(page.url, page.body, content_type=page.content_type)
+            else:
+                path = Path(target)
+                article = extract_article(url or path.resolve().as_uri(), path.read_bytes())
+        except (FetchError, OSError) as exc:
+            message = str(exc) if isinstance(exc, FetchError) else f"{target}: {exc.strerror or exc}"
+            click.echo(message, err=True)
+            status = EXIT_SOME_FAILED
+            continue
         except NotAnArticle as exc:
-            click.echo(f"{path}: not an article: {exc}", err=True)
+            click.echo(f"{target}: not an article: {exc}", err=True)
             status = EXIT_SOME_FAILED
             continue
         click.echo(json.dumps(article.to_dict(), ensure_ascii=False))
@@ -205,12 +269,30 @@ def extract(paths: tuple[str, ...], url: str | None) -> None:
 @main.command(name="classify")
 @click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
 @click.option("--rules", "rules_file", help="Your own rules file (default: the packaged one).")
-def classify_command(file: Any, rules_file: str | None) -> None:
-    """Classify JSON lines {"id","title","lead","text"} (stdin when no FILE); print one verdict per line."""
+@click.option(
+    "--explain",
+    "explain_target",
+    metavar="PAGE.html|URL",
+    help="Explain the verdict on one saved page or URL (fetched only because you gave it) instead.",
+)
+def classify_command(file: Any, rules_file: str | None, explain_target: str | None) -> None:
+    """Classify JSON lines {"id","title","lead","text","url"} (stdin when no FILE); print one verdict per line.
+
+    With --explain, print which rules fired on one page, on which words, in which field, with what weight,
+    against which threshold.
+    """
     try:
         ruleset = load_rules(rules_file)
     except RulesError as exc:
         _fail(str(exc))
+    if explain_target:
+        from monitor.rules_cli import ExplainError, explain_page
+
+        try:
+            click.echo(explain_page(ruleset, explain_target))
+        except ExplainError as exc:
+            _fail(str(exc))
+        return
     for number, line in enumerate(file, start=1):
         if not line.strip():
             continue
@@ -224,6 +306,19 @@ def classify_command(file: Any, rules_file: str | None) -> None:
         out = {"id": record.get("id"), **verdict.to_dict()}
         click.echo(json.dumps(out, ensure_ascii=False))
 
+
+from monitor.rules_cli import register as register_rules  # noqa: E402
+
+register_rules(main)
+
+
+from monitor.archive_cli import register  # noqa: E402
+
+register(main)
+
+from monitor.ops_cli import register as register_ops  # noqa: E402
+
+register_ops(main)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ printed is JSON with the host → base URL map and the path of the mirror's sour
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import signal
@@ -40,6 +41,7 @@ class Page:
     status: int = 200
     content_type: str | None = None
     expect: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,6 +66,7 @@ def load_sites(root: Path) -> list[Site]:
                     status=int(entry.get("status", 200)),
                     content_type=entry.get("content_type"),
                     expect=entry.get("expect", {}),
+                    headers={str(k): str(v) for k, v in entry.get("headers", {}).items()},
                 )
             )
         sites.append(Site(spec.parent, data["source"], pages))
@@ -170,7 +173,17 @@ class Mirror:
                         mimetypes.guess_type(str(page.file))[0] or "application/octet-stream",
                     )
                     body = mirror.rewrite_body(body)
+                etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
+                if status == 200 and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
                 self.send_response(status)
+                for name, value in page.headers.items() if page is not None else ():
+                    self.send_header(name, value)
+                if status == 200:
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -7,14 +7,15 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
 
 from monitor.classify import Ruleset, Verdict, classify, load_rules
 from monitor.extract import Article
 from monitor.items import ArticleItem
-from monitor.storage import Storage
+from monitor.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
-COUNTERS = ("discovered", "fetched", "stored", "flagged", "failed", "skipped")
+COUNTERS = ("discovered", "fetched", "new", "updated", "unchanged", "stored", "flagged", "failed", "skipped")
 
 
 def stat_key(source: str, counter: str) -> str:
@@ -31,6 +32,7 @@ class StoragePipeline:
         self.storage: Storage | None = None
         self.ruleset: Ruleset | None = None
         self.run_id: int | None = None
+        self.failure: str | None = None  # a storage failure that stopped the run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -48,8 +50,10 @@ class StoragePipeline:
         self.ruleset = load_rules(self.rules_path or None)
         self.storage = Storage(self.db_path)
         spider = self.crawler.spider
-        names = [s.name for s in getattr(spider, "sources", [])]
-        self.run_id = self.storage.start_run(spider.name if spider else "?", names)
+        # Source objects, so the archive's `sources` table gets each outlet's title and domains
+        self.run_id = self.storage.start_run(
+            spider.name if spider else "?", list(getattr(spider, "sources", []))
+        )
         logger.info("Storing into %s (run %s, rules %s)", self.db_path, self.run_id, self.ruleset.version)
 
     def process_item(self, item: Any) -> Any:
@@ -64,13 +68,24 @@ class StoragePipeline:
         return item
 
     def flush(self) -> None:
-        if not self.batch or self.storage is None:
+        if not self.batch or self.storage is None or self.failure:
             return
         batch, self.batch = self.batch, []
-        self.storage.store_batch(batch)
+        try:
+            results = self.storage.store_batch(batch)
+        except StorageError as exc:
+            # Disk full, database locked for longer than the busy timeout…: stop the run; what is stored stays.
+            self.failure = str(exc)
+            logger.error("stopping the crawl: %s", exc)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
+            return
         stats = self.crawler.stats
-        for source, _article, verdict in batch:
+        for (source, _article, verdict), result in zip(batch, results, strict=True):
             stats.inc_value(stat_key(source, "stored"))
+            if result.created:
+                stats.inc_value(stat_key(source, "new"))
+            elif result.changed:
+                stats.inc_value(stat_key(source, "updated"))
             if verdict.flagged:
                 stats.inc_value(stat_key(source, "flagged"))
 
@@ -78,7 +93,11 @@ class StoragePipeline:
         self.flush()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        """Record the run once the spider is done (after the last flush), with Scrapy's finish reason."""
+        """Record the run once the spider is done (after the last flush), with Scrapy's finish reason.
+
+        Feed validators (ETag, Last-Modified) are saved only for a run that finished: after a crash or a stop the
+        next run reads every feed in full and so finds whatever this one did not store.
+        """
         if self.storage is None:
             return
         stats = self.crawler.stats
@@ -86,10 +105,18 @@ class StoragePipeline:
         for source in getattr(spider, "sources", []):
             counts: dict[str, Any] = {c: stats.get_value(stat_key(source.name, c), 0) for c in COUNTERS}
             counts["errors"] = getattr(spider, "errors", {}).get(source.name, [])
+            counts["duration"] = spider.duration(source.name) if hasattr(spider, "duration") else None
             per_source[source.name] = counts
+        status = f"storage_error: {self.failure}" if self.failure else reason
         try:
             if self.run_id is not None:
-                self.storage.finish_run(self.run_id, reason, per_source)
+                self.storage.finish_run(self.run_id, status, per_source)
+            if not self.failure:
+                self.storage.save_non_articles(getattr(spider, "non_articles", {}))
+            if reason == "finished" and not self.failure and hasattr(spider, "feed_states_to_save"):
+                self.storage.save_feed_states(spider.feed_states_to_save())
+        except StorageError as exc:
+            logger.error("could not record the run: %s", exc)
         finally:
             self.storage.close()
             self.storage = None

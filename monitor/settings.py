@@ -9,6 +9,8 @@ from monitor import __version__
 BOT_NAME = "monitor"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+COMMANDS_MODULE = "monitor.commands"  # scrapy inspect
+SPIDER_CONTRACTS = {"monitor.contracts.FixtureContract": 10}  # scrapy check news, offline
 
 # --- the monitor's own settings ---------------------------------------------------------------
 MONITOR_DB = "data/monitor.db"  # SQLite archive
@@ -17,6 +19,10 @@ MONITOR_RULES = ""  # path of a rules TOML; empty = the packaged monitor/data/ru
 MONITOR_MIN_WORDS = 40  # fewer words of body text and a page is not an article
 MONITOR_BATCH_SIZE = 25  # articles written per transaction
 MONITOR_MAX_ERRORS_KEPT = 20  # error lines kept per source and run in run_sources.errors
+MONITOR_SILENT_RUNS = 3  # an outlet that discovers nothing in this many runs in a row is reported as silent
+MONITOR_INCREMENTAL = (
+    True  # skip stored articles unless discovery says they changed; conditional feed requests
+)
 MONITOR_CONTACT_URL = "https://github.com/pl-peace-monitor/pl-peace-monitor"
 MONITOR_BOT_NAME = f"pl-peace-monitor/{__version__}"
 # USER_AGENT is built from MONITOR_BOT_NAME and MONITOR_CONTACT_URL unless you set it yourself.
@@ -26,7 +32,9 @@ ROBOTSTXT_OBEY = True
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "monitor.robots.PoliteRobotsTxtMiddleware": 100,
+    "monitor.politeness.BackoffMiddleware": 560,  # before RetryMiddleware (550) sees 429/503
 }
+MONITOR_MAX_BACKOFF = 300.0  # seconds: the longest delay Retry-After or 429/503 back-off may impose on a host
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0

@@ -22,7 +22,9 @@ HOST_RE = re.compile(
 )
 REQUIRED = ("name", "domains", "article_pattern")
 URL_LISTS = ("feeds", "sitemaps", "sections")
-KNOWN = frozenset({"name", "title", "domains", "article_pattern", "enabled", "extract", *URL_LISTS})
+KNOWN = frozenset(
+    {"name", "title", "domains", "article_pattern", "enabled", "extract", "delay", "concurrency", *URL_LISTS}
+)
 EXTRACT_KEYS = frozenset({"drop", "date_selector"})
 
 
@@ -41,6 +43,8 @@ class Source:
     sections: tuple[str, ...] = ()
     enabled: bool = True
     extract: SiteHints = SiteHints()
+    delay: float | None = None  # seconds between requests to this outlet (its own download slot)
+    concurrency: int | None = None  # requests in flight to this outlet at once
 
     def owns(self, url: str) -> bool:
         """True when ``url`` is on one of this outlet's domains."""
@@ -168,6 +172,14 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
         if not isinstance(enabled, bool):
             raise _fail(path, where, "enabled", "must be true or false")
         site = _site_hints(path, where, entry.get("extract", {}))
+        delay = entry.get("delay")
+        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0):
+            raise _fail(path, where, "delay", f"{delay!r} must be a number of seconds, 0 or more")
+        concurrency = entry.get("concurrency")
+        if concurrency is not None and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise _fail(path, where, "concurrency", f"{concurrency!r} must be a whole number, 1 or more")
         sources.append(
             Source(
                 name=name,
@@ -176,6 +188,8 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
                 article_pattern=pattern,
                 enabled=enabled,
                 extract=site,
+                delay=float(delay) if delay is not None else None,
+                concurrency=concurrency,
                 **lists,
             )
         )

@@ -1,27 +1,55 @@
-"""The SQLite archive: schema migrations, article upserts, verdicts, crawl runs. No Scrapy imports.
+"""The SQLite archive: schema migrations, article upserts, revisions, wire-story links, crawl runs. No Scrapy.
 
-The database is the crawl's memory: articles are keyed by canonical URL, so a re-run updates rows instead of
-duplicating them, and every batch is one transaction, so a killed run loses nothing it had stored.
+The database is the crawl's memory and the analysts' main interface:
+
+- articles are keyed by canonical URL, so a re-run updates rows instead of duplicating them; a re-fetch that
+  changes the title, lead or body leaves a row in ``article_revisions``;
+- copies of one wire story (a PAP dispatch on several outlets) share a ``story_id`` (see :mod:`monitor.dedup`);
+- ``articles_fts`` (FTS5) indexes title, lead and body with every Polish diacritic folded, ``ł`` included:
+  ``unicode61 remove_diacritics 2`` folds ą ć ę ń ó ś ź ż, and the triggers that feed the index replace ``ł``
+  with ``l`` (FTS5 leaves it alone). The index is fed by triggers, so writes from ``sqlite3`` or
+  ``sqlite-utils`` keep it current too;
+- every batch is one ``BEGIN IMMEDIATE`` transaction in a WAL journal: readers (Datasette, ``sqlite3``) keep
+  reading while a crawl writes, and a killed writer loses only the batch it had not committed.
+
+Schema changes are sqlite-utils migrations recorded in ``_sqlite_migrations``; opening an older database
+upgrades it in place, and a database written by a newer version of the monitor is refused without a write.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlite_utils
 from sqlite_utils import Migrations
 
 from monitor.classify import Verdict
+from monitor.dedup import (
+    MIN_ANCHORED,
+    MIN_SHARED,
+    anchored_shingles,
+    content_hash,
+    resemblance,
+    shingles,
+    sketch,
+)
 from monitor.extract import Article
 
 BUSY_TIMEOUT_MS = 10_000
-migrations = Migrations("monitor")
+CACHE_KIB = 65_536  # page cache of a writing connection (SQLite's default is 2 MiB)
+SQLITE_HEADER = b"SQLite format 3\x00"
+MIGRATION_SET = "monitor"
+migrations = Migrations(MIGRATION_SET)
 
 
 class StorageError(RuntimeError):
@@ -123,141 +151,828 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+# --- m002: the archive analysts query -------------------------------------------------------------------
+
+# What the FTS index receives for a text: FTS5's unicode61 folds the other Polish letters itself.
+# New articles are indexed by Storage (an INSERT trigger would make FTS5 flush its buffer at every row,
+# halving the write rate); updates and deletes, rare and possibly made by hand, by these triggers.
+_FTS_FOLD = "replace(replace({0}, 'ł', 'l'), 'Ł', 'L')"
+FTS_TRIGGERS = {
+    "articles_fts_delete": """
+        CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, title, lead, text)
+          VALUES ('delete', old.id, {old_title}, {old_lead}, {old_text});
+        END""",
+    "articles_fts_update": """
+        CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, lead, text ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, title, lead, text)
+          VALUES ('delete', old.id, {old_title}, {old_lead}, {old_text});
+          INSERT INTO articles_fts (rowid, title, lead, text)
+          VALUES (new.id, {new_title}, {new_lead}, {new_text});
+        END""",
+}
+_FTS_VALUES = {
+    f"{age}_{column}": _FTS_FOLD.format(f"{age}.{column}")
+    for age in ("new", "old")
+    for column in ("title", "lead", "text")
+}
+
+_TOP_TERMS = """(SELECT group_concat(term, ', ') FROM (
+                    SELECT m.term FROM matches m WHERE m.article_id = a.id
+                    GROUP BY m.term ORDER BY count(*) DESC, m.term LIMIT 5))"""
+_STORY_OUTLETS = "(SELECT count(DISTINCT s.source) FROM articles s WHERE s.story_id = a.story_id)"
+
+VIEWS = {
+    # Columns published, outlet, title, url, score, top_terms come first and stay: scripts rely on them.
+    "peace_talks": f"""
+        SELECT a.published, a.source AS outlet, a.title, a.url, a.score,
+               {_TOP_TERMS} AS top_terms,
+               a.lead, a.story_id, {_STORY_OUTLETS} AS story_outlets, a.first_seen, a.id AS article_id
+        FROM articles a
+        WHERE a.relevance = 'primary'
+        ORDER BY julianday(a.published) DESC, a.id DESC""",
+    "peace_talk_mentions": f"""
+        SELECT a.published, a.source AS outlet, a.title, a.url, a.score,
+               {_TOP_TERMS} AS top_terms,
+               a.lead, a.story_id, {_STORY_OUTLETS} AS story_outlets, a.first_seen, a.id AS article_id
+        FROM articles a
+        WHERE a.relevance = 'mention'
+        ORDER BY julianday(a.published) DESC, a.id DESC""",
+    "daily_counts": """
+        SELECT coalesce(substr(a.published, 1, 10), substr(a.first_seen, 1, 10)) AS day,
+               a.source AS outlet,
+               count(*) AS articles,
+               sum(a.relevance = 'primary') AS flagged,
+               sum(a.relevance = 'mention') AS mentions
+        FROM articles a
+        GROUP BY day, outlet
+        ORDER BY day DESC, outlet""",
+    # One pass over the run history (a crawl every 15 minutes is 35,000 runs a year per outlet).
+    "source_health": """
+        WITH runs AS (
+            SELECT rs.source, rs.run_id, rs.discovered, rs.fetched, rs.stored, rs.flagged, rs.failed,
+                   coalesce(r.finished, r.started) AS at,
+                   row_number() OVER (PARTITION BY rs.source ORDER BY rs.run_id DESC) AS recent
+            FROM run_sources rs JOIN crawl_runs r ON r.id = rs.run_id
+            WHERE r.spider IS NOT 'ingest'
+        ),
+        per AS (
+            SELECT source,
+                   count(*) AS runs,
+                   max(at) AS last_run,
+                   max(CASE WHEN fetched > 0 OR (discovered > 0 AND failed = 0) THEN at END) AS last_success,
+                   sum(recent <= 10 AND failed > 0) AS failed_runs_of_last_10,
+                   round(avg(CASE WHEN recent <= 10 THEN stored END), 2) AS stored_per_run,
+                   round(avg(CASE WHEN recent <= 10 THEN flagged END), 2) AS flagged_per_run,
+                   coalesce(min(CASE WHEN stored > 0 THEN recent END) - 1, count(*)) AS runs_since_last_stored,
+                   max(CASE WHEN failed > 0 THEN run_id END) AS last_failed_run
+            FROM runs GROUP BY source
+        )
+        SELECT s.name AS outlet,
+               coalesce(per.runs, 0) AS runs,
+               per.last_run,
+               per.last_success,
+               coalesce(per.failed_runs_of_last_10, 0) AS failed_runs_of_last_10,
+               per.stored_per_run,
+               per.flagged_per_run,
+               coalesce(per.runs_since_last_stored, 0) AS runs_since_last_stored,
+               (SELECT max(a.first_seen) FROM articles a WHERE a.source = s.name) AS last_new_article,
+               (SELECT json_extract(e.errors, '$[0]') FROM run_sources e
+                 WHERE e.run_id = per.last_failed_run AND e.source = s.name) AS last_error
+        FROM sources s LEFT JOIN per ON per.source = s.name
+        ORDER BY s.name""",
+    "wire_stories": """
+        SELECT a.story_id,
+               count(DISTINCT a.source) AS outlets,
+               count(*) AS copies,
+               group_concat(DISTINCT a.source) AS outlet_names,
+               min(a.published) AS first_published,
+               (SELECT f.title FROM articles f WHERE f.story_id = a.story_id ORDER BY f.published, f.id LIMIT 1)
+                 AS title,
+               max(a.relevance = 'primary') AS flagged
+        FROM articles a
+        GROUP BY a.story_id
+        HAVING count(DISTINCT a.source) > 1
+        ORDER BY first_published DESC""",
+}
+
+
+# No executescript() here: it would COMMIT the migration's transaction half-way.
+M002_SCHEMA = (
+    """CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        title TEXT,
+        domains TEXT,           -- JSON list, from sources.toml
+        first_seen TEXT,
+        last_run_id INTEGER
+    )""",
+    """CREATE TABLE article_revisions (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id),
+        changed_at TEXT NOT NULL,   -- when the re-fetch saw the change
+        fields TEXT NOT NULL,       -- what changed: title, lead, text (comma-separated)
+        title_before TEXT, title_after TEXT,
+        lead_before TEXT, lead_after TEXT,
+        text_before TEXT,           -- the replaced body, only when the body changed
+        words_before INTEGER, words_after INTEGER,
+        hash_before TEXT, hash_after TEXT
+    )""",
+    "CREATE INDEX idx_article_revisions_article ON article_revisions (article_id, changed_at)",
+    "CREATE INDEX idx_article_revisions_changed ON article_revisions (changed_at)",
+    """CREATE TABLE article_sketches (
+        hash INTEGER NOT NULL,
+        article_id INTEGER NOT NULL,
+        PRIMARY KEY (hash, article_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX idx_article_sketches_article ON article_sketches (article_id)",
+    "CREATE INDEX idx_articles_story ON articles (story_id)",
+    "CREATE INDEX idx_articles_first_seen ON articles (first_seen)",
+    "CREATE INDEX idx_articles_source_first_seen ON articles (source, first_seen)",
+    "CREATE INDEX idx_articles_content_hash ON articles (content_hash)",
+    "CREATE INDEX idx_matches_rule ON matches (rule)",
+    "CREATE INDEX idx_run_sources_source ON run_sources (source, run_id)",
+    """CREATE VIRTUAL TABLE articles_fts USING fts5 (
+        title, lead, text,
+        content="articles", content_rowid="id",
+        tokenize="unicode61 remove_diacritics 2"
+    )""",
+    # Deleting an article takes its matches, revisions and sketch with it.
+    """CREATE TRIGGER articles_cleanup BEFORE DELETE ON articles BEGIN
+        DELETE FROM matches WHERE article_id = old.id;
+        DELETE FROM article_revisions WHERE article_id = old.id;
+        DELETE FROM article_sketches WHERE article_id = old.id;
+    END""",
+)
+
+
+@migrations()
+def m002_archive(db: sqlite_utils.Database) -> None:
+    """Sources, revisions, content hashes, wire-story links, FTS5 with folded diacritics, the analysts' views."""
+    conn = db.conn
+    for column, kind in (("content_hash", str), ("story_id", int), ("changed_at", str)):
+        db["articles"].add_column(column, kind)
+    db["articles"].add_column("revisions", int, not_null_default=0)
+    db["run_sources"].add_column("started", str)
+    db["run_sources"].add_column("finished", str)
+    for statement in M002_SCHEMA:
+        conn.execute(statement)
+    for sql in FTS_TRIGGERS.values():
+        conn.execute(sql.format(**_FTS_VALUES))
+    fold = {column: _FTS_FOLD.format(column) for column in ("title", "lead", "text")}
+    conn.execute(
+        f"INSERT INTO articles_fts (rowid, title, lead, text) "
+        f"SELECT id, {fold['title']}, {fold['lead']}, {fold['text']} FROM articles"
+    )
+    conn.execute(
+        """
+        INSERT OR IGNORE INTO sources (name, first_seen)
+        SELECT source, min(seen) FROM (
+            SELECT source, first_seen AS seen FROM articles
+            UNION ALL
+            SELECT rs.source, r.started FROM run_sources rs JOIN crawl_runs r ON r.id = rs.run_id)
+        GROUP BY source
+        """
+    )
+    conn.execute(
+        "UPDATE run_sources SET started = (SELECT started FROM crawl_runs WHERE id = run_id), "
+        "finished = (SELECT finished FROM crawl_runs WHERE id = run_id)"
+    )
+    rows = conn.execute("SELECT id, title, lead, text, source FROM articles ORDER BY id").fetchall()
+    for article_id, title, lead, text, _source in rows:
+        story = _link_story(conn, article_id, text)
+        conn.execute(
+            "UPDATE articles SET content_hash = ?, story_id = ? WHERE id = ?",
+            [content_hash(title, lead, text), story, article_id],
+        )
+    conn.execute("DROP VIEW IF EXISTS peace_talks")
+    for name, sql in VIEWS.items():
+        conn.execute(f"CREATE VIEW {name} AS {sql}")
+
+
+@migrations()
+def m003_incremental(db: sqlite_utils.Database) -> None:
+    """The crawl's memory (issue #6): feed validators for conditional requests, and the per-run counts of new,
+    updated and unchanged articles with each outlet's duration."""
+    for column, kind in (("new", int), ("updated", int), ("unchanged", int)):
+        db["run_sources"].add_column(column, kind, not_null_default=0)
+    db["run_sources"].add_column("duration", float)
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS feed_state (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, "
+        "checked_at TEXT NOT NULL)"
+    )
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS non_articles (url TEXT PRIMARY KEY, source TEXT, reason TEXT, seen_at TEXT NOT NULL)"
+    )
+
+
+def known_migrations() -> list[str]:
+    """The names of every migration this code knows, in order (read from the registered set itself)."""
+    return [migration.name for migration in migrations.pending(sqlite_utils.Database(memory=True))]
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def open_database(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating when missing) and migrate the archive; WAL journal and a busy timeout."""
+# --- wire stories ----------------------------------------------------------------------------------------
+
+
+# Articles sharing at least MIN_SHARED sketch values with a new one. A value that many articles share comes from
+# boilerplate, not from one story, so values with COMMON_SKETCH_VALUE postings or more are left out (and counting
+# them stops there, so the lookup stays cheap however large the archive grows).
+COMMON_SKETCH_VALUE = 64
+_CANDIDATES = """
+WITH sketch (hash) AS (VALUES {values}),
+rare AS (SELECT hash FROM sketch
+         WHERE (SELECT count(*) FROM (SELECT 1 FROM article_sketches s WHERE s.hash = sketch.hash LIMIT :common))
+               < :common)
+SELECT article_id, count(*) AS shared FROM article_sketches
+WHERE hash IN (SELECT hash FROM rare) AND article_id != :me
+GROUP BY article_id HAVING shared >= :shared
+ORDER BY shared DESC, article_id LIMIT 5
+"""
+
+
+def _link_story(conn: sqlite3.Connection, article_id: int, text: str | None, *, new: bool = False) -> int:
+    """Store the article's sketch and return the story it belongs to: an earlier copy's, else its own id."""
+    sample = anchored_shingles(text)
+    values = sketch(sample)
+    if not new:
+        conn.execute("DELETE FROM article_sketches WHERE article_id = ?", [article_id])
+    conn.executemany(
+        "INSERT OR IGNORE INTO article_sketches (hash, article_id) VALUES (?, ?)",
+        [(value, article_id) for value in values],
+    )
+    if len(sample) < MIN_ANCHORED:
+        return article_id
+    params: dict[str, int] = {f"v{i}": value for i, value in enumerate(values)}
+    params.update(common=COMMON_SKETCH_VALUE, me=article_id, shared=MIN_SHARED)
+    marks = ", ".join(f"(:v{i})" for i in range(len(values)))
+    candidates = conn.execute(_CANDIDATES.format(values=marks), params).fetchall()
+    if not candidates:
+        return article_id
+    own = shingles(text)
+    best: tuple[float, int] | None = None
+    for candidate_id, _shared in candidates:
+        row = conn.execute("SELECT text, story_id FROM articles WHERE id = ?", [candidate_id]).fetchone()
+        if row is None or row[1] is None:
+            continue
+        found = resemblance(own, shingles(row[0]))
+        if found.same_story and (best is None or found.overlap > best[0]):
+            best = (found.overlap, row[1])
+    return best[1] if best else article_id
+
+
+# --- opening ---------------------------------------------------------------------------------------------
+
+
+def _writable(file: Path) -> bool:
+    """Writable for us and not marked read-only (root may write anything; a file without write bits is not)."""
+    mode = file.stat().st_mode
+    return os.access(file, os.W_OK) and bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _check_file(file: Path, *, write: bool, create: bool) -> None:
+    """Refuse, before SQLite touches it, a path that is not a usable SQLite file."""
+    if file.is_dir():
+        raise StorageError(f"{file}: is a directory, not a database file")
+    if not file.exists():
+        if not create:
+            raise StorageError(
+                f"{file}: no such database (run `monitor crawl`, `monitor demo` or `monitor ingest`)"
+            )
+        return
+    with file.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise StorageError(f"{file}: cannot use this database: not an SQLite database")
+    if write and not _writable(file):
+        raise StorageError(f"{file}: cannot use this database: the file is read-only")
+    if write and not os.access(file.parent, os.W_OK):
+        raise StorageError(
+            f"{file}: cannot use this database: its directory is read-only (WAL needs to write there)"
+        )
+
+
+def _locked(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _describe(file: Path, exc: sqlite3.Error, busy_timeout_ms: int) -> str:
+    if _locked(exc):
+        return f"{file}: the database is locked by another writer (waited {busy_timeout_ms / 1000:g} s)"
+    if "readonly" in str(exc).lower() or "read-only" in str(exc).lower():
+        return f"{file}: cannot use this database: the file is read-only"
+    return f"{file}: cannot use this database: {exc}"
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+    ).fetchone()
+    if not exists:
+        return []
+    rows = conn.execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid", [MIGRATION_SET]
+    )
+    return [name for (name,) in rows]
+
+
+def _check_schema(file: Path, conn: sqlite3.Connection, *, upgrade: bool) -> None:
+    applied = applied_migrations(conn)
+    known = known_migrations()
+    unknown = [name for name in applied if name not in known]
+    user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if unknown or user_version > len(known):
+        newer = ", ".join(unknown) or f"user_version {user_version}"
+        raise StorageError(
+            f"{file}: written by a newer version of the monitor (schema {newer}); upgrade pl-peace-monitor"
+        )
+    pending = [name for name in known if name not in applied]
+    if pending and not upgrade:
+        raise StorageError(
+            f"{file}: the schema is older than this monitor ({', '.join(pending)} pending) and the file is "
+            "read-only, so it cannot be upgraded; make it writable once and run any monitor command on it"
+        )
+
+
+def open_database(
+    path: str | Path,
+    *,
+    readonly: bool = False,
+    create: bool = True,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+) -> sqlite_utils.Database:
+    """Open the archive: WAL journal, a busy timeout, pending migrations applied.
+
+    ``readonly`` opens the file without writing anything (no migration, no journal change); ``create=False``
+    refuses a missing file. Every problem is a :class:`StorageError` with one line naming the file.
+    """
     file = Path(path)
-    if file.parent and not file.parent.exists():
+    _check_file(file, write=not readonly, create=create and not readonly)
+    if not readonly:
         file.parent.mkdir(parents=True, exist_ok=True)
+    conn: sqlite3.Connection | None = None
     try:
-        conn = sqlite3.connect(str(file), timeout=BUSY_TIMEOUT_MS / 1000)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA foreign_keys = ON")
+        if readonly:
+            uri = f"file:{quote(str(file.resolve()))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_ms / 1000, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(str(file), timeout=busy_timeout_ms / 1000, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        _check_schema(file, conn, upgrade=not readonly)
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # in WAL: durable across a killed process
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # the FTS index and sketches stay in memory
+            conn.execute("PRAGMA foreign_keys = ON")
         db = sqlite_utils.Database(conn)
-        migrations.apply(db)
-    except sqlite3.DatabaseError as exc:
-        raise StorageError(f"{file}: cannot use this database: {exc}") from exc
+        if not readonly:
+            migrations.apply(db)
+            count = len(known_migrations())
+            if conn.execute("PRAGMA user_version").fetchone()[0] != count:
+                conn.execute(f"PRAGMA user_version = {count}")
+    except StorageError:
+        if conn is not None:
+            conn.close()
+        raise
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        raise StorageError(_describe(file, exc, busy_timeout_ms)) from exc
     return db
+
+
+def open_for_reading(path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
+    """Open an existing archive for queries: upgraded in place when writable, read-only otherwise."""
+    file = Path(path)
+    _check_file(file, write=False, create=False)
+    if _writable(file) and os.access(file.parent, os.W_OK):
+        return open_database(file, create=False, busy_timeout_ms=busy_timeout_ms)
+    return open_database(file, readonly=True, create=False, busy_timeout_ms=busy_timeout_ms)
+
+
+# --- writing ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class StoredResult:
     article_id: int
     created: bool
+    changed: bool = False  # an existing article whose title, lead or body changed (a revision was recorded)
+    story_id: int | None = None
+
+
+_ARTICLE_COLUMNS = (
+    "url",
+    "fetched_url",
+    "source",
+    "title",
+    "lead",
+    "text",
+    "authors",
+    "published",
+    "published_source",
+    "modified",
+    "date_candidates",
+    "language",
+    "words",
+    "paywalled",
+    "relevance",
+    "score",
+    "ruleset",
+    "first_seen",
+    "last_seen",
+    "fetched_at",
+    "content_hash",
+    "story_id",
+    "changed_at",
+)
+_INSERT_ARTICLE = (
+    f"INSERT INTO articles (id, {', '.join(_ARTICLE_COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' * len(_ARTICLE_COLUMNS))})"
+)
+# Columns refreshed on every re-fetch; title, lead and text only when the content hash changed.
+_REFRESHED = (
+    "fetched_url",
+    "source",
+    "authors",
+    "published",
+    "published_source",
+    "modified",
+    "date_candidates",
+    "language",
+    "words",
+    "paywalled",
+    "relevance",
+    "score",
+    "ruleset",
+    "last_seen",
+    "fetched_at",
+)
+_UPDATE_SEEN = f"UPDATE articles SET {', '.join(f'{c} = ?' for c in _REFRESHED)} WHERE id = ?"
+_UPDATE_CHANGED = (
+    f"UPDATE articles SET {', '.join(f'{c} = ?' for c in _REFRESHED)}, title = ?, lead = ?, text = ?, "
+    "content_hash = ?, changed_at = coalesce(?, changed_at), revisions = revisions + ? WHERE id = ?"
+)
+_INSERT_MATCH = (
+    'INSERT INTO matches (article_id, rule, grp, term, entity, field, start, "end", snippet) '
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_REVISION = (
+    "INSERT INTO article_revisions (article_id, changed_at, fields, title_before, title_after, lead_before, "
+    "lead_after, text_before, words_before, words_after, hash_before, hash_after) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+_INSERT_FTS = "INSERT INTO articles_fts (rowid, title, lead, text) VALUES (?, ?, ?, ?)"
+
+
+def fts_fold(value: str | None) -> str | None:
+    """What the FTS index receives for a text (Python twin of ``_FTS_FOLD``; both must stay identical)."""
+    return value.replace("ł", "l").replace("Ł", "L") if value else value
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return " ".join((a or "").split()) == " ".join((b or "").split())
+
+
+def _source_names(sources: Iterable[Any]) -> list[str]:
+    return [s if isinstance(s, str) else s.name for s in sources]
 
 
 class Storage:
     """Writes and reads of the archive. One instance per process; each ``store_batch`` is one transaction."""
 
-    def __init__(self, path: str | Path):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        link_stories: bool = True,
+    ):
         self.path = Path(path)
-        self.db = open_database(self.path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self.link_stories = link_stories
+        self.db = open_database(self.path, busy_timeout_ms=busy_timeout_ms)
+        self.conn = self.db.conn
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
-    def _upsert(self, source: str, article: Article, verdict: Verdict) -> StoredResult:
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: the write lock up front, all or nothing."""
+        conn = self.conn
+        try:
+            if conn.in_transaction:
+                conn.rollback()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        except sqlite3.Error as exc:
+            if _locked(exc):
+                raise StorageError(_describe(self.path, exc, self.busy_timeout_ms)) from exc
+            raise StorageError(f"{self.path}: {what} failed: {exc}") from exc
+
+    def _register_sources(self, conn: sqlite3.Connection, sources: Iterable[Any], seen_at: str) -> None:
+        for source in sources:
+            if isinstance(source, str):
+                conn.execute(
+                    "INSERT OR IGNORE INTO sources (name, title, first_seen) VALUES (?, ?, ?)",
+                    [source, source, seen_at],
+                )
+                continue
+            domains = json.dumps(list(getattr(source, "domains", ())), ensure_ascii=False)
+            title = getattr(source, "title", None) or source.name
+            conn.execute(
+                "INSERT INTO sources (name, title, domains, first_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET title = excluded.title, domains = excluded.domains",
+                [source.name, title, domains, seen_at],
+            )
+
+    def _upsert(
+        self, conn: sqlite3.Connection, source: str, article: Article, verdict: Verdict
+    ) -> StoredResult:
         seen_at = now_iso()
-        row: dict[str, Any] = {
-            "url": article.canonical_url,
-            "fetched_url": article.url,
-            "source": source,
-            "title": article.title,
-            "lead": article.lead,
-            "text": article.text,
-            "authors": json.dumps(article.authors, ensure_ascii=False),
-            "published": article.published,
-            "published_source": article.published_source,
-            "modified": article.modified,
-            "date_candidates": json.dumps(article.date_candidates, ensure_ascii=False),
-            "language": article.language,
-            "words": article.words,
-            "paywalled": int(article.paywalled),
-            "relevance": verdict.relevance,
-            "score": verdict.score,
-            "ruleset": verdict.ruleset,
-            "last_seen": seen_at,
-            "fetched_at": article.fetched_at or seen_at,
-        }
-        existing = self.db.execute(
-            "SELECT id FROM articles WHERE url = ?", [article.canonical_url]
+        digest = content_hash(article.title, article.lead, article.text)
+        refreshed = [
+            article.url,
+            source,
+            json.dumps(article.authors, ensure_ascii=False),
+            article.published,
+            article.published_source,
+            article.modified,
+            json.dumps(article.date_candidates, ensure_ascii=False),
+            article.language,
+            article.words,
+            int(article.paywalled),
+            verdict.relevance,
+            verdict.score,
+            verdict.ruleset,
+            seen_at,
+            article.fetched_at or seen_at,
+        ]
+        existing = conn.execute(
+            "SELECT id, content_hash, ruleset, story_id FROM articles WHERE url = ?", [article.canonical_url]
         ).fetchone()
-        if existing:
-            article_id = existing[0]
-            self.db["articles"].update(article_id, row)
-            self.db.execute("DELETE FROM matches WHERE article_id = ?", [article_id])
-            created = False
-        else:
-            row["first_seen"] = seen_at
-            article_id = self.db["articles"].insert(row).last_pk
-            created = True
-        self.db["matches"].insert_all(
-            {
-                "article_id": article_id,
-                "rule": m.rule,
-                "grp": m.group,
-                "term": m.term,
-                "entity": m.entity,
-                "field": m.field,
-                "start": m.start,
-                "end": m.end,
-                "snippet": m.snippet,
-            }
-            for m in verdict.matches
+        if existing is None:
+            article_id = (conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone())[0]
+            story_id = article_id
+            if self.link_stories:
+                story_id = _link_story(conn, article_id, article.text, new=True)
+            values = dict(zip(_REFRESHED, refreshed, strict=True))
+            values.update(
+                url=article.canonical_url,
+                title=article.title,
+                lead=article.lead,
+                text=article.text,
+                first_seen=seen_at,
+                content_hash=digest,
+                story_id=story_id,
+                changed_at=None,
+            )
+            conn.execute(_INSERT_ARTICLE, [article_id, *(values[c] for c in _ARTICLE_COLUMNS)])
+            conn.execute(
+                _INSERT_FTS, [article_id, *map(fts_fold, (article.title, article.lead, article.text))]
+            )
+            self._write_matches(conn, article_id, verdict, replace=False)
+            return StoredResult(article_id, True, False, story_id)
+        article_id, old_digest, old_ruleset, story_id = existing
+        if old_digest == digest:
+            conn.execute(_UPDATE_SEEN, [*refreshed, article_id])
+            if old_ruleset != verdict.ruleset:
+                self._write_matches(conn, article_id, verdict, replace=True)
+            return StoredResult(article_id, False, False, story_id)
+        old_title, old_lead, old_text, old_words = conn.execute(
+            "SELECT title, lead, text, words FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
+        fields = [
+            name
+            for name, before, after in (
+                ("title", old_title, article.title),
+                ("lead", old_lead, article.lead),
+                ("text", old_text, article.text),
+            )
+            if not _same(before, after)
+        ]
+        body_changed = "text" in fields
+        if fields:
+            conn.execute(
+                _INSERT_REVISION,
+                [
+                    article_id,
+                    seen_at,
+                    ",".join(fields),
+                    old_title,
+                    article.title,
+                    old_lead,
+                    article.lead,
+                    old_text if body_changed else None,
+                    old_words,
+                    article.words,
+                    old_digest,
+                    digest,
+                ],
+            )
+        changed_at = seen_at if fields else None
+        conn.execute(
+            _UPDATE_CHANGED,
+            [
+                *refreshed,
+                article.title,
+                article.lead,
+                article.text,
+                digest,
+                changed_at,
+                int(bool(fields)),
+                article_id,
+            ],
         )
-        return StoredResult(article_id, created)
+        if body_changed and self.link_stories:
+            alone = conn.execute(
+                "SELECT count(*) FROM articles WHERE story_id = ? AND id != ?", [story_id, article_id]
+            ).fetchone()[0]
+            if story_id == article_id and not alone:
+                story_id = _link_story(conn, article_id, article.text)
+                conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+            else:  # a member of a story stays in it; only its sketch follows the new text
+                _link_story(conn, article_id, article.text)
+        self._write_matches(conn, article_id, verdict, replace=True)
+        return StoredResult(article_id, False, bool(fields), story_id)
+
+    @staticmethod
+    def _write_matches(conn: sqlite3.Connection, article_id: int, verdict: Verdict, *, replace: bool) -> None:
+        if replace:
+            conn.execute("DELETE FROM matches WHERE article_id = ?", [article_id])
+        conn.executemany(
+            _INSERT_MATCH,
+            [
+                (article_id, m.rule, m.group, m.term, m.entity, m.field, m.start, m.end, m.snippet)
+                for m in verdict.matches
+            ],
+        )
 
     def store_batch(self, batch: Iterable[tuple[str, Article, Verdict]]) -> list[StoredResult]:
         """Upsert articles with their verdicts in one transaction (all or nothing)."""
-        try:
-            with self.db.atomic():
-                return [self._upsert(source, article, verdict) for source, article, verdict in batch]
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"{self.path}: write failed: {exc}") from exc
+        items = list(batch)
+        if not items:
+            return []
+        with self._write("write") as conn:
+            self._register_sources(conn, sorted({source for source, _a, _v in items}), now_iso())
+            return [self._upsert(conn, source, article, verdict) for source, article, verdict in items]
 
-    def start_run(self, spider: str, sources: list[str]) -> int:
-        with self.db.atomic():
-            return (
-                self.db["crawl_runs"]
-                .insert(
-                    {
-                        "started": now_iso(),
-                        "spider": spider,
-                        "sources": ",".join(sources),
-                        "status": "running",
-                    }
-                )
-                .last_pk
+    def start_run(self, spider: str, sources: Sequence[Any]) -> int:
+        """Record a run's start; ``sources`` are names or :class:`monitor.sources.Source` objects."""
+        started = now_iso()
+        with self._write("start of run") as conn:
+            self._register_sources(conn, sources, started)
+            cursor = conn.execute(
+                "INSERT INTO crawl_runs (started, spider, sources, status) VALUES (?, ?, ?, 'running')",
+                [started, spider, ",".join(_source_names(sources))],
             )
+            return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, per_source: dict[str, dict[str, Any]]) -> None:
         counters = ("discovered", "fetched", "stored", "flagged", "failed", "skipped")
+        incremental = ("new", "updated", "unchanged")
         totals = {k: sum(int(c.get(k, 0)) for c in per_source.values()) for k in counters}
-        with self.db.atomic():
-            self.db["crawl_runs"].update(run_id, {"finished": now_iso(), "status": status, **totals})
-            self.db["run_sources"].upsert_all(
-                (
-                    {
-                        "run_id": run_id,
-                        "source": name,
-                        **{k: int(counts.get(k, 0)) for k in counters},
-                        "errors": json.dumps(counts.get("errors", []), ensure_ascii=False),
-                    }
-                    for name, counts in per_source.items()
-                ),
-                pk=("run_id", "source"),
+        finished = now_iso()
+        with self._write("end of run") as conn:
+            conn.execute(
+                f"UPDATE crawl_runs SET finished = ?, status = ?, {', '.join(f'{k} = ?' for k in counters)} "
+                "WHERE id = ?",
+                [finished, status, *(totals[k] for k in counters), run_id],
             )
+            started = conn.execute("SELECT started FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+            self._register_sources(conn, list(per_source), finished)
+            for name, counts in per_source.items():
+                conn.execute(
+                    "INSERT OR REPLACE INTO run_sources (run_id, source, discovered, fetched, stored, flagged, "
+                    "failed, skipped, errors, started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        run_id,
+                        name,
+                        *(int(counts.get(k, 0)) for k in counters),
+                        json.dumps(counts.get("errors", []), ensure_ascii=False),
+                        started[0] if started else None,
+                        finished,
+                    ],
+                )
+                conn.execute(
+                    "UPDATE run_sources SET new = ?, updated = ?, unchanged = ?, duration = ? "
+                    "WHERE run_id = ? AND source = ?",
+                    [*(int(counts.get(k, 0)) for k in incremental), counts.get("duration"), run_id, name],
+                )
+                conn.execute("UPDATE sources SET last_run_id = ? WHERE name = ?", [run_id, name])
+
+    # --- reading -----------------------------------------------------------------------------------------
 
     def run_summary(self, run_id: int) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM run_sources WHERE run_id = ? ORDER BY source", [run_id]))
 
     def latest_run_id(self) -> int | None:
-        row = self.db.execute("SELECT max(id) FROM crawl_runs").fetchone()
+        row = self.conn.execute("SELECT max(id) FROM crawl_runs").fetchone()
         return row[0] if row else None
 
     def flagged(self, limit: int = 50) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT published, outlet, title, url FROM peace_talks LIMIT ?", [limit]))
+
+    def integrity(self) -> str:
+        """``PRAGMA integrity_check`` in one string: ``ok`` for a healthy file."""
+        return "; ".join(row[0] for row in self.conn.execute("PRAGMA integrity_check"))
+
+    # --- re-scoring after a rule change (issue #4, owned by the rules) ------------------------------------
+
+    def iter_verdict_inputs(self, batch_size: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """Stored articles in id order, a batch at a time: id, url, source, title, lead, text and the verdict."""
+        last = 0
+        while True:
+            rows = list(
+                self.db.query(
+                    "SELECT id, url, source, title, lead, text, relevance, score, ruleset FROM articles "
+                    "WHERE id > ? ORDER BY id LIMIT ?",
+                    [last, batch_size],
+                )
+            )
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]["id"]
+
+    def replace_verdicts(self, verdicts: list[tuple[int, Verdict]]) -> None:
+        """Rewrite stored verdicts (relevance, score, rule-set version and matches) in one transaction."""
+        if not verdicts:
+            return
+        with self._write("rescore") as conn:
+            for article_id, verdict in verdicts:
+                conn.execute(
+                    "UPDATE articles SET relevance = ?, score = ?, ruleset = ? WHERE id = ?",
+                    [verdict.relevance, verdict.score, verdict.ruleset, article_id],
+                )
+                self._write_matches(conn, article_id, verdict, replace=True)
+
+    # --- the crawl's memory (issue #6) -------------------------------------------------------------------
+
+    def known_articles(self) -> dict[str, str | None]:
+        """Stored canonical URLs with the newest time the archive has for each (modified, else published)."""
+        rows = self.conn.execute(
+            "SELECT url, coalesce(modified, published) FROM articles UNION ALL SELECT url, seen_at FROM non_articles"
+        )
+        return {url: stamp for url, stamp in rows}
+
+    def save_non_articles(self, pages: dict[str, tuple[str, str]]) -> None:
+        """Remember pages that are not articles (video, gallery, empty), by canonical URL: (source, reason)."""
+        if not pages:
+            return
+        seen = now_iso()
+        with self._write("non-article pages") as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO non_articles (url, source, reason, seen_at) VALUES (?, ?, ?, ?)",
+                [(url, source, reason, seen) for url, (source, reason) in pages.items()],
+            )
+
+    def feed_states(self) -> dict[str, Any]:
+        """ETag and Last-Modified of each feed or sitemap as the last completed run saw them."""
+        from monitor.memory import FeedState
+
+        rows = self.conn.execute("SELECT url, etag, last_modified FROM feed_state")
+        return {url: FeedState(url, etag, modified) for url, etag, modified in rows}
+
+    def save_feed_states(self, states: Iterable[Any]) -> None:
+        """Remember feed validators; called only when a run completed, so a crash never hides articles."""
+        checked = now_iso()
+        rows = [(s.url, s.etag, s.last_modified, checked) for s in states]
+        if not rows:
+            return
+        with self._write("feed validators") as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO feed_state (url, etag, last_modified, checked_at) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+    def silent_sources(self, runs: int) -> list[str]:
+        """Outlets that discovered nothing in each of their last ``runs`` runs (and took part in that many)."""
+        silent = []
+        for (name,) in self.conn.execute(
+            "SELECT DISTINCT source FROM run_sources ORDER BY source"
+        ).fetchall():
+            recent = self.conn.execute(
+                "SELECT discovered FROM run_sources WHERE source = ? ORDER BY run_id DESC LIMIT ?",
+                [name, runs],
+            ).fetchall()
+            if len(recent) == runs and all((d or 0) == 0 for (d,) in recent):
+                silent.append(name)
+        return silent

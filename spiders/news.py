@@ -3,6 +3,7 @@ and hands each page to the pure extraction function. It decides nothing itself."
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -14,9 +15,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from monitor import settings as monitor_settings
-from monitor.extract import Hints, NotAnArticle, extract_article
+from monitor.extract import Hints, NotAnArticle, SiteHints, extract_article
 from monitor.feeds import FeedError, Link, parse_discovery, parse_section
 from monitor.items import ArticleItem
+from monitor.memory import FeedState, Memory, conditional_headers, load_memory, needs_fetch
 from monitor.pipelines import stat_key
 from monitor.robots import RobotsTxtUnavailable
 from monitor.sources import Source, load_sources, select
@@ -46,6 +48,12 @@ class NewsSpider(scrapy.Spider):
         self.errors: dict[str, list[str]] = {}
         self.min_words = 40
         self.max_errors = 20
+        self.memory = Memory()
+        self.feed_updates: dict[str, FeedState] = {}  # validators to save when the run completes
+        self.dirty_feeds: set[str] = set()  # feeds with an article that failed: fetch them in full next time
+        self.started = time.monotonic()
+        self.last_activity: dict[str, float] = {}
+        self.non_articles: dict[str, tuple[str, str]] = {}  # canonical URL → (outlet, reason), remembered
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -63,15 +71,50 @@ class NewsSpider(scrapy.Spider):
         settings = crawler.settings
         spider.sources = select(load_sources(settings.get("MONITOR_SOURCES") or None), spider.source_filter)
         spider.by_name = {s.name: s for s in spider.sources}
+        spider.configure_slots(settings)
+        if settings.getbool("MONITOR_INCREMENTAL", True):
+            spider.memory = load_memory(settings.get("MONITOR_DB"))
         spider.min_words = settings.getint("MONITOR_MIN_WORDS", monitor_settings.MONITOR_MIN_WORDS)
         spider.max_errors = settings.getint(
             "MONITOR_MAX_ERRORS_KEPT", monitor_settings.MONITOR_MAX_ERRORS_KEPT
         )
         return spider
 
+    def configure_slots(self, settings: BaseSettings) -> None:
+        """Outlets with their own ``delay``/``concurrency`` get one download slot for all their hosts."""
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        for outlet in self.sources:
+            if outlet.delay is None and outlet.concurrency is None:
+                continue
+            slot: dict[str, Any] = {}
+            if outlet.delay is not None:
+                slot["delay"] = outlet.delay
+            if outlet.concurrency is not None:
+                slot["concurrency"] = outlet.concurrency
+            slots[self.slot_name(outlet.name)] = slot
+        if slots and not settings.frozen:
+            settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+    @staticmethod
+    def slot_name(source: str) -> str:
+        return f"outlet:{source}"
+
+    def request(self, url: str, source: str, **kwargs: Any) -> scrapy.Request:
+        """A request of an outlet, in the outlet's own download slot when it declares delay or concurrency."""
+        outlet = self.by_name[source]
+        meta = dict(kwargs.pop("meta", {}))
+        if outlet.delay is not None or outlet.concurrency is not None:
+            meta["download_slot"] = self.slot_name(source)
+        return scrapy.Request(url, meta=meta, **kwargs)
+
     # --- bookkeeping ------------------------------------------------------------------------
     def count(self, source: str, counter: str, by: int = 1) -> None:
         self.crawler.stats.inc_value(stat_key(source, counter), by)
+        self.last_activity[source] = time.monotonic()
+
+    def duration(self, source: str) -> float:
+        """Seconds from the start of the run to the outlet's last response."""
+        return round(self.last_activity.get(source, self.started) - self.started, 1)
 
     def problem(self, source: str, url: str, reason: str, counter: str | None = "failed") -> None:
         """Log a problem once, with its URL, and count it; failures are also kept for the run's record."""
@@ -90,8 +133,9 @@ class NewsSpider(scrapy.Spider):
             for url in (*source.feeds, *source.sitemaps):
                 yield self.discovery_request(url, source.name)
             for url in source.sections:
-                yield scrapy.Request(
+                yield self.request(
                     url,
+                    source.name,
                     callback=self.parse_section,
                     errback=self.request_failed,
                     cb_kwargs={"source": source.name},
@@ -99,16 +143,55 @@ class NewsSpider(scrapy.Spider):
                 )
 
     def discovery_request(self, url: str, source: str) -> scrapy.Request:
-        return scrapy.Request(
+        """A feed or sitemap request, conditional on the validators the last completed run saw."""
+        return self.request(
             url,
+            source,
+            headers=conditional_headers(self.memory.feeds.get(url)),
+            meta={"handle_httpstatus_list": [304]},
             callback=self.parse_discovery,
             errback=self.request_failed,
             cb_kwargs={"source": source},
             dont_filter=True,
         )
 
-    def parse_discovery(self, response: Response, source: str) -> Iterator[scrapy.Request]:
-        """Read a feed, news sitemap or sitemap index and follow its article links."""
+    def outlet_for(self, url: str, source: str | None, quiet: bool = False) -> str | None:
+        """The outlet a callback works for: given by discovery, or (``scrapy parse``) found by the URL's domain."""
+        if source:
+            return source
+        for outlet in self.sources:
+            if outlet.owns(url):
+                return outlet.name
+        if not quiet:
+            self.logger.warning(
+                '%s: on no outlet\'s domains; give one with --cbkwargs \'{"source": "NAME"}\'', url
+            )
+        return None
+
+    def parse_discovery(self, response: Response, source: str | None = None) -> Iterator[scrapy.Request]:
+        """Read a feed, news sitemap or sitemap index and follow its article links.
+
+        @fixture fixtures/sites/rmf24/feed-fakty.xml
+        @cb_kwargs {"source": "rmf24"}
+        @returns requests 6 6
+        @returns items 0 0
+        """
+        source = self.outlet_for(response.url, source)
+        if source is None:
+            return
+        requested = response.meta.get("redirect_urls", [response.url])[0]
+        if response.status == 304:
+            self.logger.info("%s: %s: not modified since the last run", source, requested)
+            self.count(source, "not_modified")
+            return
+        etag = response.headers.get(b"ETag")
+        modified = response.headers.get(b"Last-Modified")
+        if etag or modified:
+            self.feed_updates[requested] = FeedState(
+                requested,
+                etag.decode("latin-1") if etag else None,
+                modified.decode("latin-1") if modified else None,
+            )
         try:
             discovery = parse_discovery(response.body, response.url)
         except FeedError as exc:
@@ -127,7 +210,7 @@ class NewsSpider(scrapy.Spider):
             elif link.is_sitemap:
                 yield self.discovery_request(link.url, source)
             else:
-                yield from self.follow(outlet, link)
+                yield from self.follow(outlet, link, requested)
 
     def is_article_url(self, outlet: Source, url: str) -> bool:
         """The outlet's article pattern decides, for every discovery kind; other URLs are counted, not fetched."""
@@ -137,8 +220,17 @@ class NewsSpider(scrapy.Spider):
         self.count(outlet.name, "ignored")
         return False
 
-    def parse_section(self, response: Response, source: str) -> Iterator[scrapy.Request]:
-        """Follow the links of a section page that match the outlet's article pattern."""
+    def parse_section(self, response: Response, source: str | None = None) -> Iterator[scrapy.Request]:
+        """Follow the links of a section page that match the outlet's article pattern.
+
+        @fixture fixtures/sites/rp/section-konflikty-zbrojne.html
+        @cb_kwargs {"source": "rp"}
+        @returns requests 5
+        @returns items 0 0
+        """
+        source = self.outlet_for(response.url, source)
+        if source is None:
+            return
         outlet = self.by_name[source]
         if not isinstance(response, TextResponse):
             self.problem(source, response.url, "section page is not HTML")
@@ -150,20 +242,26 @@ class NewsSpider(scrapy.Spider):
             return
         for link in links:
             if outlet.owns(link.url):
-                yield from self.follow(outlet, link)
+                yield from self.follow(outlet, link, None)
 
-    def follow(self, outlet: Source, link: Link) -> Iterator[scrapy.Request]:
+    def follow(self, outlet: Source, link: Link, feed: str | None) -> Iterator[scrapy.Request]:
+        """Request an article once per run, and only when it is new or discovery says it changed."""
         key = canonical_url(link.url)
         if key in self.scheduled or not self.is_article_url(outlet, link.url):
             return
         self.scheduled.add(key)
         self.count(outlet.name, "discovered")
+        if not needs_fetch(link, key, self.memory):
+            self.count(outlet.name, "unchanged")
+            return
         hints = {"title": link.title, "published": link.published, "published_source": link.published_source}
-        yield scrapy.Request(
+        yield self.request(
             link.url,
+            outlet.name,
             callback=self.parse_article,
             errback=self.request_failed,
             cb_kwargs={"source": outlet.name, "hints": hints},
+            meta={"feed": feed, "key": key},
         )
 
     def request_failed(self, failure: Failure) -> None:
@@ -171,17 +269,34 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         source = request.cb_kwargs.get("source", "?")
         forbidden = failure.check(IgnoreRequest) and not failure.check(HttpError, RobotsTxtUnavailable)
+        if not forbidden and request.meta.get("feed"):
+            self.dirty_feeds.add(request.meta["feed"])
         self.problem(source, request.url, failure_reason(failure), "skipped" if forbidden else "failed")
+
+    def feed_states_to_save(self) -> list[FeedState]:
+        """Validators of the feeds whose articles all came through; saved only when the run completes."""
+        return [state for url, state in self.feed_updates.items() if url not in self.dirty_feeds]
 
     # --- articles ---------------------------------------------------------------------------
     def parse_article(
-        self, response: Response, source: str, hints: dict[str, Any] | None = None
+        self, response: Response, source: str | None = None, hints: dict[str, Any] | None = None
     ) -> Iterator[ArticleItem]:
-        """Extract one article page into an item."""
-        self.count(source, "fetched")
+        """Extract one article page into the item the pipeline classifies and stores.
+
+        @fixture fixtures/sites/interia/articles/kushner-witkoff-putin-moskwa.html
+        @cb_kwargs {"source": "interia"}
+        @returns items 1 1
+        @returns requests 0 0
+        @scrapes source article
+        """
+        # A saved page (scrapy parse file://…) names its outlet through its canonical link.
+        source = self.outlet_for(response.url, source, quiet=response.url.startswith("file:"))
+        outlet = self.by_name.get(source) if source else None
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         if not isinstance(response, TextResponse):
-            self.problem(source, response.url, f"not an HTML page ({content_type})", "skipped")
+            if source:
+                self.count(source, "fetched")
+            self.problem(source or "?", response.url, f"not an HTML page ({content_type})", "skipped")
             return
         try:
             article = extract_article(
@@ -190,9 +305,19 @@ class NewsSpider(scrapy.Spider):
                 content_type=content_type,
                 hints=Hints(**hints) if hints else None,
                 min_words=self.min_words,
-                site=self.by_name[source].extract,
+                site=outlet.extract if outlet else SiteHints(),
             )
         except NotAnArticle as exc:
-            self.problem(source, response.url, f"not an article: {exc}", "skipped")
+            if source:
+                self.count(source, "fetched")
+                self.non_articles[response.meta.get("key") or canonical_url(response.url)] = (
+                    source,
+                    str(exc),
+                )
+            self.problem(source or "?", response.url, f"not an article: {exc}", "skipped")
             return
+        source = source or self.outlet_for(article.canonical_url, None)
+        if source is None:
+            return
+        self.count(source, "fetched")
         yield ArticleItem(source=source, article=article)

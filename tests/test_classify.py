@@ -107,3 +107,234 @@ def test_rules_version_is_a_hash_of_the_file(tmp_path, rules):
     assert load_rules(copy).version != rules.version
     with pytest.raises(RulesError, match="cannot read rules"):
         load_rules(tmp_path / "missing.toml")
+
+
+# --- issue #4: Polish-aware entities and groups, weighted rules, explanations ----------------------------
+
+INFLECTED = [
+    ("putin", ["Putin", "Putina", "Putinem", "Putinowi", "Putinie", "PUTINA"]),
+    ("zelenski", ["Zełenski", "Zełenskiego", "Zełenskim", "Zełenskiemu", "Zelenskiego", "Zełenska"]),
+    ("pieskow", ["Pieskow", "Pieskowa", "Pieskowem", "Pieskowowi", "Pieskowie"]),
+    ("lawrow", ["Ławrow", "Ławrowa", "Ławrowem", "Lawrowowi"]),
+    ("uszakow", ["Uszakow", "Uszakowa", "Uszakowem"]),
+    ("dmitrijew", ["Dmitrijew", "Dmitrijewa", "Dmitrijewem", "Dmitrijewowi"]),
+    ("umierow", ["Umierow", "Umierowa", "Umierowem"]),
+    ("kijow", ["Kijów", "Kijowa", "Kijowie", "Kijowem", "Kijow"]),
+    ("moskwa", ["Moskwa", "Moskwy", "Moskwie", "Moskwę", "Moskwą"]),
+    ("kreml", ["Kreml", "Kremla", "Kremlu", "Kremlem"]),
+    ("stambul", ["Stambuł", "Stambułu", "Stambule", "Stambul"]),
+    ("genewa", ["Genewa", "Genewy", "Genewie"]),
+    ("alaska", ["Alaska", "Alaski", "Alasce", "Anchorage"]),
+    ("rijad", ["Rijad", "Rijadu", "Rijadzie"]),
+    ("abu_zabi", ["Abu Zabi"]),
+    ("dzudda", ["Dżudda", "Dżuddzie", "Dzuddzie"]),
+    ("kushner", ["Kushner", "Kushnera", "Kushnerem", "Kushnerze"]),
+    ("witkoff", ["Witkoff", "Witkoffa", "Witkoffem", "Witkoffowi"]),
+    ("jermak", ["Jermak", "Jermaka", "Jermakiem", "Jermaku"]),
+    ("putin", ["rosyjski przywódca", "rosyjskiego przywódcy", "prezydenta Rosji"]),
+    ("zelenski", ["prezydent Ukrainy", "prezydentem Ukrainy"]),
+    ("bialy_dom", ["Biały Dom", "Białego Domu", "Białym Domu", "Bialy Dom"]),
+    ("koalicja_chetnych", ["Koalicja Chętnych", "Koalicji Chętnych", "koalicji chetnych"]),
+]
+
+
+def entities_in(rules, text):
+    return {h.label for h in rules.lexicon.find(text, "body") if h.label in rules.entities}
+
+
+@pytest.mark.parametrize(("entity", "forms"), INFLECTED, ids=[e for e, _f in INFLECTED])
+def test_entities_match_every_inflected_form_with_or_without_diacritics(rules, entity, forms):
+    for form in forms:
+        assert entity in entities_in(rules, f"Wczoraj {form} – powiedział ktoś."), form
+
+
+def test_inflection_is_generated_from_a_declared_paradigm_not_listed(rules):
+    assert rules.entities["pieskow"].forms == ("pieskow",)
+    assert rules.entities["pieskow"].paradigm == "surname"
+    assert "szczycie" in {
+        m for w in rules.lexicon.terms if w.text == "szczyt:masculine" for m in w.words[0].exact
+    }
+
+
+def test_names_do_not_match_inside_other_words(rules):
+    assert "putin" not in entities_in(rules, "Putinowska propaganda i putinizm")
+    assert "rosja" not in entities_in(rules, "Prorosyjski polityk")
+    assert "kreml" not in entities_in(rules, "Kremlowski dwór")  # a different word, not the organisation
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "rozmowy pokojowe",
+        "rozmów pokojowych",
+        "rozmowach pokojowych",
+        "pokojowe rozmowy",
+        "rozmowy o pokoju",
+        "zawieszenie broni",
+        "zawieszenia broni",
+        "rozejmu",
+        "wymianę jeńców",
+        "gwarancjach bezpieczeństwa",
+        "memorandum",
+        "mediacji",
+        "planu pokojowego",
+        "negocjacji pokojowych",
+        "warunków zakończenia wojny",
+    ],
+)
+def test_talk_vocabulary_matches_inflected_forms(rules, phrase):
+    labels = {h.label for h in rules.lexicon.find(f"Trwają {phrase} w sprawie Ukrainy.", "body")}
+    assert labels & {"talks", "peace"}, phrase
+
+
+TINY = """
+[ruleset]
+name = "tiny"
+primary = 3
+mention = 1
+[fields]
+title = 3
+lead = 2
+body = 1
+[paradigms.m]
+endings = ["", "a", "em", "~e"]
+[softening]
+r = "rz"
+[[entity]]
+id = "kushner"
+name = "Jared Kushner"
+type = "person"
+side = "mediator"
+role = "envoy"
+forms = ["kushner"]
+paradigm = "m"
+[[entity]]
+id = "kreml"
+name = "Kreml"
+type = "organisation"
+side = "russia"
+forms = ["kreml"]
+paradigm = "m"
+[groups.talks]
+gap = 1
+terms = ["rozmow* pokojow*", "rozejm*"]
+[groups.pay]
+terms = ["płac*"]
+[[rule]]
+id = "near"
+all = ["talks", "side:russia"]
+none = ["pay"]
+within = 3
+weight = 1
+cap = 2
+[[rule]]
+id = "envoy"
+any = ["role:envoy"]
+requires = ["talks"]
+unless = ["pay"]
+weight = 0.5
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return parse_rules(TINY, "tiny.toml")
+
+
+def fired(verdict):
+    return [(f.rule, f.field, f.points) for f in verdict.fired]
+
+
+def test_multi_word_terms_keep_order_and_a_small_gap(tiny):
+    assert [h.label for h in tiny.lexicon.find("rozmowy bardzo pokojowe", "body")] == ["talks"]
+    assert tiny.lexicon.find("rozmowy nie tak bardzo pokojowe", "body") == []
+    assert tiny.lexicon.find("pokojowe rozmowy", "body") == []
+
+
+def test_within_n_words_all_none_and_field_weights(tiny):
+    assert fired(classify(tiny, "Rozejm? Kreml milczy", None, None)) == [("near", "title", 3.0)]
+    assert fired(classify(tiny, None, None, "Rozejm. Długo, długo, długo nic, a potem Kreml.")) == []
+    assert fired(classify(tiny, None, None, "Kreml o rozejmie płacowym")) == []  # a negative context nearby
+    verdict = classify(tiny, "Rozejm? Kreml milczy", "Kreml chce rozejmu", "Rozejm, mówi Kreml.")
+    assert fired(verdict) == [("near", "title", 3.0), ("near", "lead", 2.0)]  # cap 2, heaviest fields first
+    assert verdict.score == 5.0 and verdict.relevance == "primary"
+
+
+def test_requires_unless_and_any_selectors(tiny):
+    verdict = classify(tiny, None, None, "Kushnerze, co z rozejmem?")
+    assert ("envoy", "body", 0.5) in fired(verdict)
+    assert verdict.relevance == "none"
+    assert fired(classify(tiny, None, None, "Kushner i rozejm w sporze o płace")) == []
+    assert fired(classify(tiny, None, None, "Kushner bez słowa o rozmowach")) == []
+
+
+def test_matches_point_into_the_original_text(rules):
+    title = "Zełenski: „Rozmowy pokojowe” z Kremlem – w Genewie"
+    body = "<p>Witkoff i Kushner</p> rozmawiali z Dmitrijewem o zawieszeniu broni.\n\nKijów czeka."
+    verdict = classify(rules, title, "", body)
+    assert verdict.matches
+    for m in verdict.matches:
+        source = {"title": title, "body": body}[m.field]
+        assert (
+            fold(source[m.start : m.end]).replace("-", " ").split()
+            and f"[{source[m.start : m.end]}]" in m.snippet
+        )
+
+
+def test_verdict_json_has_the_documented_keys(rules):
+    data = classify(rules, SEED_TITLE, None, SEED_BODY).to_dict()
+    assert list(data) == ["flagged", "relevance", "score", "ruleset", "matches"]
+    assert set(data["matches"][0]) == {"rule", "term", "entity", "field", "start", "end", "snippet"}
+    assert any(m["entity"] == "putin" for m in data["matches"])
+
+
+def test_explanation_names_rules_words_fields_weights_and_thresholds(rules):
+    from monitor.classify import explain
+
+    verdict = classify(rules, SEED_TITLE, None, SEED_BODY)
+    text = explain(rules, verdict, SEED_TITLE)
+    assert "relevance: primary" in text and "primary ≥ 7" in text and "mention ≥ 2" in text
+    assert "negotiation_in_title" in text and "× title 3" in text and "[rozmów]" in text
+    assert "Władimir Putin" in text
+
+
+def test_other_conflict_dominance_is_explained(rules):
+    verdict = classify(
+        rules,
+        "Negocjacje w Kairze. Hamas stawia warunki",
+        "Izrael i Hamas rozmawiają o rozejmie w Strefie Gazy.",
+        "Hamas, Izrael, Strefa Gazy. Witkoff wspomniał też o Ukrainie.",
+    )
+    assert verdict.relevance == "none" and any("dominance" in n for n in verdict.notes)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        " \n\t ",
+        "The Kremlin said peace talks with Ukraine would continue in Geneva next week.",
+        "Кремль заявил, что переговоры с Украиной продолжатся. Путин, Зеленский, Песков.",
+        "Der Kreml und die Ukraine verhandeln über einen Waffenstillstand.",
+        "<div><p>Rozmowy</p><script>var x = '<b>Putin</b>';</script></div>" * 50,
+        "\ud800 lone surrogate \U0001f600 emoji \x00 nul \u200b zero width",
+        "Rozmowy pokojowe Putin Zełenski Witkoff Kreml Kijów rozejm " * 20_000,
+    ],
+    ids=["empty", "blank", "english", "russian", "german", "html", "odd-unicode", "repetitive"],
+)
+def test_odd_inputs_never_crash(rules, body):
+    verdict = classify(rules, body[:200], body[:500], body)
+    assert verdict.relevance in ("primary", "mention", "none")
+    for m in verdict.matches:
+        assert 0 <= m.start < m.end
+
+
+def test_five_megabytes_of_text_is_handled(rules):
+    import time
+
+    body = ("Zwykły tekst o pogodzie i o cenach masła w sklepach. " * 100_000)[:5_000_000]
+    body += " Rozmowy pokojowe w Genewie: Kreml i Kijów."
+    started = time.perf_counter()
+    verdict = classify(rules, "Długi tekst", None, body)
+    assert time.perf_counter() - started < 10
+    assert any("first 200,000" in n for n in verdict.notes)

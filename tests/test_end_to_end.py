@@ -161,10 +161,16 @@ def test_second_run_updates_instead_of_duplicating(mirror, crawled):
     _, sources = mirror
     db, _ = crawled
     before = rows(db, "SELECT count(*) AS n FROM articles")[0]["n"]
-    crawl(sources, db)
+    result = crawl(sources, db)
     assert rows(db, "SELECT count(*) AS n FROM articles")[0]["n"] == before
     assert rows(db, "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 2
-    assert rows(db, "SELECT count(*) AS n FROM articles WHERE last_seen > first_seen")[0]["n"] >= 0
+    # The database is the memory: nothing new, so no article is fetched; unchanged feeds answer 304.
+    second = rows(db, "SELECT * FROM run_sources WHERE run_id = 2")
+    assert sum(r["fetched"] for r in second) == 0 and sum(r["new"] for r in second) == 0
+    remembered = rows(db, "SELECT count(*) AS n FROM non_articles")[0]["n"]  # videos, galleries, empty pages
+    assert remembered >= 4
+    assert sum(r["unchanged"] for r in second) == before + remembered
+    assert "not modified since the last run" in result.stderr
 
 
 def test_source_argument_limits_the_run(mirror, tmp_path):

@@ -19,7 +19,7 @@ PARAGRAPHS = "".join(
 )
 
 
-def make_site(root: Path, robots_status: int | None, robots_body: str = "") -> Path:
+def make_site(root: Path, robots_status: int | None, robots_body: str = "", feed_extra: str = "") -> Path:
     site = root / "sites" / "probe"
     (site / "a").mkdir(parents=True)
     feed = (
@@ -33,7 +33,7 @@ def make_site(root: Path, robots_status: int | None, robots_body: str = "") -> P
     (site / "a" / "page.html").write_text(page)
     (site / "robots.txt").write_text(robots_body)
     pages = [
-        '[[page]]\nurl = "https://probe.example.pl/feed"\nfile = "feed.xml"\n',
+        f'[[page]]\nurl = "https://probe.example.pl/feed"\nfile = "feed.xml"\n{feed_extra}',
         '[[page]]\nurl = "https://probe.example.pl/a/one,nId,1"\nfile = "a/page.html"\n',
         '[[page]]\nurl = "https://probe.example.pl/private/two,nId,2"\nfile = "a/page.html"\n',
     ]
@@ -48,7 +48,7 @@ def make_site(root: Path, robots_status: int | None, robots_body: str = "") -> P
     return root / "sites"
 
 
-def crawl_site(tmp_path: Path, sites: Path) -> dict[str, int]:
+def crawl_site(tmp_path: Path, sites: Path, *settings: str) -> dict[str, int]:
     sources = tmp_path / "sources.toml"
     mirror = subprocess.Popen(
         [sys.executable, "-m", "monitor.mirror", str(sites), "--sources-out", str(sources)],
@@ -61,13 +61,21 @@ def crawl_site(tmp_path: Path, sites: Path) -> dict[str, int]:
         db = tmp_path / "r.db"
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
         command = [sys.executable, "-m", "scrapy", "crawl", "news", "-s", f"MONITOR_SOURCES={sources}"]
-        command += ["-s", f"MONITOR_DB={db}", "-s", "RETRY_TIMES=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+        command += [
+            "-s",
+            f"MONITOR_DB={db}",
+            "-s",
+            "RETRY_TIMES=0",
+            "-s",
+            "AUTOTHROTTLE_START_DELAY=0",
+            *settings,
+        ]
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr[-2000:]
         assert "Traceback" not in result.stderr
         conn = sqlite3.connect(db)
         conn.row_factory = sqlite3.Row
-        return dict(conn.execute("SELECT * FROM run_sources").fetchone())
+        return {**dict(conn.execute("SELECT * FROM run_sources").fetchone()), "log": result.stderr}
     finally:
         mirror.terminate()
         mirror.wait(timeout=10)

@@ -1,0 +1,205 @@
+"""Archive benchmarks (``make bench``; not a test): upserts per second with FTS, bm25 latency, size on disk.
+
+Synthetic articles are drawn from the words of the labelled corpus (``fixtures/corpus``) with a Zipf-like
+distribution, so term frequencies look like news text. Figures are printed, with the baseline measured in the
+same run (a plain INSERT of the same rows into a table without FTS, triggers or links), because the machine's
+speed varies more than the code's.
+
+    python bench/bench_archive.py [--articles 100000] [--chars 3000] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from itertools import accumulate
+from pathlib import Path
+
+from monitor.classify import Match, Verdict
+from monitor.extract import Article
+from monitor.search import search
+from monitor.storage import Storage
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = (
+    "witkoff putin",
+    "zelenski",
+    "rozmowy pokojowe",
+    '"gwarancje bezpieczenstwa"',
+    "kreml OR kijow",
+    "polska",
+)
+
+
+def vocabulary() -> list[str]:
+    words: dict[str, int] = {}
+    for file in sorted((ROOT / "fixtures" / "corpus").glob("*.jsonl")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            for field in ("title", "lead", "text"):
+                for word in (record.get(field) or "").split():
+                    words[word] = words.get(word, 0) + 1
+    return [w for w, _n in sorted(words.items(), key=lambda item: (-item[1], item[0]))]
+
+
+# Stems of the peace-talk vocabulary: only TOPIC_SHARE of the synthetic articles use them, as in a news archive
+# where most stories are about something else.
+TOPIC_STEMS = (
+    "witkoff",
+    "putin",
+    "zelensk",
+    "zełensk",
+    "kreml",
+    "kijow",
+    "kijów",
+    "pieskow",
+    "rozmow",
+    "rozmów",
+    "negocj",
+    "pokoj",
+    "rozejm",
+    "gwaranc",
+    "ukrain",
+    "rosj",
+    "moskw",
+    "kushner",
+    "dmitrijew",
+    "umierow",
+    "ławrow",
+    "trump",
+)
+TOPIC_SHARE = 0.1
+
+
+def articles(count: int, chars: int, seed: int = 5) -> Iterator[tuple[str, Article, Verdict]]:
+    rng = random.Random(seed)
+    topic = vocabulary()
+    general = [w for w in topic if not w.lower().lstrip('„"(').startswith(TOPIC_STEMS)]
+    cumulative = {id(v): list(accumulate(1 / (rank + 1) for rank in range(len(v)))) for v in (topic, general)}
+    outlets = ("pap", "onet", "wp", "interia", "tvn24", "rmf24", "rp", "polsatnews")
+    for i in range(count):
+        flagged = rng.random() < TOPIC_SHARE
+        vocab = topic if flagged else general
+        cum = cumulative[id(vocab)]
+        body = " ".join(rng.choices(vocab, cum_weights=cum, k=chars // 7))[:chars]
+        title = " ".join(rng.choices(vocab, cum_weights=cum, k=9))
+        lead = " ".join(rng.choices(vocab, cum_weights=cum, k=30))
+        url = f"https://example-{i % len(outlets)}.pl/wiadomosci/{i}"
+        article = Article(
+            url=url,
+            canonical_url=url,
+            title=title,
+            authors=["Redakcja"],
+            published=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:{i % 60:02d}:00+01:00",
+            published_source="jsonld:datePublished",
+            modified=None,
+            date_candidates=[],
+            lead=lead,
+            text=body,
+            language="pl",
+            paywalled=False,
+            words=len(body.split()),
+            fetched_at="2026-11-25T10:00:00+00:00",
+        )
+        matches = [Match("talks", "talks", "rozmow*", "body", 0, 7, "[rozmowy]")] if flagged else []
+        relevance = "primary" if flagged else "none"
+        yield (
+            outlets[i % len(outlets)],
+            article,
+            Verdict(relevance, 9.0 if flagged else 0.0, "bench", matches),
+        )
+
+
+def raw_bytes(rows: list[tuple[str, Article, Verdict]]) -> int:
+    return sum(
+        len((a.title or "").encode()) + len((a.lead or "").encode()) + len(a.text.encode())
+        for _s, a, _v in rows
+    )
+
+
+def baseline(rows: list[tuple[str, Article, Verdict]], path: Path) -> float:
+    """Plain INSERTs of the same texts into a bare table: the speed of this machine's SQLite today."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, url TEXT UNIQUE, title TEXT, lead TEXT, text TEXT)")
+    start = time.perf_counter()
+    with conn:
+        conn.executemany(
+            "INSERT INTO t (url, title, lead, text) VALUES (?, ?, ?, ?)",
+            [(a.canonical_url, a.title, a.lead, a.text) for _s, a, _v in rows],
+        )
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return len(rows) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--chars", type=int, default=3000, help="body characters per article")
+    parser.add_argument("--batch", type=int, default=500, help="articles per transaction")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = list(articles(args.articles, args.chars))
+        raw = raw_bytes(rows)
+        base = baseline(rows[: min(len(rows), 20_000)], Path(tmp) / "baseline.db")
+
+        path = Path(tmp) / "bench.db"
+        storage = Storage(path)
+        start = time.perf_counter()
+        for i in range(0, len(rows), args.batch):
+            storage.store_batch(rows[i : i + args.batch])
+        insert_s = time.perf_counter() - start
+
+        sample = rows[: min(len(rows), 20_000)]
+        start = time.perf_counter()
+        for i in range(0, len(sample), args.batch):
+            storage.store_batch(sample[i : i + args.batch])
+        refetch_s = time.perf_counter() - start
+        storage.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        storage.close()
+        size = path.stat().st_size
+
+        conn = sqlite3.connect(path)
+        latencies: dict[str, float] = {}
+        for query in QUERIES:
+            search(conn, query, limit=20)  # warm the page cache once
+            times = []
+            for _ in range(7):
+                start = time.perf_counter()
+                search(conn, query, limit=20)
+                times.append(time.perf_counter() - start)
+            latencies[query] = statistics.median(times) * 1000
+        hits = {
+            word: conn.execute(
+                "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [word]
+            ).fetchone()[0]
+            for word in ("witkoff", "zelenski", "rozmowy", "polska")
+        }
+        conn.close()
+
+    print(f"articles: {len(rows):,} of ~{args.chars:,} body characters; batches of {args.batch}")
+    print(f"baseline (bare INSERT, no FTS):  {base:,.0f} rows/s")
+    print(
+        f"new articles, FTS + revisions + wire-story links:  {len(rows) / insert_s:,.0f} upserts/s "
+        f"({len(rows) / insert_s / base:.2f}× baseline)"
+    )
+    print(f"re-fetch of unchanged articles:  {len(sample) / refetch_s:,.0f} upserts/s")
+    for query, ms in latencies.items():
+        print(f"bm25 search {query!r}: {ms:.1f} ms (median of 7, top 20)")
+    print("articles containing: " + ", ".join(f"{word} {n:,}" for word, n in hits.items()))
+    print(f"database {size / 1e6:,.1f} MB for {raw / 1e6:,.1f} MB of raw text: {size / raw:.2f}×")
+
+
+if __name__ == "__main__":
+    main()

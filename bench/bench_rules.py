@@ -1,0 +1,111 @@
+"""Benchmark of the peace-talk rules (not a test): rules load time and classification throughput.
+
+    .venv/bin/python bench/bench_rules.py [--rules FILE] [--articles N] [--chars 5000] [--json]
+
+Articles are built from the labelled corpus (title, lead and a body of ``--chars`` characters made of corpus
+texts, so the matcher sees real Polish with its usual density of names and talk words). One core, one process.
+Target (issue #4): ≥ 2,000 articles of 5,000 characters per second; loading the rules in under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from monitor.classify import classify, default_rules_path, load_rules  # noqa: E402
+from monitor.eval_rules import load_corpus  # noqa: E402
+
+
+def build_articles(count: int, chars: int) -> list[tuple[str, str, str]]:
+    rows = load_corpus()
+    pool = "\n\n".join(r["text"] for r in rows)
+    articles = []
+    for i in range(count):
+        row = rows[i % len(rows)]
+        start = (i * 7919) % max(1, len(pool) - chars)
+        body = (row["text"] + "\n\n" + pool[start : start + chars])[:chars]
+        articles.append((row["title"], row["lead"], body))
+    return articles
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rules", help="rules file (default: the packaged one)")
+    parser.add_argument("--articles", type=int, default=4000)
+    parser.add_argument("--chars", type=int, default=5000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    path = Path(args.rules) if args.rules else default_rules_path()
+
+    loads = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        ruleset = load_rules(path)
+        loads.append(time.perf_counter() - t0)
+
+    articles = build_articles(args.articles, args.chars)
+    for title, lead, body in articles[:200]:  # warm-up
+        classify(ruleset, title, lead, body)
+    t0 = time.process_time()
+    wall0 = time.perf_counter()
+    flagged = 0
+    for title, lead, body in articles:
+        flagged += classify(ruleset, title, lead, body).flagged
+    cpu = time.process_time() - t0
+    wall = time.perf_counter() - wall0
+
+    # Baselines measured in the same run, so figures from different machines can be compared as ratios:
+    # a plain Python loop, and the naive "keyword search" this engine replaces (one regex over the text).
+    t0 = time.process_time()
+    x = 0
+    for i in range(1_000_000):
+        x += i
+    loop_ns = (time.process_time() - t0) * 1000
+    naive = re.compile(r"negocjac|rozm[oó]w|rozejm|porozumie", re.IGNORECASE)
+    t0 = time.process_time()
+    for title, lead, body in articles:
+        naive.findall(f"{title} {lead} {body}")
+    naive_rate = len(articles) / (time.process_time() - t0)
+
+    huge = ("Rozmowy pokojowe w Genewie: Witkoff, Umierow i Dmitrijew. " * 90_000)[:5_000_000]
+    t0 = time.perf_counter()
+    verdict = classify(ruleset, "Tytuł", "", huge)
+    huge_s = time.perf_counter() - t0
+
+    result = {
+        "rules": str(path),
+        "ruleset": ruleset.version,
+        "load_seconds_best": round(min(loads), 4),
+        "load_seconds_first": round(loads[0], 4),
+        "articles": len(articles),
+        "chars_per_article": args.chars,
+        "articles_per_second_cpu": round(len(articles) / cpu),
+        "articles_per_second_wall": round(len(articles) / wall),
+        "megabytes_per_second": round(len(articles) * args.chars / wall / 1e6, 2),
+        "flagged": flagged,
+        "python_loop_ns_per_iteration": round(loop_ns, 1),
+        "naive_regex_articles_per_second": round(naive_rate),
+        "ratio_to_naive_regex": round(len(articles) / cpu / naive_rate, 3),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "five_megabyte_text_seconds": round(huge_s, 3),
+        "five_megabyte_text_relevance": verdict.relevance,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>30}: {value}")
+        ok = result["articles_per_second_wall"] >= 2000 and result["load_seconds_first"] < 1.0
+        print(f"{'target met':>30}: {ok} (≥ 2,000 articles/s of 5,000 chars, rules load < 1 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

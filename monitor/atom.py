@@ -1,0 +1,87 @@
+"""An Atom 1.0 feed (RFC 4287) of flagged stories, for feed readers and alerting. Pure: rows in, bytes out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
+
+from monitor import __version__
+
+ATOM = "http://www.w3.org/2005/Atom"
+FEED_ID = "tag:pl-peace-monitor,2026:peace-talks"
+
+
+def rfc3339(value: str | datetime | None) -> str | None:
+    """An RFC 3339 timestamp with an offset (naive values are taken as UTC), or None."""
+    if value is None or value == "":
+        return None
+    moment = (
+        value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{ATOM}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+    if text is not None:
+        element.text = text
+    return element
+
+
+def summary(story: dict[str, Any]) -> str:
+    """What the entry says: the outlet, the matched terms, other outlets of a wire story, the lead."""
+    parts = [f"{story.get('outlet') or '?'}"]
+    if story.get("top_terms"):
+        parts.append(f"matched: {story['top_terms']}")
+    if story.get("also"):
+        parts.append(f"also on: {', '.join(story['also'])}")
+    text = " · ".join(parts)
+    if story.get("lead"):
+        text += f"\n\n{story['lead']}"
+    return text
+
+
+def atom_feed(
+    stories: Iterable[dict[str, Any]],
+    *,
+    generated: datetime,
+    feed_id: str = FEED_ID,
+    title: str = "Peace-talk stories in Polish news",
+    self_url: str | None = None,
+) -> bytes:
+    """The feed: one entry per story (``id``/``url``, ``title``, ``published``, ``outlet``, ``top_terms`` …)."""
+    root = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    _sub(root, "id", feed_id)
+    _sub(root, "title", title)
+    _sub(root, "subtitle", "Ukraine–Russia peace-talk stories flagged by pl-peace-monitor")
+    updated = _sub(root, "updated")
+    author = _sub(root, "author")
+    _sub(author, "name", "pl-peace-monitor")
+    _sub(root, "generator", "pl-peace-monitor", version=__version__)
+    if self_url:
+        _sub(root, "link", rel="self", href=self_url, type="application/atom+xml")
+    latest: str | None = None
+    for story in stories:
+        entry = _sub(root, "entry")
+        _sub(entry, "id", story["url"])
+        _sub(entry, "title", story.get("title") or story["url"])
+        _sub(entry, "link", rel="alternate", href=story["url"], type="text/html")
+        published = rfc3339(story.get("published"))
+        entry_updated = rfc3339(story.get("updated")) or published or rfc3339(generated)
+        if published:
+            _sub(entry, "published", published)
+        _sub(entry, "updated", entry_updated)
+        entry_author = _sub(entry, "author")
+        _sub(entry_author, "name", story.get("outlet") or "?")
+        if story.get("outlet"):
+            _sub(entry, "category", term=story["outlet"], label=story["outlet"])
+        _sub(entry, "summary", summary(story), type="text")
+        if latest is None or datetime.fromisoformat(entry_updated) > datetime.fromisoformat(latest):
+            latest = entry_updated
+    updated.text = latest or rfc3339(generated)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)

@@ -1,0 +1,51 @@
+"""Peace-talk rules: entities and keyword groups in TOML, Polish inflection, weighted rules, explained verdicts.
+
+Pure: text in, :class:`Verdict` out. See ``docs/rules.md`` for the file format.
+"""
+
+from monitor.rules.engine import Lexicon, classify
+from monitor.rules.explain import check_examples, explain
+from monitor.rules.load import default_rules_path, inflect, load_rules, parse_rules
+from monitor.rules.model import (
+    FIELDS,
+    RELEVANCE,
+    Dominance,
+    Entity,
+    Example,
+    Fired,
+    Group,
+    Match,
+    Paradigm,
+    Rule,
+    RulesError,
+    Ruleset,
+    Verdict,
+)
+from monitor.rules.text import fold, snippet, word_bytes
+
+__all__ = [
+    "FIELDS",
+    "RELEVANCE",
+    "Dominance",
+    "Entity",
+    "Example",
+    "Fired",
+    "Group",
+    "Lexicon",
+    "Match",
+    "Paradigm",
+    "Rule",
+    "Ruleset",
+    "RulesError",
+    "Verdict",
+    "check_examples",
+    "classify",
+    "default_rules_path",
+    "explain",
+    "fold",
+    "inflect",
+    "load_rules",
+    "parse_rules",
+    "snippet",
+    "word_bytes",
+]

@@ -1,0 +1,72 @@
+"""Shared by the archive tests (issue #5): the demo database, built once per test session, and sample rows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from monitor.classify import Match, Verdict
+from monitor.extract import Article
+
+ROOT = Path(__file__).resolve().parent.parent
+MONITOR = [sys.executable, "-m", "monitor.cli"]
+ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+_DEMO: dict[str, Path] = {}
+
+
+def run(args: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def demo_db(tmp_path_factory) -> Path:
+    """The demo crawl's database (``monitor demo`` in a subprocess, ~5 s), built once and shared read-only."""
+    if "db" not in _DEMO:
+        db = tmp_path_factory.mktemp("demo") / "demo.db"
+        result = run([*MONITOR, "demo", "--db", str(db)])
+        assert result.returncode == 0, result.stderr
+        _DEMO["db"] = db
+    return _DEMO["db"]
+
+
+def demo_copy(tmp_path_factory, target: Path) -> Path:
+    """A private copy of the demo database, for tests that write."""
+    source = demo_db(tmp_path_factory)
+    shutil.copy(source, target)
+    for suffix in ("-wal", "-shm"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copy(f"{source}{suffix}", f"{target}{suffix}")
+    return target
+
+
+def article(
+    url: str = "https://rp.pl/swiat/art1-rozmowy",
+    title: str | None = "Rozmowy w Genewie",
+    text: str = "Treść " * 50,
+    lead: str | None = "Lead",
+    published: str | None = "2026-01-14T10:32:00+01:00",
+) -> Article:
+    return Article(
+        url=url + "?utm_source=x",
+        canonical_url=url,
+        title=title,
+        authors=["Anna Nowak"],
+        published=published,
+        published_source="jsonld:datePublished",
+        modified=None,
+        date_candidates=[{"value": published or "", "source": "jsonld:datePublished"}],
+        lead=lead,
+        text=text,
+        language="pl",
+        paywalled=False,
+        words=len(text.split()),
+    )
+
+
+def verdict(relevance: str = "primary", ruleset: str = "abc123") -> Verdict:
+    match = Match("talks", "talks", "rozmow*", "title", 0, 7, "[Rozmowy] w Genewie")
+    return Verdict(
+        relevance, 9.0 if relevance == "primary" else 0.0, ruleset, [match] if relevance != "none" else []
+    )

@@ -26,11 +26,13 @@ TRACKING_PARAMS = frozenset(
         "srcc",
         "source",
         "amp",
+        "_amp",
         "outputType",
         "utm",
     }
 )
 TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_")
+_SESSION_PARAM = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/;?]*", re.IGNORECASE)
 _AMP_SEGMENT = re.compile(r"/amp(?=/|$)|\.amp(?=$|\.html$)")
 
 
@@ -54,7 +56,8 @@ def canonical_url(url: str) -> str:
 
     Lower-cases scheme and host, drops ``www.``/``m.``/``amp.`` host prefixes, uses https for public hosts,
     drops default ports, fragments, AMP path markers, tracking parameters (``utm_*``, ``fbclid``, ``gclid``,
-    ``from`` …) and a trailing slash. Loopback and IP hosts keep their scheme and port (the test mirror).
+    ``from`` …), ``;jsessionid=`` path parameters and a trailing slash, and sorts the remaining query
+    parameters. Loopback and IP hosts keep their scheme and port (the test mirror).
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower() or "https"
@@ -71,12 +74,12 @@ def canonical_url(url: str) -> str:
         netloc = f"{host}:{port}"
     else:
         netloc = host
-    path = _AMP_SEGMENT.sub("", parts.path) or "/"
+    path = _SESSION_PARAM.sub("", _AMP_SEGMENT.sub("", parts.path)) or "/"
     path = re.sub(r"/{2,}", "/", path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
+        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k))
     )
     return urlunsplit((scheme, netloc, path, query, ""))
 

@@ -48,13 +48,10 @@ def test_pattern_target_and_absolute():
 
 
 # Gaps found while building the archive (#5), reported rather than fixed here: urls.py is owned by the crawl.
-# Strict xfail: when canonical_url learns these, the tests fail until the marks are removed.
-@pytest.mark.xfail(strict=True, reason="#5: query parameters are kept in the order the link gave them")
 def test_query_parameter_order_does_not_make_another_story():
     assert canonical_url("https://rp.pl/a/b?b=2&a=1") == canonical_url("https://rp.pl/a/b?a=1&b=2")
 
 
-@pytest.mark.xfail(strict=True, reason="#5: ;jsessionid= path parameters and ?_amp=true are kept")
 def test_session_ids_and_amp_flags_do_not_make_another_story():
     assert canonical_url("https://rp.pl/a/b;jsessionid=abc123") == "https://rp.pl/a/b"
     assert canonical_url("https://rp.pl/a/b?_amp=true") == "https://rp.pl/a/b"

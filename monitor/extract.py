@@ -786,7 +786,7 @@ def _extract(
     drop_boilerplate(tree)
     lead_paragraph = find_lead(tree)
     document = trafilatura.bare_extraction(
-        tree,
+        lxml.html.tostring(tree, encoding="unicode"),  # trafilatura's own parse of the cleaned page keeps more
         url=url,
         with_metadata=True,
         include_comments=False,

@@ -26,8 +26,11 @@ def _fail(message: str, code: int = EXIT_NOTHING_RAN) -> None:
 
 def run_spider(
     db: str, sources_file: str | None, source: str | None, settings: dict[str, Any], verbose: bool
-) -> None:
-    """Run the ``news`` spider in this process (Scrapy's reactor runs once per process)."""
+) -> dict[str, Any]:
+    """Run the ``news`` spider in this process (Scrapy's reactor runs once per process); return its stats.
+
+    Raises :class:`StorageError` when the archive could not be written and the run stopped.
+    """
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "monitor.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -47,10 +50,16 @@ def run_spider(
     crawler = process.create_crawler("news")
     process.crawl(crawler, source=source)
     process.start()
-    internal = crawler.stats.get_value("spider_exceptions/count", 0) if crawler.stats else 0
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    internal = stats.get("spider_exceptions/count", 0)
     if internal:
         where = project.get("LOG_FILE") or "the log above"
         click.echo(f"warning: {internal} page(s) hit an internal error in the spider; see {where}", err=True)
+    if stats.get("monitor/storage_error"):
+        raise StorageError(
+            f"the run stopped: {stats['monitor/storage_error']}; everything stored before is kept"
+        )
+    return stats
 
 
 def summarize(db: str, silent_after: int = 3) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
@@ -159,7 +168,6 @@ def crawl(
         with run_lock(Path(db).with_suffix(".lock"), wait=wait):
             run_spider(db, sources_file, source, settings, verbose)
             rows, flagged, silent = summarize(db, int(settings.get("MONITOR_SILENT_RUNS", 3)))
-            status = run_status(db)
     except LockHeld as exc:
         click.echo(str(exc))
         sys.exit(EXIT_OK)
@@ -174,29 +182,10 @@ def crawl(
             f"{name}: silent — nothing discovered in the last {settings.get('MONITOR_SILENT_RUNS', 3)} runs",
             err=True,
         )
-    if status and status.startswith("storage_error"):
-        _fail(
-            f"the run stopped: {status.removeprefix('storage_error: ')}; everything stored before it is kept"
-        )
     broken = [r for r in rows if r["failed"] and r["fetched"] == 0]
     if rows and len(broken) == len(rows):
         sys.exit(EXIT_NOTHING_RAN)
     sys.exit(EXIT_SOME_FAILED if problems else EXIT_OK)
-
-
-def run_status(db: str) -> str | None:
-    """The latest run's status: Scrapy's finish reason, or ``storage_error: …`` when writing failed."""
-    storage = Storage(db)
-    try:
-        run_id = storage.latest_run_id()
-        row = (
-            storage.conn.execute("SELECT status FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
-            if run_id
-            else None
-        )
-        return row[0] if row else None
-    finally:
-        storage.close()
 
 
 @main.command()

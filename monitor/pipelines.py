@@ -23,8 +23,11 @@ def stat_key(source: str, counter: str) -> str:
 
 
 class StoragePipeline:
-    def __init__(self, crawler: Crawler, db_path: str, rules_path: str, batch_size: int):
+    def __init__(
+        self, crawler: Crawler, db_path: str, rules_path: str, batch_size: int, busy_timeout: float = 10.0
+    ):
         self.crawler = crawler
+        self.busy_timeout = busy_timeout
         self.db_path = db_path
         self.rules_path = rules_path
         self.batch_size = max(1, batch_size)
@@ -42,22 +45,27 @@ class StoragePipeline:
             settings.get("MONITOR_DB"),
             settings.get("MONITOR_RULES"),
             settings.getint("MONITOR_BATCH_SIZE"),
+            settings.getfloat("MONITOR_BUSY_TIMEOUT", 10.0),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self) -> None:
         self.ruleset = load_rules(self.rules_path or None)
-        self.storage = Storage(self.db_path)
         spider = self.crawler.spider
-        # Source objects, so the archive's `sources` table gets each outlet's title and domains
-        self.run_id = self.storage.start_run(
-            spider.name if spider else "?", list(getattr(spider, "sources", []))
-        )
+        try:
+            self.storage = Storage(self.db_path, busy_timeout_ms=int(self.busy_timeout * 1000))
+            # Source objects, so the archive's `sources` table gets each outlet's title and domains
+            self.run_id = self.storage.start_run(
+                spider.name if spider else "?", list(getattr(spider, "sources", []))
+            )
+        except StorageError as exc:
+            self.stop(str(exc))
+            return
         logger.info("Storing into %s (run %s, rules %s)", self.db_path, self.run_id, self.ruleset.version)
 
     def process_item(self, item: Any) -> Any:
-        if not isinstance(item, ArticleItem):
+        if not isinstance(item, ArticleItem) or self.failure:
             return item
         assert self.ruleset is not None
         article = item.article
@@ -75,9 +83,7 @@ class StoragePipeline:
             results = self.storage.store_batch(batch)
         except StorageError as exc:
             # Disk full, database locked for longer than the busy timeout…: stop the run; what is stored stays.
-            self.failure = str(exc)
-            logger.error("stopping the crawl: %s", exc)
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
+            self.stop(str(exc))
             return
         stats = self.crawler.stats
         for (source, _article, verdict), result in zip(batch, results, strict=True):
@@ -88,6 +94,13 @@ class StoragePipeline:
                 stats.inc_value(stat_key(source, "updated"))
             if verdict.flagged:
                 stats.inc_value(stat_key(source, "flagged"))
+
+    def stop(self, message: str) -> None:
+        """Stop the crawl because the archive cannot be written; the message reaches the log and the CLI."""
+        self.failure = message
+        logger.error("stopping the crawl: %s", message)
+        self.crawler.stats.set_value("monitor/storage_error", message)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
 
     def close_spider(self) -> None:
         self.flush()

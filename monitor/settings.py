@@ -17,6 +17,7 @@ MONITOR_DB = "data/monitor.db"  # SQLite archive
 MONITOR_SOURCES = ""  # path of a sources.toml; empty = the packaged monitor/data/sources.toml
 MONITOR_RULES = ""  # path of a rules TOML; empty = the packaged monitor/data/rules/peace_talks.toml
 MONITOR_MIN_WORDS = 40  # fewer words of body text and a page is not an article
+MONITOR_BUSY_TIMEOUT = 10.0  # seconds a write waits for another writer before the run stops
 MONITOR_BATCH_SIZE = 25  # articles written per transaction
 MONITOR_MAX_ERRORS_KEPT = 20  # error lines kept per source and run in run_sources.errors
 MONITOR_SILENT_RUNS = 3  # an outlet that discovers nothing in this many runs in a row is reported as silent

@@ -163,3 +163,60 @@ def test_schedule_stops_cleanly_on_sigterm(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert "stopping" in proc.stdout.read()
+
+
+def test_a_database_locked_by_another_writer_stops_the_run_with_one_line_and_keeps_its_rows(tmp_path):
+    import sqlite3
+
+    from monitor.storage import Storage
+
+    db = tmp_path / "m.db"
+    Storage(db).close()  # an existing archive
+    before = sqlite3.connect(db).execute("SELECT count(*) FROM crawl_runs").fetchone()[0]
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer keeps the write lock
+    try:
+        args = [
+            "crawl",
+            "--db",
+            str(db),
+            "--sources",
+            str(dead_sources(tmp_path)),
+            "-s",
+            "MONITOR_BUSY_TIMEOUT=0.5",
+        ]
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", *args],
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "locked by another writer" in lines[0] and "the run stopped" in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT count(*) FROM crawl_runs").fetchone()[0] == before
+
+
+def test_a_broken_rules_file_refuses_the_run_before_it_touches_the_database(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[ruleset\n")
+    db = tmp_path / "m.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "crawl", "--db", str(db), "--rules", str(rules)],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {rules}") and len(result.stderr.strip().splitlines()) == 1
+    assert not db.exists()

@@ -60,7 +60,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             try:
                 response = await self.crawler.engine.download_async(robots_request)
             except Exception as exc:  # any download failure: DNS, refused, timeout, TLS
-                reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+                reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
                 logger.warning("%s: %s; not crawling %s in this run", robots_url, reason, netloc)
                 self._stats.inc_value("robotstxt/exception_count")
                 parser = DisallowAll(reason)

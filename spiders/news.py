@@ -32,8 +32,10 @@ def failure_reason(failure: Failure) -> str:
     if response is not None:
         return f"HTTP {response.status}"
     name = type(value).__name__
-    text = str(value).strip().splitlines()[0] if str(value).strip() else ""
-    return f"{name}: {text}" if text else name
+    text = " ".join(str(value).split()).rstrip(".")
+    if isinstance(value, IgnoreRequest) or not text:
+        return text or name  # our own refusals say it all
+    return f"{name}: {text}"
 
 
 class NewsSpider(scrapy.Spider):

@@ -785,8 +785,9 @@ def _extract(
     summary = take_summary(tree)
     drop_boilerplate(tree)
     lead_paragraph = find_lead(tree)
+    # trafilatura's own parse of the cleaned page keeps more of the body than handing it our tree
     document = trafilatura.bare_extraction(
-        lxml.html.tostring(tree, encoding="unicode"),  # trafilatura's own parse of the cleaned page keeps more
+        lxml.html.tostring(tree, encoding="unicode"),
         url=url,
         with_metadata=True,
         include_comments=False,

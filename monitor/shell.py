@@ -30,11 +30,16 @@ def _ruleset() -> Ruleset:
     return load_rules(get_project_settings().get("MONITOR_RULES") or None)
 
 
-def _from_response(response: Any) -> Article:
+def _from_response(response: Any) -> Article | None:
+    """The extraction of a shell response, or None after printing why it is not an article."""
     content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-    return extract_article(
-        response.url, response.body, content_type=content_type, fetched_at=datetime.now(UTC)
-    )
+    try:
+        return extract_article(
+            response.url, response.body, content_type=content_type, fetched_at=datetime.now(UTC)
+        )
+    except NotAnArticle as exc:
+        print(f"not an article: {exc}")
+        return None
 
 
 def describe_article(article: Article) -> str:
@@ -62,21 +67,16 @@ def describe_verdict(verdict: Verdict) -> str:
 
 def extract(response: Any) -> Article | None:
     """Print and return the extraction of ``response`` (None with the reason when it is not an article)."""
-    try:
-        article = _from_response(response)
-    except NotAnArticle as exc:
-        print(f"not an article: {exc}")
-        return None
-    print(describe_article(article))
+    article = _from_response(response)
+    if article is not None:
+        print(describe_article(article))
     return article
 
 
 def classify(response: Any) -> Verdict | None:
     """Print and return the peace-talk verdict for ``response``."""
-    try:
-        article = _from_response(response)
-    except NotAnArticle as exc:
-        print(f"not an article: {exc}")
+    article = _from_response(response)
+    if article is None:
         return None
     verdict = _classify(_ruleset(), article.title, article.lead, article.text)
     print(describe_verdict(verdict))
@@ -85,10 +85,8 @@ def classify(response: Any) -> Verdict | None:
 
 def explain(response: Any) -> str | None:
     """Print and return a readable explanation of the verdict: rules, words, fields, weights, thresholds."""
-    try:
-        article = _from_response(response)
-    except NotAnArticle as exc:
-        print(f"not an article: {exc}")
+    article = _from_response(response)
+    if article is None:
         return None
     ruleset = _ruleset()
     text = _explain(ruleset, _classify(ruleset, article.title, article.lead, article.text), article.title)

@@ -1,14 +1,44 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+SITES = FIXTURES / "sites"
 SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@contextmanager
+def running_mirror(sites: Path, sources: Path) -> Iterator[dict[str, str]]:
+    """The loopback mirror of ``sites`` in a subprocess; yields host → base URL and writes its sources file."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.mirror", str(sites), "--sources-out", str(sources)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        yield json.loads(proc.stdout.readline())["hosts"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
+    """The fixture mirror (fixtures/sites) for one test module: (host → base URL, path of its sources file)."""
+    sources = tmp_path_factory.mktemp("mirror") / "sources.toml"
+    with running_mirror(SITES, sources) as hosts:
+        yield hosts, sources

@@ -3,7 +3,6 @@ every article the mirror offers exactly once and leaves a consistent database. N
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -23,20 +22,8 @@ EXPECTED = sum(1 for site in load_sites(SITES) for page in site.pages if page.ex
 
 
 @pytest.fixture(scope="module")
-def mirror_sources(tmp_path_factory: pytest.TempPathFactory):
-    sources = tmp_path_factory.mktemp("mirror") / "sources.toml"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.mirror", str(SITES), "--sources-out", str(sources)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        json.loads(proc.stdout.readline())
-        yield sources
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def mirror_sources(mirror: tuple[dict[str, str], Path]) -> Path:
+    return mirror[1]
 
 
 def command(sources: Path, db: Path, *extra: str) -> list[str]:

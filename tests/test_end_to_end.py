@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,23 +26,6 @@ FAST = [
     "-s",
     "LOG_LEVEL=INFO",
 ]
-
-
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
-    sources = tmp_path_factory.mktemp("mirror") / "sources.toml"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.mirror", str(SITES), "--sources-out", str(sources)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        info = json.loads(proc.stdout.readline())
-        yield info["hosts"], sources
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def crawl(sources: Path, db: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@ a Disallow line is obeyed."""
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import subprocess
@@ -11,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import running_mirror
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAGRAPHS = "".join(
@@ -50,14 +50,7 @@ def make_site(root: Path, robots_status: int | None, robots_body: str = "", feed
 
 def crawl_site(tmp_path: Path, sites: Path, *settings: str) -> dict[str, int]:
     sources = tmp_path / "sources.toml"
-    mirror = subprocess.Popen(
-        [sys.executable, "-m", "monitor.mirror", str(sites), "--sources-out", str(sources)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        json.loads(mirror.stdout.readline())
+    with running_mirror(sites, sources):
         db = tmp_path / "r.db"
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
         command = [sys.executable, "-m", "scrapy", "crawl", "news", "-s", f"MONITOR_SOURCES={sources}"]
@@ -76,9 +69,6 @@ def crawl_site(tmp_path: Path, sites: Path, *settings: str) -> dict[str, int]:
         conn = sqlite3.connect(db)
         conn.row_factory = sqlite3.Row
         return {**dict(conn.execute("SELECT * FROM run_sources").fetchone()), "log": result.stderr}
-    finally:
-        mirror.terminate()
-        mirror.wait(timeout=10)
 
 
 @pytest.mark.parametrize(

@@ -76,25 +76,23 @@ class Lexicon:
         cut = slice(0, self.prefix_len)
         self.prefixes = frozenset(k[cut] for k in (*self.exact, *self.stems))
         self._cut = itemgetter(cut)
-        self._seen: set[bytes] = set()  # words looked up so far
-        self._starters: dict[bytes, Any] = {}  # those of them that start a term
-        self._starter_set: set[bytes] = set()
+        # every word looked up so far: what it starts (see _lookup), or False when it starts no term
+        self._known: dict[bytes, Any] = {}
 
     def _learn(self, words: set[bytes]) -> None:
-        """Look up words not seen before; remember which start a term (bounded memory)."""
-        if len(self._seen) + len(words) > _CACHE_LIMIT:
-            self._seen.clear()
-            self._starters.clear()
-            self._starter_set.clear()
+        """Look up words not seen before; remember what each starts, if anything (bounded memory)."""
+        known = self._known
+        if len(known) + len(words) > _CACHE_LIMIT:
+            known.clear()
         cut = self.prefix_len
         prefixes = self.prefixes
         for word in words:
+            info: Any = False
             if word[:cut] in prefixes:
                 found = self._lookup(word)
                 if found[0] or found[1]:
-                    self._starters[word] = found
-                    self._starter_set.add(word)
-        self._seen |= words
+                    info = (*found, b" " + word + b" ", len(word))
+            known[word] = info
 
     def _lookup(self, word: bytes) -> Any:
         """The single-word terms a word is (one per label) and the multi-word terms it may start."""
@@ -128,39 +126,44 @@ class Lexicon:
         folded = word_bytes(text)
         words = folded.split()
         count = len(words)
-        uniq = set(words)
-        unseen = uniq - self._seen
-        if unseen:
-            self._learn(unseen)
-        present = uniq & self._starter_set
-        if not present:
-            return []
-        starters = self._starters
+        infos = list(map(self._known.get, words))
+        if None in infos:  # words not looked up yet
+            self._learn({w for w, info in zip(words, infos, strict=True) if info is None})
+            infos = list(map(self._known.get, words))
         hit_words = []
-        for i in compress(range(count), map(present.__contains__, words)):
-            singles, starts, (exact_next, stems_next, reach) = starters[words[i]]
+        for i in compress(range(count), infos):
+            singles, starts, (exact_next, stems_next, reach), padded, size = infos[i]
             if starts:
                 following = words[i + 1 : i + 1 + reach]
                 if exact_next.isdisjoint(following) and not (
                     stems_next and any(map(methodcaller("startswith", stems_next), following))
                 ):
                     starts = ()
-            if singles or starts:
-                hit_words.append((i, singles, starts))
+                    if not singles:
+                        continue
+            hit_words.append((i, singles, starts, padded, size))
         if not hit_words:
             return []
         multi: list[tuple[int, int, int]] = []  # (term, first, last)
-        for i, _singles, starts in hit_words:
+        for i, _singles, starts, _padded, _size in hit_words:
             for index, rest, gap in starts:
                 last = i
                 for exact, stem in rest:
-                    for k in range(last + 1, min(last + 2 + gap, count)):
-                        word = words[k]
-                        if word in exact if stem is None else word.startswith(stem):
-                            last = k
+                    window = words[last + 1 : last + 2 + gap]
+                    if stem is None:
+                        if exact.isdisjoint(window):  # most candidates end here, without a Python loop
                             break
+                        for k, word in enumerate(window, last + 1):
+                            if word in exact:
+                                last = k
+                                break
                     else:
-                        break
+                        for k, word in enumerate(window, last + 1):
+                            if word.startswith(stem):
+                                last = k
+                                break
+                        else:
+                            break
                 else:
                     multi.append((index, i, last))
         # Character offsets: every separator is a space, so the next whole-word occurrence of a word after
@@ -169,13 +172,14 @@ class Lexicon:
         find = padded.find
         offsets: dict[int, int] = {}
         cursor = 0
-        for i, _singles, _starts in hit_words:
-            word = words[i]
-            pos = find(b" " + word + b" ", cursor)
+        for i, _singles, _starts, padded, size in hit_words:
+            pos = find(padded, cursor)
             offsets[i] = pos
-            cursor = pos + len(word) + 1
+            cursor = pos + size + 1
         hits: list[Hit] = []
         covered: set[tuple[str, int]] = set()
+        groups = self.groups
+        containers: list[tuple[int, int]] = []  # spans of the multi-word hits of groups
         if multi:
             multi.sort(key=lambda t: (t[1] - t[2], t[1]))  # longest first
             for index, first, last in multi:
@@ -188,31 +192,48 @@ class Lexicon:
                 for k in range(first + 1, last + 1):  # walk to the last word of the phrase
                     pos = find(b" " + words[k] + b" ", pos + 1)
                 hits.append(Hit(label, index, fieldname, first, last, offsets[first], pos + len(words[last])))
-        for i, singles, _starts in hit_words:
+                if label in groups:
+                    containers.append((first, last))
+        new = tuple.__new__
+        for i, singles, _starts, _padded, size in hit_words:
+            start = offsets[i]
             for index, label in singles:
                 if covered and (label, i) in covered:
                     continue
-                start = offsets[i]
-                hits.append(Hit(label, index, fieldname, i, i, start, start + len(words[i])))
+                hits.append(new(Hit, (label, index, fieldname, i, i, start, start + size)))
         if multi:
-            hits = _shadow(hits, self.groups)
+            if containers:
+                hits = _shadow(hits, groups, containers)
             hits.sort(key=lambda h: (h.first, h.label))
         return hits
 
 
-def _shadow(hits: list[Hit], groups: frozenset[str]) -> list[Hit]:
+def _shadow(hits: list[Hit], groups: frozenset[str], containers: list[tuple[int, int]]) -> list[Hit]:
     """Drop group hits that lie inside a longer hit of a group: a phrase belongs to its most specific group
-    (``rozmowy pokojowe`` counts as peace talks, not also as ``rozmowy``). Entity hits are kept."""
-    spans = sorted({(h.first, h.last) for h in hits if h.label in groups}, key=lambda s: (s[0], -s[1]))
-    inside: set[tuple[int, int]] = set()
-    reach = -1
-    for first, last in spans:
-        if last <= reach:
-            inside.add((first, last))
-        reach = max(reach, last)
-    if not inside:
-        return hits
-    return [h for h in hits if h.label not in groups or (h.first, h.last) not in inside]
+    (``rozmowy pokojowe`` counts as peace talks, not also as ``rozmowy``). Entity hits are kept.
+
+    Only a multi-word group hit (one of ``containers``) can hold another group hit with a different span, so a
+    one-word hit is inside exactly when a container covers its word.
+    """
+    inside_words = {w for first, last in containers for w in range(first, last + 1)}
+    reach: dict[int, int] = {}  # first word of a container → the furthest last word of one starting there
+    for first, last in containers:
+        if reach.get(first, -1) < last:
+            reach[first] = last
+    longest = max(last - first for first, last in containers)
+    kept = []
+    for h in hits:
+        if h.label in groups:
+            first, last = h.first, h.last
+            if first == last:
+                if first in inside_words:
+                    continue
+            elif reach.get(first, -1) > last or any(
+                reach.get(f, -1) >= last for f in range(first - longest, first)
+            ):
+                continue
+        kept.append(h)
+    return kept
 
 
 _FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
@@ -249,14 +270,18 @@ class _Article:
             self._sel[selector] = found
         return found
 
-    def near(self, selector: str, fieldname: str, lo: int, hi: int, skip: Hit) -> Hit | None:
-        """The hit of ``selector`` in ``fieldname`` closest to words lo..hi (inclusive), if any is inside."""
+    def in_field(self, selector: str, fieldname: str) -> tuple[list[int], list[Hit]]:
+        """The hits of ``selector`` in one field, in text order, and the first word of each."""
         key = (selector, fieldname)
         entry = self._near.get(key)
         if entry is None:
             inside = [h for h in self.hits(selector) if h.field == fieldname]
             entry = self._near[key] = ([h.first for h in inside], inside)
-        firsts, inside = entry
+        return entry
+
+    def near(self, selector: str, fieldname: str, lo: int, hi: int, skip: Hit) -> Hit | None:
+        """The hit of ``selector`` in ``fieldname`` closest to words lo..hi (inclusive), if any is inside."""
+        firsts, inside = self.in_field(selector, fieldname)
         if not firsts:
             return None
         k = bisect_left(firsts, lo - 8)  # a multi-word hit may start a few words before lo
@@ -271,6 +296,21 @@ class _Article:
             if best is None or abs(hit.first - middle) < abs(best.first - middle):
                 best = hit
         return best
+
+    def any_near(self, selector: str, fieldname: str, lo: int, hi: int, skip: Hit) -> bool:
+        """Whether :meth:`near` would find a hit (without looking for the closest)."""
+        firsts, inside = self.in_field(selector, fieldname)
+        if not firsts:
+            return False
+        k = bisect_left(firsts, lo - 8)
+        n = len(inside)
+        while k < n and firsts[k] <= hi:
+            hit = inside[k]
+            k += 1
+            if hit.last < lo or (hit.first == skip.first and hit.label == skip.label):
+                continue
+            return True
+        return False
 
     def match(self, rule: str, selector: str, hit: Hit) -> Match:
         key = (rule, selector, hit)
@@ -289,20 +329,39 @@ class _Article:
         return found
 
 
+def _field_order(fields: tuple[str, ...], weights: dict[str, float]) -> tuple[str, ...]:
+    """A rule's fields, heaviest first (then title, lead, body)."""
+    key = (fields, tuple(sorted(weights.items())))
+    found = _FIELD_ORDERS.get(key)
+    if found is None:
+        found = _FIELD_ORDERS[key] = tuple(
+            sorted(fields, key=lambda f: (-weights.get(f, 1.0), _FIELD_ORDER[f]))
+        )
+    return found
+
+
+_FIELD_ORDERS: dict[tuple[tuple[str, ...], tuple[tuple[str, float], ...]], tuple[str, ...]] = {}
+
+
 def _anchors(article: _Article, rule: Rule, weights: dict[str, float]) -> list[tuple[str, Hit]]:
     """The rule's candidate hits in its fields, heaviest field first, each passage once."""
     selectors = rule.all[:1] if rule.all else rule.any
-    found = [(s, h) for s in selectors for h in article.hits(s) if h.field in rule.fields]
-    if len(selectors) > 1:
-        seen: set[tuple[str, int, int]] = set()
-        unique = []
-        for selector, hit in found:
-            key = (hit.field, hit.start, hit.end)
-            if key not in seen:
-                seen.add(key)
-                unique.append((selector, hit))
-        found = unique
-    found.sort(key=lambda sh: (-weights.get(sh[1].field, 1.0), _FIELD_ORDER[sh[1].field], sh[1].first))
+    found: list[tuple[str, Hit]] = []
+    for fieldname in _field_order(rule.fields, weights):
+        if len(selectors) == 1:
+            selector = selectors[0]
+            found.extend([(selector, h) for h in article.in_field(selector, fieldname)[1]])
+            continue
+        seen: set[tuple[int, int]] = set()
+        here = []
+        for selector in selectors:
+            for hit in article.in_field(selector, fieldname)[1]:
+                key = (hit.start, hit.end)
+                if key not in seen:
+                    seen.add(key)
+                    here.append((selector, hit))
+        here.sort(key=lambda sh: sh[1].first)
+        found.extend(here)
     return found
 
 
@@ -340,7 +399,7 @@ def _fire(article: _Article, rule: Rule) -> list[_Scored]:
         partners: list[tuple[str, Hit]] = []
         if rule.within:
             lo, hi, fieldname = anchor.first - rule.within, anchor.last + rule.within, anchor.field
-            if any(article.near(s, fieldname, lo, hi, anchor) for s in rule.none):
+            if rule.none and any(article.any_near(s, fieldname, lo, hi, anchor) for s in rule.none):
                 continue
             for other in others:
                 near = article.near(other, fieldname, lo, hi, anchor)

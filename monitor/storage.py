@@ -18,10 +18,12 @@ upgrades it in place, and a database written by a newer version of the monitor i
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import stat
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -391,6 +393,37 @@ WHERE hash IN (SELECT hash FROM rare) AND article_id != :me
 GROUP BY article_id HAVING shared >= :shared
 ORDER BY shared DESC, article_id LIMIT 5
 """
+# The same question answered in Python from the postings of the sketch values, which is one index probe per
+# value: a sketch of n values has at most n * COMMON_SKETCH_VALUE postings to read before some value is
+# common for sure, and when the lookup hits that limit the SQL above answers instead.
+CANDIDATES = 5
+
+
+@functools.cache
+def _postings_sql(count: int) -> str:
+    return f"SELECT hash, article_id FROM article_sketches WHERE hash IN ({', '.join('?' * count)}) LIMIT ?"
+
+
+@functools.cache
+def _insert_sketch_sql(count: int) -> str:
+    return f"INSERT OR IGNORE INTO article_sketches (hash, article_id) VALUES {', '.join(['(?, ?)'] * count)}"
+
+
+def _candidates(conn: sqlite3.Connection, article_id: int, values: list[int]) -> list[tuple[int, int]]:
+    """Articles sharing at least MIN_SHARED rare sketch values with ``values``: (article_id, shared), best first."""
+    limit = len(values) * COMMON_SKETCH_VALUE
+    postings = conn.execute(_postings_sql(len(values)), [*values, limit]).fetchall()
+    if len(postings) >= limit:
+        params: dict[str, int] = {f"v{i}": value for i, value in enumerate(values)}
+        params.update(common=COMMON_SKETCH_VALUE, me=article_id, shared=MIN_SHARED)
+        marks = ", ".join(f"(:v{i})" for i in range(len(values)))
+        return conn.execute(_CANDIDATES.format(values=marks), params).fetchall()
+    per_value = Counter(value for value, _article in postings)
+    shared = Counter(
+        other for value, other in postings if other != article_id and per_value[value] < COMMON_SKETCH_VALUE
+    )
+    found = sorted(((-n, other) for other, n in shared.items() if n >= MIN_SHARED))[:CANDIDATES]
+    return [(other, -n) for n, other in found]
 
 
 def _link_story(conn: sqlite3.Connection, article_id: int, text: str | None, *, new: bool = False) -> int:
@@ -399,16 +432,11 @@ def _link_story(conn: sqlite3.Connection, article_id: int, text: str | None, *, 
     values = sketch(sample)
     if not new:
         conn.execute("DELETE FROM article_sketches WHERE article_id = ?", [article_id])
-    conn.executemany(
-        "INSERT OR IGNORE INTO article_sketches (hash, article_id) VALUES (?, ?)",
-        [(value, article_id) for value in values],
-    )
+    if values:
+        conn.execute(_insert_sketch_sql(len(values)), [v for value in values for v in (value, article_id)])
     if len(sample) < MIN_ANCHORED:
         return article_id
-    params: dict[str, int] = {f"v{i}": value for i, value in enumerate(values)}
-    params.update(common=COMMON_SKETCH_VALUE, me=article_id, shared=MIN_SHARED)
-    marks = ", ".join(f"(:v{i})" for i in range(len(values)))
-    candidates = conn.execute(_CANDIDATES.format(values=marks), params).fetchall()
+    candidates = _candidates(conn, article_id, values)
     if not candidates:
         return article_id
     own = shingles(text)
@@ -635,6 +663,13 @@ def fts_fold(value: str | None) -> str | None:
     return value.replace("ł", "l").replace("Ł", "L") if value else value
 
 
+def _match_rows(article_id: int, verdict: Verdict) -> list[tuple[Any, ...]]:
+    return [
+        (article_id, m.rule, m.group, m.term, m.entity, m.field, m.start, m.end, m.snippet)
+        for m in verdict.matches
+    ]
+
+
 def _same(a: str | None, b: str | None) -> bool:
     return " ".join((a or "").split()) == " ".join((b or "").split())
 
@@ -658,6 +693,10 @@ class Storage:
         self.link_stories = link_stories
         self.db = open_database(self.path, busy_timeout_ms=busy_timeout_ms)
         self.conn = self.db.conn
+        # Rows of new articles for the FTS index and the matches table, written by one executemany each
+        # (see _flush) before anything that could read them and before the batch commits.
+        self._pending_fts: list[tuple[int, str | None, str | None, str | None]] = []
+        self._pending_matches: list[tuple[Any, ...]] = []
 
     def close(self) -> None:
         self.conn.close()
@@ -745,11 +784,14 @@ class Storage:
                 changed_at=None,
             )
             conn.execute(_INSERT_ARTICLE, [article_id, *(values[c] for c in _ARTICLE_COLUMNS)])
-            conn.execute(
-                _INSERT_FTS, [article_id, *map(fts_fold, (article.title, article.lead, article.text))]
+            self._pending_fts.append(
+                (article_id, fts_fold(article.title), fts_fold(article.lead), fts_fold(article.text))
             )
-            self._write_matches(conn, article_id, verdict, replace=False)
+            self._pending_matches.extend(_match_rows(article_id, verdict))
             return StoredResult(article_id, True, False, story_id)
+        # An existing article: what was queued for the batch so far goes in first (the FTS update trigger
+        # deletes the entries its row had, and its matches may be replaced).
+        self._flush(conn)
         article_id, old_digest, old_ruleset, story_id = existing
         if old_digest == digest:
             conn.execute(_UPDATE_SEEN, [*refreshed, article_id])
@@ -813,26 +855,33 @@ class Storage:
         self._write_matches(conn, article_id, verdict, replace=True)
         return StoredResult(article_id, False, bool(fields), story_id)
 
+    def _flush(self, conn: sqlite3.Connection) -> None:
+        """Write the queued FTS entries and matches of new articles."""
+        if self._pending_fts:
+            conn.executemany(_INSERT_FTS, self._pending_fts)
+            self._pending_fts.clear()
+        if self._pending_matches:
+            conn.executemany(_INSERT_MATCH, self._pending_matches)
+            self._pending_matches.clear()
+
     @staticmethod
     def _write_matches(conn: sqlite3.Connection, article_id: int, verdict: Verdict, *, replace: bool) -> None:
         if replace:
             conn.execute("DELETE FROM matches WHERE article_id = ?", [article_id])
-        conn.executemany(
-            _INSERT_MATCH,
-            [
-                (article_id, m.rule, m.group, m.term, m.entity, m.field, m.start, m.end, m.snippet)
-                for m in verdict.matches
-            ],
-        )
+        conn.executemany(_INSERT_MATCH, _match_rows(article_id, verdict))
 
     def store_batch(self, batch: Iterable[tuple[str, Article, Verdict]]) -> list[StoredResult]:
         """Upsert articles with their verdicts in one transaction (all or nothing)."""
         items = list(batch)
         if not items:
             return []
+        self._pending_fts.clear()
+        self._pending_matches.clear()
         with self._write("write") as conn:
             self._register_sources(conn, sorted({source for source, _a, _v in items}), now_iso())
-            return [self._upsert(conn, source, article, verdict) for source, article, verdict in items]
+            results = [self._upsert(conn, source, article, verdict) for source, article, verdict in items]
+            self._flush(conn)
+            return results
 
     def start_run(self, spider: str, sources: Sequence[Any]) -> int:
         """Record a run's start; ``sources`` are names or :class:`monitor.sources.Source` objects."""

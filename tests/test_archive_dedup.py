@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.dedup import (
+    SKETCH_WORDS,
     anchored_shingles,
     content_hash,
     fold_fast,
@@ -82,3 +83,45 @@ def test_short_texts_are_never_linked():
 )
 def test_content_hash_changes_with_what_readers_see(a, b, same):
     assert (content_hash(*a) == content_hash(*b)) is same
+
+
+def test_anchored_shingles_are_the_runs_that_start_on_a_long_word():
+    text = "Prezydent Zełenski rozmawiał wczoraj z Witkoffem o gwarancjach bezpieczeństwa dla Ukrainy. " * 3
+    tokens = words(text, SKETCH_WORDS)
+    expected = {
+        zlib.crc32(" ".join(tokens[i : i + 5]).encode())
+        for i in range(len(tokens) - 4)
+        if len(tokens[i].encode()) >= 7
+    }
+    assert anchored_shingles(text) == expected
+
+
+def test_candidate_lookup_in_python_answers_like_the_sql_query():
+    """storage._candidates reads postings and counts in Python; the answer is the _CANDIDATES query's."""
+    import random
+    import sqlite3
+
+    from monitor import storage
+
+    rng = random.Random(7)
+    for _trial in range(60):
+        conn = sqlite3.connect(":memory:")
+        conn.execute(
+            "CREATE TABLE article_sketches (hash INTEGER NOT NULL, article_id INTEGER NOT NULL, "
+            "PRIMARY KEY (hash, article_id)) WITHOUT ROWID"
+        )
+        pool = rng.randint(12, 300)  # a small pool makes common values (and the SQL fallback) likely
+        count = rng.randint(1, 200)
+        conn.executemany(
+            "INSERT OR IGNORE INTO article_sketches VALUES (?, ?)",
+            [(value, a) for a in range(1, count + 1) for value in rng.sample(range(pool), 12)],
+        )
+        me = rng.randint(1, count + 1)
+        values = sorted(rng.sample(range(pool), rng.randint(6, 12)))
+        conn.executemany("INSERT OR IGNORE INTO article_sketches VALUES (?, ?)", [(v, me) for v in values])
+        params = {f"v{i}": value for i, value in enumerate(values)}
+        params.update(common=storage.COMMON_SKETCH_VALUE, me=me, shared=storage.MIN_SHARED)
+        sql = storage._CANDIDATES.format(values=", ".join(f"(:v{i})" for i in range(len(values))))
+        expected = [tuple(row) for row in conn.execute(sql, params)]
+        assert [tuple(row) for row in storage._candidates(conn, me, values)] == expected
+        conn.close()

@@ -134,3 +134,29 @@ def test_monitor_search_command(tmp_path_factory):
     empty = run([*MONITOR, "search", "--db", str(db), "--", "-gaza"])
     assert empty.returncode == 2 and empty.stderr.startswith("error: nothing to search for")
     assert len(empty.stderr.strip().splitlines()) == 1
+
+
+def test_unfiltered_search_ranks_exactly_like_the_bm25_function(archive):
+    """The unfiltered path sorts inside FTS5 (``rank MATCH``); its order and ranks are those of bm25()."""
+    for typed in ("witkoff", "zelenski OR witkoff", "putin*"):
+        expected = archive.conn.execute(
+            "SELECT rowid, bm25(articles_fts, 10.0, 5.0, 1.0) AS r FROM articles_fts "
+            "WHERE articles_fts MATCH ? ORDER BY r",
+            [fts_query(typed)],
+        ).fetchall()
+        found = search(archive.conn, typed)
+        assert [(r["id"], r["rank"]) for r in found] == [tuple(row) for row in expected]
+        assert [r["id"] for r in search(archive.conn, typed, outlet=found[0]["outlet"])] == [found[0]["id"]]
+
+
+def test_an_article_new_and_changed_in_one_batch_is_indexed_once_with_its_last_text(tmp_path):
+    """New articles' index entries and matches are written at the end of the batch, or before a later change."""
+    with Storage(tmp_path / "s.db") as storage:
+        first = article(url="https://rp.pl/9", title="Pierwsza wersja", text="Ławrow mówił o rozejmie. " * 10)
+        second = article(url="https://rp.pl/9", title="Druga wersja", text="Pieskow mówił o rozejmie. " * 10)
+        results = storage.store_batch([("rp", first, verdict()), ("rp", second, verdict())])
+        assert [(r.created, r.changed) for r in results] == [(True, False), (False, True)]
+        storage.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+        assert [r["title"] for r in search(storage.conn, "pieskow")] == ["Druga wersja"]
+        assert search(storage.conn, "lawrow") == []
+        assert storage.conn.execute("SELECT count(*) FROM matches").fetchone()[0] == 1

@@ -25,6 +25,7 @@ import trafilatura
 
 from monitor.dates import WARSAW
 from monitor.extract import NotAnArticle, extract_article
+from monitor.metrics import Counts
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "fixtures" / "articles"
@@ -56,10 +57,9 @@ class Output:
 
 
 @dataclass
-class Score:
-    tp: int = 0
-    fn: int = 0
-    fp: int = 0
+class Score(Counts):
+    """Snippet counts (``tp``/``fp``/``fn``) plus the date, title and author tallies of one extractor."""
+
     day_right: int = 0
     day_total: int = 0
     minute_right: int = 0
@@ -70,19 +70,6 @@ class Score:
     authors_total: int = 0
     pages: int = 0
     per_page: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def summary(self) -> dict[str, float | int]:
         def ratio(a: int, b: int) -> float:

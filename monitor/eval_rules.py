@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.classify import RulesError, Ruleset, classify, load_rules
+from monitor.metrics import Counts
 
 SPLITS = ("dev", "holdout")
 LABELS = ("primary", "mention", "none")
@@ -47,25 +48,8 @@ def load_corpus(directory: str | Path | None = None) -> list[dict[str, Any]]:
 
 
 @dataclass
-class Scores:
+class Scores(Counts):
     """Precision, recall and F1 of one binary question."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {

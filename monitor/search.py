@@ -76,8 +76,19 @@ def fts_query(text: str) -> str:
 
 # The best `limit` rows are chosen on bm25 alone; the snippet, which re-reads and re-tokenizes an article, is
 # then made for those rows only (in one query SQLite would make it for every match before sorting). CROSS JOIN
-# keeps `top` the outer loop, so the index is probed by rowid instead of scanning every match again.
-SEARCH_SQL = """
+# keeps `top` the outer loop, so the index is probed by rowid instead of scanning every match again. Both queries
+# below share this second half.
+_RESULT_ROWS = """
+SELECT a.id, a.published, a.source AS outlet, a.title, a.url, a.relevance, a.score, a.story_id, top.rank,
+       snippet(articles_fts, 2, '[', ']', '…', 14) AS snippet
+FROM top
+CROSS JOIN articles_fts ON articles_fts.rowid = top.id AND articles_fts MATCH :query
+JOIN articles a ON a.id = top.id
+ORDER BY top.rank
+"""
+
+SEARCH_SQL = (
+    """
 WITH top AS (
     SELECT articles_fts.rowid AS id, bm25(articles_fts, {weights}) AS rank
     FROM articles_fts {join}
@@ -85,18 +96,15 @@ WITH top AS (
     ORDER BY rank
     LIMIT :limit
 )
-SELECT a.id, a.published, a.source AS outlet, a.title, a.url, a.relevance, a.score, a.story_id, top.rank,
-       snippet(articles_fts, 2, '[', ']', '…', 14) AS snippet
-FROM top
-CROSS JOIN articles_fts ON articles_fts.rowid = top.id AND articles_fts MATCH :query
-JOIN articles a ON a.id = top.id
-ORDER BY top.rank
 """
+    + _RESULT_ROWS
+)
 
 
 # Without filters the best rows come from FTS5's own ``ORDER BY rank`` with a per-query rank function: the
 # same bm25 values, computed and sorted inside FTS5 (about three times faster for a word in most articles).
-RANKED_SQL = """
+RANKED_SQL = (
+    """
 WITH top AS (
     SELECT rowid AS id, rank
     FROM articles_fts
@@ -104,13 +112,9 @@ WITH top AS (
     ORDER BY rank
     LIMIT :limit
 )
-SELECT a.id, a.published, a.source AS outlet, a.title, a.url, a.relevance, a.score, a.story_id, top.rank,
-       snippet(articles_fts, 2, '[', ']', '…', 14) AS snippet
-FROM top
-CROSS JOIN articles_fts ON articles_fts.rowid = top.id AND articles_fts MATCH :query
-JOIN articles a ON a.id = top.id
-ORDER BY top.rank
 """
+    + _RESULT_ROWS
+)
 
 
 def search(

@@ -367,6 +367,18 @@ def m003_incremental(db: sqlite_utils.Database) -> None:
     )
 
 
+# FTS5 merges its index segments when AUTOMERGE of them pile up on one level (4 by default). With 16, new articles
+# index about 40% faster at 100,000 articles (bench/bench_archive.py) and queries stay as fast: each level then
+# holds more, smaller segments, which FTS5 reads in one pass anyway.
+FTS_AUTOMERGE = 16
+
+
+@migrations()
+def m004_fts_merge(db: sqlite_utils.Database) -> None:
+    """FTS5 merges its segments less eagerly (stored in the index's own configuration, so every writer uses it)."""
+    db.conn.execute(f"INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', {FTS_AUTOMERGE})")
+
+
 def known_migrations() -> list[str]:
     """The names of every migration this code knows, in order (read from the registered set itself)."""
     return [migration.name for migration in migrations.pending(sqlite_utils.Database(memory=True))]

@@ -1,8 +1,9 @@
 """Quality of the peace-talk rules on the labelled corpus (``make eval``).
 
-For each split (``dev``: the rules are tuned on it; ``holdout``: kept aside as a check) prints precision,
-recall and F1 for primary stories with mentions left out and with mentions counted as negatives, the
-three-way accuracy (primary / mention / none), and the errors grouped by the kind of text.
+For each split (``dev``: the rules are tuned on it; ``holdout``: kept aside as a check; ``real``: pages nobody
+on the team wrote, read from ``../shared`` when it is there) prints precision, recall and F1 for primary stories
+with mentions left out and with mentions counted as negatives, the three-way accuracy (primary / mention /
+none), and the errors grouped by the kind of text.
 
     python -m monitor.eval_rules [--rules FILE] [--corpus DIR] [--errors] [--json]
 """
@@ -21,8 +22,9 @@ from typing import Any
 from monitor.classify import RulesError, Ruleset, classify, load_rules
 from monitor.metrics import Counts
 
-SPLITS = ("dev", "holdout")
+SPLITS = ("dev", "holdout", "real")
 LABELS = ("primary", "mention", "none")
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
 def default_corpus_dir() -> Path:
@@ -44,6 +46,54 @@ def load_corpus(directory: str | Path | None = None) -> list[dict[str, Any]]:
             if row.get("label") not in LABELS:
                 raise ValueError(f"{path}:{number}: label must be one of {LABELS}")
             rows.append(row)
+    return rows
+
+
+def real_rows(shared: Path = SHARED) -> list[dict[str, Any]]:
+    """The ``real`` split: texts real Polish outlets published, none of them written or seen while tuning.
+
+    Every article page of ``realpages/`` (extracted as a crawl would) is labelled ``none``: their topics, listed in
+    its manifest, are economy, culture, local news, sport, technology and history, none Ukraine–Russia talks.
+    The seed story (Witkoff and Kushner to meet Putin, 2026-01-14) is ``primary``. Empty when ``shared`` is absent.
+    """
+    from monitor.extract import NotAnArticle, extract_article  # only this split needs the extractor
+
+    rows: list[dict[str, Any]] = []
+    gold = shared / "realpages" / "gold.jsonl"
+    if gold.exists():
+        for line in gold.read_text(encoding="utf-8").splitlines():
+            page = json.loads(line)
+            try:
+                article = extract_article(page["url"], (gold.parent / page["file"]).read_bytes())
+            except NotAnArticle:
+                continue  # front pages, a 404 page: a crawl would not classify them either
+            rows.append(
+                {
+                    "id": page["id"],
+                    "split": "real",
+                    "kind": "real page",
+                    "label": "none",
+                    "title": article.title,
+                    "lead": article.lead,
+                    "text": article.text,
+                }
+            )
+    for seed in sorted((shared / "seed").glob("*.txt")):
+        paragraphs = [p.strip() for p in seed.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+        if not paragraphs:
+            continue
+        lead = paragraphs[0].split("W skrócie", 1)[-1].strip()  # the file opens with its date and "W skrócie"
+        rows.append(
+            {
+                "id": f"seed/{seed.stem}",
+                "split": "real",
+                "kind": "real story",
+                "label": "primary",
+                "title": "",
+                "lead": lead,
+                "text": "\n\n".join(paragraphs[1:]),
+            }
+        )
     return rows
 
 
@@ -158,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RulesError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    reports = [evaluate(ruleset, rows, split) for split in args.split or SPLITS]
+    rows += real_rows()
+    splits = [split for split in args.split or SPLITS if any(row.get("split") == split for row in rows)]
+    reports = [evaluate(ruleset, rows, split) for split in splits]
     if args.json:
         print(
             json.dumps(
@@ -167,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     print(f"Rules {ruleset.name} {ruleset.version} on {len(rows)} labelled texts (tuned on dev only)")
+    if "real" not in splits:
+        print("(../shared not found: the real split is skipped)")
     for report in reports:
         print(format_report(report, args.errors))
     return 0

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from monitor.classify import load_rules
-from monitor.eval_rules import evaluate, load_corpus, main
+from monitor.eval_rules import SHARED, evaluate, load_corpus, main, real_rows
 
 FLOORS = {
     # split: (precision, recall with mentions excluded; F1 with mentions as negatives; three-way accuracy)
@@ -53,3 +53,22 @@ def test_eval_prints_both_splits_and_errors_by_kind(capsys):
     assert main(["--json", "--split", "holdout"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["splits"][0]["split"] == "holdout"
+
+
+@pytest.mark.skipif(not (SHARED / "realpages").exists(), reason="../shared/realpages is not here")
+def test_real_pages_nobody_on_the_team_wrote():
+    """Real outlets' pages: every article page of ../shared/realpages is about something else and must not be
+    flagged (not even as a mention); the seed story (Witkoff and Kushner to meet Putin) must be primary."""
+    rows = real_rows()
+    report = evaluate(load_rules(), rows, "real")
+    pages = [r for r in rows if r["kind"] == "real page"]
+    assert len(pages) >= 15  # the extractor takes every article page of the folder
+    assert report.errors == {}, report.errors
+    assert report.confusion[("primary", "primary")] == (1 if (SHARED / "seed").exists() else 0)
+
+
+def test_real_split_is_skipped_in_one_line_without_shared(tmp_path, capsys, monkeypatch):
+    assert real_rows(tmp_path) == []
+    monkeypatch.setattr("monitor.eval_rules.real_rows", lambda: [])
+    assert main(["--split", "holdout"]) == 0
+    assert "../shared not found: the real split is skipped" in capsys.readouterr().out

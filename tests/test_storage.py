@@ -109,7 +109,7 @@ import stat  # noqa: E402
 
 import sqlite_utils  # noqa: E402
 
-from monitor.storage import FTS_AUTOMERGE, known_migrations, migrations, open_for_reading  # noqa: E402
+from monitor.storage import FTS_AUTOMERGE, FTS_HASHSIZE, known_migrations, migrations, open_for_reading  # noqa: E402
 
 
 def m001_database(path):
@@ -165,7 +165,10 @@ def test_a_first_release_database_upgrades_in_place_without_losing_rows(tmp_path
     assert {r["name"] for r in db.query("SELECT name FROM sources")} == {"rp", "tvn24"}
     assert db.execute("SELECT started FROM run_sources").fetchone()[0] == "2026-01-14T10:00:00+00:00"
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(known_migrations())
-    assert fts_automerge(db) == FTS_AUTOMERGE  # m004 reached the old index too
+    assert fts_config(db.conn) == {
+        "automerge": FTS_AUTOMERGE,
+        "hashsize": FTS_HASHSIZE,
+    }  # m004 reached it too
     db.conn.close()
     # and the upgraded file takes new writes through the current code
     storage = Storage(path)
@@ -177,20 +180,19 @@ def test_a_first_release_database_upgrades_in_place_without_losing_rows(tmp_path
     storage.close()
 
 
-def fts_automerge(db):
-    row = db.execute("SELECT v FROM articles_fts_config WHERE k = 'automerge'").fetchone()
-    return row and row[0]
+def fts_config(conn):
+    return dict(conn.execute("SELECT k, v FROM articles_fts_config WHERE k IN ('automerge', 'hashsize')"))
 
 
-def test_a_new_archive_merges_its_full_text_index_less_eagerly_than_fts5_by_default(tmp_path):
+def test_a_new_archive_writes_its_full_text_index_in_fewer_larger_segments(tmp_path):
     db = open_database(tmp_path / "a.db")
-    assert fts_automerge(db) == FTS_AUTOMERGE > 4  # FTS5's default is 4 (see bench/bench_archive.py)
-    # the setting lives in the index's own configuration: a plain sqlite3 writer uses it too
+    # FTS5's defaults are 4 and 1 MiB (see FTS_AUTOMERGE and bench/bench_archive.py)
+    assert fts_config(db.conn) == {"automerge": FTS_AUTOMERGE, "hashsize": FTS_HASHSIZE}
+    assert FTS_AUTOMERGE > 4 and FTS_HASHSIZE > 1024 * 1024
     db.conn.close()
+    # the settings live in the index's own configuration: a plain sqlite3 writer uses them too
     conn = sqlite3.connect(tmp_path / "a.db")
-    assert conn.execute("SELECT v FROM articles_fts_config WHERE k = 'automerge'").fetchone() == (
-        FTS_AUTOMERGE,
-    )
+    assert fts_config(conn) == {"automerge": FTS_AUTOMERGE, "hashsize": FTS_HASHSIZE}
     conn.close()
 
 

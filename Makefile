@@ -25,7 +25,9 @@ eval: $(STAMP)  ## quality figures: extraction on golden pages and real pages, r
 	$(BIN)/python -m monitor.eval_extraction
 	$(BIN)/python -m monitor.eval_rules
 
-bench: $(STAMP)  ## archive benchmarks (not tests): upserts/s with FTS, bm25 latency, size on disk
+bench: $(STAMP)  ## benchmarks (not tests): rules throughput, extraction CPU vs trafilatura, archive upserts/bm25/size
+	$(BIN)/python bench/bench_rules.py
+	$(BIN)/python bench/bench_extract.py
 	$(BIN)/python bench/bench_archive.py
 
 lint: $(STAMP)

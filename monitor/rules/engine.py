@@ -1,23 +1,25 @@
 """Matching and scoring: a lexicon compiled once per rule set, one pass over each field, rules over the hits.
 
 The lexicon knows every word pattern of every term (exact inflected forms and stems). A field is folded to
-bytes (:func:`~monitor.rules.text.word_bytes`), split on spaces, and only the words whose first letters begin
-some pattern are looked at in Python; multi-word terms are assembled from those word hits (in order, with at
-most ``gap`` other words between). Rules then combine the hits of groups and entities.
+bytes (:func:`~monitor.rules.text.word_bytes`) and scanned once by an Aho-Corasick automaton (in compiled
+code) holding the words that can start a term, so only the words that do come back to Python; multi-word
+terms are assembled from those word hits (in order, with at most ``gap`` other words between). Rules then
+combine the hits of groups and entities.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import re
+from bisect import bisect_left, insort
 from collections.abc import Iterable
-from itertools import compress
-from operator import itemgetter, methodcaller
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, NamedTuple
 
-from monitor.rules.model import FIELDS, Fired, Match, Rule, Ruleset, Term, Verdict, WordPattern
-from monitor.rules.text import snippet, word_bytes
+from ahocorasick_rs import BytesAhoCorasick, MatchKind
 
-_CACHE_LIMIT = 200_000
+from monitor.rules.model import FIELDS, Fired, Match, Ruleset, Term, Verdict, WordPattern
+from monitor.rules.text import snippet, word_bytes
 
 
 class Hit(NamedTuple):
@@ -31,28 +33,88 @@ class Hit(NamedTuple):
 
 
 _Pattern = tuple[frozenset[bytes], bytes | None]  # exact forms, or a stem
+_Start = tuple[int, tuple[_Pattern, ...], int]  # a multi-word term: its index, its other words, its gap
+# a multi-word hit: (first - last, first, order, term, last, start offset, end offset); plain sorting puts the
+# longest first, then in text order, then in the order of the first word's terms (as the lexicon lists them)
+_Phrase = tuple[int, int, int, int, int, int, int]
+
+
+class _Phrases(NamedTuple):
+    """The multi-word terms a word may start, as one regular expression to match at the space after it.
+
+    It fails at once unless the second word of one of the terms follows within reach (most occurrences of
+    ``z``, ``rozmowy`` or ``wojna`` start no phrase); otherwise each of its groups is the rest of the terms
+    that share their following words and gap, and spans them when they follow: each next word is the first
+    that fits within ``gap`` words after the previous one, and stays so (an atomic group), as when the words
+    were compared one by one.
+    """
+
+    follows: Any  # re.Pattern.match: does the second word of one of the terms follow within reach
+    match: Any  # re.Pattern.match: the groups (kept apart: a pattern with many groups is slower to fail)
+    groups: tuple[tuple[tuple[int, int], ...], ...]  # by group: (order among the word's terms, term index)
+
+
+# What a word that starts a term starts: the single-word terms it is ((term, label), one per label, by label)
+# and the multi-word terms it may start (None when none).
+_Info = tuple[tuple[tuple[int, str], ...], _Phrases | None]
+
+# In a copy of the folded text where every letter or digit is "x", the words before a position are the
+# " x" pairs before it (bytes.count, in C): that gives each hit its word index without splitting the text.
+_MARKS = bytes(32 if code == 32 else ord("x") for code in range(256))
+_SPACE = ord(" ")
+_POSITION = itemgetter(3, 0)  # (Hit.first, Hit.label): the order of a field's hits
 
 
 def _pattern(word: WordPattern) -> _Pattern:
     return frozenset(f.encode() for f in word.exact), word.stem.encode() if word.stem is not None else None
 
 
+def _alternation(keys: Iterable[bytes]) -> bytes:
+    """A regular expression for any of ``keys`` (letters and digits), as a trie so that it is read in one go:
+    ``rozmow|rozejm`` → ``roz(?:mow|ejm)``."""
+    trie: dict[Any, Any] = {}
+    for key in keys:
+        node = trie
+        for byte in key:
+            node = node.setdefault(byte, {})
+        node[None] = {}
+
+    def build(node: dict[Any, Any]) -> bytes:
+        branches = [bytes([byte]) + build(child) for byte, child in sorted(node.items(), key=str) if byte]
+        if not branches:
+            return b""
+        body = branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+        return b"(?:" + body + b")?" if None in node else body
+
+    return build(trie)
+
+
 class Lexicon:
     """Every term of a rule set, compiled for a single pass per field.
 
     Only the words that can start a term (single-word terms and the first word of multi-word terms) are
-    looked up while scanning; the following words of a multi-word term are checked in place, so frequent
-    little words inside phrases (``w``, ``z``, ``o``) cost nothing.
+    in the automaton; the following words of a multi-word term are checked in place, so frequent little
+    words inside phrases (``w``, ``z``, ``o``) cost nothing.
+
+    The automaton holds ``" " + key`` for every exact form and stem ``key`` (the space is the start of a
+    word: the text is padded with one). It reports leftmost-longest matches, one per word, so the match
+    at a word is the longest key that begins it, and that key alone says what the word starts:
+
+    - when the word ends right after the key, the word *is* the key: its exact forms and the stems that
+      begin it;
+    - when the word goes on, no exact form can be the word (it would be a longer match) and no longer stem
+      can begin it: only the stems that begin the key apply (often none: ``z`` is a form, ``za`` is not).
     """
 
     def __init__(self, terms: Iterable[Term], groups: Iterable[str] = ()):
         self.terms: tuple[Term, ...] = tuple(terms)
         self.groups = frozenset(groups)  # labels whose hits give way to longer hits of another group
+        self._labels = tuple(t.label for t in self.terms)
         units: dict[WordPattern, int] = {}
         self.exact: dict[bytes, tuple[int, ...]] = {}
         self.stems: dict[bytes, tuple[int, ...]] = {}
         single: dict[int, list[int]] = {}
-        multi: dict[int, list[tuple[int, tuple[_Pattern, ...], int]]] = {}
+        multi: dict[int, list[_Start]] = {}
         for index, term in enumerate(self.terms):
             word = term.words[0]
             if word not in units:
@@ -72,359 +134,380 @@ class Lexicon:
         self.single = {unit: tuple(v) for unit, v in single.items()}
         self.multi = {unit: tuple(v) for unit, v in multi.items()}
         self.stem_lengths = tuple(sorted({len(s) for s in self.stems}))
-        self.prefix_len = min((4, *self.stem_lengths))
-        cut = slice(0, self.prefix_len)
-        self.prefixes = frozenset(k[cut] for k in (*self.exact, *self.stems))
-        self._cut = itemgetter(cut)
-        # every word looked up so far: what it starts (see _lookup), or False when it starts no term
-        self._known: dict[bytes, Any] = {}
+        # A key that is not a plain folded word (empty, or with a space) can never equal a word of the text.
+        keys = sorted(k for k in {*self.exact, *self.stems} if k.isalnum())
+        phrases: dict[tuple[_Start, ...], _Phrases] = {}  # one compiled look-ahead per set of phrases
+        self._whole = tuple(self._lookup(k, True, phrases) for k in keys)
+        self._prefix = tuple(self._lookup(k, False, phrases) for k in keys)
+        self._automaton = (
+            BytesAhoCorasick([b" " + k for k in keys], matchkind=MatchKind.LeftmostLongest) if keys else None
+        )
+        self.prepared: Any = None  # (ruleset, its rules prepared for classify), built on first use
 
-    def _learn(self, words: set[bytes]) -> None:
-        """Look up words not seen before; remember what each starts, if anything (bounded memory)."""
-        known = self._known
-        if len(known) + len(words) > _CACHE_LIMIT:
-            known.clear()
-        cut = self.prefix_len
-        prefixes = self.prefixes
-        for word in words:
-            info: Any = False
-            if word[:cut] in prefixes:
-                found = self._lookup(word)
-                if found[0] or found[1]:
-                    info = (*found, b" " + word + b" ", len(word))
-            known[word] = info
-
-    def _lookup(self, word: bytes) -> Any:
-        """The single-word terms a word is (one per label) and the multi-word terms it may start."""
-        units = list(self.exact.get(word, ()))
+    def _lookup(self, word: bytes, whole: bool, cache: dict[tuple[_Start, ...], _Phrases]) -> _Info | None:
+        """What ``word`` starts (``whole``), or what a longer word that begins with ``word`` and with no
+        longer key starts; None when nothing."""
+        units = list(self.exact.get(word, ())) if whole else []
         for length in self.stem_lengths:
             if length > len(word):
                 break
             units.extend(self.stems.get(word[:length], ()))
         singles: dict[str, int] = {}
-        starts = []
+        starts: list[_Start] = []
         for unit in units:
             for index in self.single.get(unit, ()):
                 singles.setdefault(self.terms[index].label, index)
             starts.extend(self.multi.get(unit, ()))
-        # what any of these phrases needs next, to reject most occurrences with one look
-        seconds = {exact_or_stem for _i, rest, _g in starts for exact_or_stem in [rest[0]]}
-        exact_next = frozenset().union(*(e for e, st in seconds if st is None)) if seconds else frozenset()
-        stems_next = tuple(st for _e, st in seconds if st is not None)
-        reach = max((g for _i, _r, g in starts), default=0) + 1
-        found = (
-            tuple((index, label) for label, index in singles.items()),
-            tuple(starts),
-            (exact_next, stems_next, reach),
-        )
-        return found
+        if not singles and not starts:
+            return None
+        phrases = None
+        if starts:
+            key = tuple(starts)
+            phrases = cache.get(key) or cache.setdefault(key, _phrases_of(key))
+        # by label, so that a field's hits come out ordered by (first word, label)
+        return tuple((index, label) for label, index in sorted(singles.items())), phrases
 
     def find(self, text: str, fieldname: str) -> list[Hit]:
-        """Every occurrence of every term in ``text``; within one label, the longest match wins a word."""
-        if not text:
+        """Every occurrence of every term in ``text``, ordered by (first word, label); within one label, the
+        longest match wins a word."""
+        if not text or self._automaton is None:
             return []
-        folded = word_bytes(text)
-        words = folded.split()
-        count = len(words)
-        infos = list(map(self._known.get, words))
-        if None in infos:  # words not looked up yet
-            self._learn({w for w, info in zip(words, infos, strict=True) if info is None})
-            infos = list(map(self._known.get, words))
-        hit_words = []
-        for i in compress(range(count), infos):
-            singles, starts, (exact_next, stems_next, reach), padded, size = infos[i]
-            if starts:
-                following = words[i + 1 : i + 1 + reach]
-                if exact_next.isdisjoint(following) and not (
-                    stems_next and any(map(methodcaller("startswith", stems_next), following))
-                ):
-                    starts = ()
-                    if not singles:
-                        continue
-            hit_words.append((i, singles, starts, padded, size))
-        if not hit_words:
+        folded = b" " + word_bytes(text) + b" "  # padded: every word has a space on each side
+        found = self._automaton.find_matches_as_indexes(folded)
+        if not found:
             return []
-        multi: list[tuple[int, int, int]] = []  # (term, first, last)
-        for i, _singles, starts, _padded, _size in hit_words:
-            for index, rest, gap in starts:
-                last = i
-                for exact, stem in rest:
-                    window = words[last + 1 : last + 2 + gap]
-                    if stem is None:
-                        if exact.isdisjoint(window):  # most candidates end here, without a Python loop
-                            break
-                        for k, word in enumerate(window, last + 1):
-                            if word in exact:
-                                last = k
-                                break
-                    else:
-                        for k, word in enumerate(window, last + 1):
-                            if word.startswith(stem):
-                                last = k
-                                break
-                        else:
-                            break
-                else:
-                    multi.append((index, i, last))
-        # Character offsets: every separator is a space, so the next whole-word occurrence of a word after
-        # the previous one found is that word (each word that starts a term is looked at, in order).
-        padded = b" " + folded + b" "
-        find = padded.find
-        offsets: dict[int, int] = {}
-        cursor = 0
-        for i, _singles, _starts, padded, size in hit_words:
-            pos = find(padded, cursor)
-            offsets[i] = pos
-            cursor = pos + size + 1
-        hits: list[Hit] = []
-        covered: set[tuple[str, int]] = set()
-        groups = self.groups
-        containers: list[tuple[int, int]] = []  # spans of the multi-word hits of groups
-        if multi:
-            multi.sort(key=lambda t: (t[1] - t[2], t[1]))  # longest first
-            for index, first, last in multi:
-                label = self.terms[index].label
-                span = range(first, last + 1)
-                if any((label, w) in covered for w in span):
-                    continue
-                covered.update((label, w) for w in span)
-                pos = offsets[first]
-                for k in range(first + 1, last + 1):  # walk to the last word of the phrase
-                    pos = find(b" " + words[k] + b" ", pos + 1)
-                hits.append(Hit(label, index, fieldname, first, last, offsets[first], pos + len(words[last])))
-                if label in groups:
-                    containers.append((first, last))
+        whole, prefix = self._whole, self._prefix
+        words_before = folded.translate(_MARKS).count
         new = tuple.__new__
-        for i, singles, _starts, _padded, size in hit_words:
-            start = offsets[i]
-            for index, label in singles:
-                if covered and (label, i) in covered:
+        hits: list[Hit] = []
+        multi: list[_Phrase] = []
+        index = cursor = 0
+        # start: the position of the space before the word in the padded text, i.e. the word's offset in
+        # text; end: the position of the key's end, then of the space after the word
+        for key, start, end in found:
+            if folded[end] == _SPACE:
+                info = whole[key]
+            else:
+                info = prefix[key]
+                if info is None:
                     continue
-                hits.append(new(Hit, (label, index, fieldname, i, i, start, start + size)))
+                end = folded.index(b" ", end)
+            index += words_before(b" x", cursor, start)
+            cursor = start
+            singles, phrases = info  # type: ignore[misc]
+            for term, label in singles:
+                hits.append(new(Hit, (label, term, fieldname, index, index, start, end - 1)))
+            if phrases is not None and phrases.follows(folded, end):
+                matched = phrases.match(folded, end)
+                if matched.lastindex is not None:
+                    multi += _assemble(matched, index, start, end, phrases.groups, words_before)
         if multi:
-            if containers:
-                hits = _shadow(hits, groups, containers)
-            hits.sort(key=lambda h: (h.first, h.label))
+            hits = self._place_phrases(hits, multi, fieldname)
+        return hits
+
+    def _place_phrases(self, hits: list[Hit], multi: list[_Phrase], fieldname: str) -> list[Hit]:
+        """Add the multi-word hits to a field's one-word ``hits``, longest first, each winning its words within
+        its label (the one-word hits of that label on them go).
+
+        Then a group hit that lies inside a longer hit of a group goes too: a phrase belongs to its most
+        specific group (``rozmowy pokojowe`` counts as peace talks, not also as ``rozmowy``); entity hits are
+        kept. Only a multi-word group hit (a container) can hold another group hit with a different span, so a
+        one-word hit is inside exactly when a container covers its word.
+        """
+        labels, groups = self._labels, self.groups
+        covered: set[tuple[str, int]] = set()
+        covered_words: set[int] = set()
+        placed = []
+        reach: dict[int, int] = {}  # first word of a container → the furthest last word of one starting there
+        for _span, first, _order, index, last, start, end in sorted(multi):
+            label = labels[index]
+            span = [(label, w) for w in range(first, last + 1)]
+            if not covered.isdisjoint(span):
+                continue
+            covered.update(span)
+            covered_words.update(range(first, last + 1))
+            placed.append(Hit(label, index, fieldname, first, last, start, end))
+            if label in groups and reach.get(first, -1) < last:
+                reach[first] = last
+        hits = [h for h in hits if h.first not in covered_words or (h.label, h.first) not in covered]
+        if reach:
+            inside = {w for first, last in reach.items() for w in range(first, last + 1)}
+            hits = [h for h in hits if h.first not in inside or h.label not in groups]
+            longest = max(last - first for first, last in reach.items())
+        for hit in placed:
+            first, last = hit.first, hit.last
+            if (
+                reach
+                and hit.label in groups
+                and (
+                    reach.get(first, -1) > last
+                    or any(reach.get(f, -1) >= last for f in range(first - longest, first))
+                )
+            ):
+                continue
+            insort(hits, hit, key=_POSITION)  # one-word hits are in order already
         return hits
 
 
-def _shadow(hits: list[Hit], groups: frozenset[str], containers: list[tuple[int, int]]) -> list[Hit]:
-    """Drop group hits that lie inside a longer hit of a group: a phrase belongs to its most specific group
-    (``rozmowy pokojowe`` counts as peace talks, not also as ``rozmowy``). Entity hits are kept.
+def _word_pattern(word: _Pattern) -> bytes:
+    """One word of a term in the padded folded text: an exact form ends at a space, a stem may go on."""
+    exact, stem = word
+    if stem is None:
+        return b"(?:" + _alternation(exact) + b")(?= )"
+    return re.escape(stem) + b"[a-z0-9]*"
 
-    Only a multi-word group hit (one of ``containers``) can hold another group hit with a different span, so a
-    one-word hit is inside exactly when a container covers its word.
-    """
-    inside_words = {w for first, last in containers for w in range(first, last + 1)}
-    reach: dict[int, int] = {}  # first word of a container → the furthest last word of one starting there
-    for first, last in containers:
-        if reach.get(first, -1) < last:
-            reach[first] = last
-    longest = max(last - first for first, last in containers)
-    kept = []
-    for h in hits:
-        if h.label in groups:
-            first, last = h.first, h.last
-            if first == last:
-                if first in inside_words:
-                    continue
-            elif reach.get(first, -1) > last or any(
-                reach.get(f, -1) >= last for f in range(first - longest, first)
-            ):
-                continue
-        kept.append(h)
-    return kept
+
+def _phrases_of(starts: tuple[_Start, ...]) -> _Phrases:
+    """Compile the multi-word terms a word may start (see :class:`_Phrases`)."""
+    reach = max(gap for _i, _r, gap in starts) + 1
+    seconds = b"|".join({_word_pattern(rest[0]) for _i, rest, _g in starts})
+    # from the space after the first word: up to reach - 1 other words, then one of the second words
+    follows = re.compile(rb" +(?:[a-z0-9]+ +){0,%d}(?:%s)" % (reach - 1, seconds)).match
+    pattern = []
+    groups: dict[tuple[tuple[_Pattern, ...], int], list[tuple[int, int]]] = {}
+    for order, (index, rest, gap) in enumerate(starts):
+        groups.setdefault((rest, gap), []).append((order, index))
+    for rest, gap in groups:
+        # each word: skip the fewest words (at most gap) before it, then hold on to it
+        words = b"".join(rb"(?>(?: +[a-z0-9]+){0,%d}? +%s)" % (gap, _word_pattern(w)) for w in rest)
+        pattern.append(b"(?:(?=(" + words + b"))|)")  # a group when the words follow, else nothing
+    return _Phrases(follows, re.compile(b"".join(pattern)).match, tuple(tuple(v) for v in groups.values()))
+
+
+def _assemble(
+    found: Any, i: int, start: int, end: int, groups: tuple[tuple[tuple[int, int], ...], ...], count: Any
+) -> list[_Phrase]:
+    """The multi-word terms that start at word ``i`` (at offset ``start``, the space after it at ``end``),
+    from the match of their :class:`_Phrases` pattern; ``count`` counts the words in a span."""
+    phrases = []
+    for (_start, stop), terms in zip(found.regs[1:], groups, strict=True):
+        if stop >= 0:
+            last = i + count(b" x", end, stop)
+            for order, index in terms:
+                phrases.append((i - last, i, order, index, last, start, stop - 1))
+    return phrases
 
 
 _FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
+_FIRST = itemgetter(3)  # Hit.first, as a bisect key
+_EMPTY: list[Hit] = []  # shared by every (selector, field) without hits; never appended to
+assert len(FIELDS) == 3  # a selector's hits are filed in three consecutive places, see _Prepared
 
 
-class _Article:
-    """The hits of one article, indexed for the rules' questions (is it there, is it near, how often)."""
+class _Rule(NamedTuple):
+    """A rule with its selectors as places in an article's filed hits (see :class:`_Prepared`) and its field
+    weights worked out by field number."""
 
-    def __init__(self, ruleset: Ruleset, texts: dict[str, str]):
-        self.ruleset = ruleset
-        self.texts = texts
-        self.by_label: dict[str, list[Hit]] = {}
-        for name in FIELDS:
-            for hit in ruleset.lexicon.find(texts[name], name):
-                if hit.label in self.by_label:
-                    self.by_label[hit.label].append(hit)
-                else:
-                    self.by_label[hit.label] = [hit]
-        self._sel: dict[str, list[Hit]] = {}
-        self._near: dict[tuple[str, str], tuple[list[int], list[Hit]]] = {}
-        self._matches: dict[tuple[str, str, Hit], Match] = {}
-        self._snippets: dict[tuple[str, int, int], str] = {}
-
-    def hits(self, selector: str) -> list[Hit]:
-        """Every hit of a selector, title first, then lead, then body, each in text order."""
-        found = self._sel.get(selector)
-        if found is None:
-            labels = [label for label in self.ruleset.selectors[selector] if label in self.by_label]
-            if len(labels) == 1:
-                found = self.by_label[labels[0]]
-            else:
-                found = [h for label in labels for h in self.by_label[label]]
-                found.sort(key=lambda h: (_FIELD_ORDER[h.field], h.first))
-            self._sel[selector] = found
-        return found
-
-    def in_field(self, selector: str, fieldname: str) -> tuple[list[int], list[Hit]]:
-        """The hits of ``selector`` in one field, in text order, and the first word of each."""
-        key = (selector, fieldname)
-        entry = self._near.get(key)
-        if entry is None:
-            inside = [h for h in self.hits(selector) if h.field == fieldname]
-            entry = self._near[key] = ([h.first for h in inside], inside)
-        return entry
-
-    def near(self, selector: str, fieldname: str, lo: int, hi: int, skip: Hit) -> Hit | None:
-        """The hit of ``selector`` in ``fieldname`` closest to words lo..hi (inclusive), if any is inside."""
-        firsts, inside = self.in_field(selector, fieldname)
-        if not firsts:
-            return None
-        k = bisect_left(firsts, lo - 8)  # a multi-word hit may start a few words before lo
-        best: Hit | None = None
-        middle = (lo + hi) / 2
-        n = len(inside)
-        while k < n and firsts[k] <= hi:
-            hit = inside[k]
-            k += 1
-            if hit.last < lo or (hit.first == skip.first and hit.label == skip.label):
-                continue
-            if best is None or abs(hit.first - middle) < abs(best.first - middle):
-                best = hit
-        return best
-
-    def any_near(self, selector: str, fieldname: str, lo: int, hi: int, skip: Hit) -> bool:
-        """Whether :meth:`near` would find a hit (without looking for the closest)."""
-        firsts, inside = self.in_field(selector, fieldname)
-        if not firsts:
-            return False
-        k = bisect_left(firsts, lo - 8)
-        n = len(inside)
-        while k < n and firsts[k] <= hi:
-            hit = inside[k]
-            k += 1
-            if hit.last < lo or (hit.first == skip.first and hit.label == skip.label):
-                continue
-            return True
-        return False
-
-    def match(self, rule: str, selector: str, hit: Hit) -> Match:
-        key = (rule, selector, hit)
-        found = self._matches.get(key)
-        if found is None:
-            where = (hit.field, hit.start, hit.end)
-            text = self._snippets.get(where)
-            if text is None:
-                text = self._snippets[where] = snippet(self.texts[hit.field], hit.start, hit.end)
-            term = self.ruleset.lexicon.terms[hit.term]
-            entity = hit.label if hit.label in self.ruleset.entities else None
-            group = hit.label if entity is None else selector
-            found = self._matches[key] = Match(
-                rule, group, term.text, hit.field, hit.start, hit.end, text, entity
-            )
-        return found
+    id: str
+    weight: float
+    fields: tuple[int, ...]  # field numbers, heaviest first (then title, lead, body)
+    field_weights: tuple[float, ...]  # by field number
+    points: tuple[float, ...]  # weight × field weight, by field number
+    anchors: tuple[int, ...]  # the first ``all`` selector, else the ``any`` selectors
+    others: tuple[int, ...]  # the other ``all`` selectors
+    need_any: tuple[int, ...]  # ``any`` when the anchor is the first ``all``
+    none: tuple[int, ...]
+    requires: tuple[int, ...]
+    unless: tuple[int, ...]
+    within: int
+    cap: int
 
 
-def _field_order(fields: tuple[str, ...], weights: dict[str, float]) -> tuple[str, ...]:
-    """A rule's fields, heaviest first (then title, lead, body)."""
-    key = (fields, tuple(sorted(weights.items())))
-    found = _FIELD_ORDERS.get(key)
-    if found is None:
-        found = _FIELD_ORDERS[key] = tuple(
-            sorted(fields, key=lambda f: (-weights.get(f, 1.0), _FIELD_ORDER[f]))
-        )
-    return found
+class _Prepared:
+    """A rule set's rules for :func:`classify`.
 
+    Every selector the rules and dominance use gets a place ``s`` (a multiple of 3), and an article's hits
+    are filed once into a list ``by`` where ``by[s + f]`` holds the selector's hits in field ``f`` (title 0,
+    lead 1, body 2) in text order: the rules then ask list questions instead of filtering hits again.
+    """
 
-_FIELD_ORDERS: dict[tuple[tuple[str, ...], tuple[tuple[str, float], ...]], tuple[str, ...]] = {}
+    def __init__(self, ruleset: Ruleset):
+        places: dict[str, int] = {}
 
+        def place(selectors: Iterable[str]) -> tuple[int, ...]:
+            return tuple(places.setdefault(s, 3 * len(places)) for s in selectors)
 
-def _anchors(article: _Article, rule: Rule, weights: dict[str, float]) -> list[tuple[str, Hit]]:
-    """The rule's candidate hits in its fields, heaviest field first, each passage once."""
-    selectors = rule.all[:1] if rule.all else rule.any
-    found: list[tuple[str, Hit]] = []
-    for fieldname in _field_order(rule.fields, weights):
-        if len(selectors) == 1:
-            selector = selectors[0]
-            found.extend([(selector, h) for h in article.in_field(selector, fieldname)[1]])
-            continue
-        seen: set[tuple[int, int]] = set()
-        here = []
-        for selector in selectors:
-            for hit in article.in_field(selector, fieldname)[1]:
-                key = (hit.start, hit.end)
-                if key not in seen:
-                    seen.add(key)
-                    here.append((selector, hit))
-        here.sort(key=lambda sh: sh[1].first)
-        found.extend(here)
-    return found
-
-
-_Scored = tuple[float, str, Hit, list[tuple[str, Hit]], list[tuple[str, Hit]]]
-
-
-def _fire(article: _Article, rule: Rule) -> list[_Scored]:
-    """The scoring hits of one rule, best first, at most ``cap``."""
-    weights = rule.field_weights or article.ruleset.field_weights
-    context: list[tuple[str, Hit]] = []
-    for selector in rule.requires:
-        found = article.hits(selector)
-        if not found:
-            return []
-        context.append((selector, found[0]))
-    if any(article.hits(s) for s in rule.unless):
-        return []
-    others = rule.all[1:]
-    need_any = rule.any if rule.all else ()
-    if not rule.within:
-        for selector in others:
-            found = article.hits(selector)
-            if not found:
-                return []
-            context.append((selector, found[0]))
-        if need_any:
-            found_any = [(s, article.hits(s)[0]) for s in need_any if article.hits(s)]
-            if not found_any:
-                return []
-            context.append(found_any[0])
-        if any(article.hits(s) for s in rule.none):
-            return []
-    scored: list[_Scored] = []
-    for selector, anchor in _anchors(article, rule, weights):
-        partners: list[tuple[str, Hit]] = []
-        if rule.within:
-            lo, hi, fieldname = anchor.first - rule.within, anchor.last + rule.within, anchor.field
-            if rule.none and any(article.any_near(s, fieldname, lo, hi, anchor) for s in rule.none):
-                continue
-            for other in others:
-                near = article.near(other, fieldname, lo, hi, anchor)
-                if near is None:
-                    break
-                partners.append((other, near))
-            else:
-                if need_any:
-                    for s in need_any:
-                        near = article.near(s, fieldname, lo, hi, anchor)
-                        if near is not None:
-                            partners.append((s, near))
-                            break
-                    else:
-                        continue
-                scored.append(
-                    (rule.weight * weights.get(anchor.field, 1.0), selector, anchor, partners, context)
+        self.rules: list[_Rule] = []
+        for rule in ruleset.rules:
+            weights = rule.field_weights or ruleset.field_weights
+            field_weights = tuple(weights.get(f, 1.0) for f in FIELDS)
+            order = sorted(rule.fields, key=lambda f: (-weights.get(f, 1.0), _FIELD_ORDER[f]))
+            self.rules.append(
+                _Rule(
+                    rule.id,
+                    rule.weight,
+                    tuple(_FIELD_ORDER[f] for f in order),
+                    field_weights,
+                    tuple(rule.weight * w for w in field_weights),
+                    place(rule.all[:1] if rule.all else rule.any),
+                    place(rule.all[1:]),
+                    place(rule.any if rule.all else ()),
+                    place(rule.none),
+                    place(rule.requires),
+                    place(rule.unless),
+                    rule.within,
+                    rule.cap,
                 )
-            if len(scored) >= rule.cap:
-                break
-            continue
-        scored.append((rule.weight * weights.get(anchor.field, 1.0), selector, anchor, partners, context))
-        if len(scored) >= rule.cap:
+            )
+        self.dominance = [(dom, place((dom.group,))[0], place(dom.over)) for dom in ruleset.dominance]
+        self.size = 3 * len(places)
+        self.names = {s: name for name, s in places.items()}  # selector by place
+        # label → where its hits go, one tuple of places per field
+        labels = {label for labels in ruleset.selectors.values() for label in labels}
+        self.filing: list[dict[str, tuple[int, ...]]] = [
+            {
+                label: tuple(s + f for name, s in places.items() if label in ruleset.selectors[name])
+                for label in labels
+            }
+            for f in range(3)
+        ]
+        self.entities = frozenset(ruleset.entities)
+        self.term_texts = tuple(t.text for t in ruleset.lexicon.terms)
+
+
+def _prepared(ruleset: Ruleset) -> _Prepared:
+    """The rule set's rules prepared for classify, built on first use and kept with its lexicon."""
+    lexicon = ruleset.lexicon
+    cached = lexicon.prepared
+    if cached is None or cached[0] is not ruleset:
+        cached = lexicon.prepared = (ruleset, _Prepared(ruleset))
+    return cached[1]
+
+
+def _near(inside: list[Hit], lo: int, hi: int, skip: Hit) -> Hit | None:
+    """The hit of ``inside`` (one field's hits of a selector) closest to words lo..hi (inclusive), if any is
+    inside; never the anchor ``skip`` itself. A multi-word hit starting before lo counts when it reaches lo,
+    if it starts at most 8 words before (as far as the search ever looked)."""
+    floor = lo - 8
+    if len(inside) > 8:
+        inside = inside[bisect_left(inside, floor, key=_FIRST) :]
+    best: Hit | None = None
+    best_distance = 0.0
+    middle = (lo + hi) / 2
+    skip_first = skip.first
+    for hit in inside:
+        first = hit.first
+        if first > hi:
             break
-    return scored
+        if first < floor or hit.last < lo or (first == skip_first and hit.label == skip.label):
+            continue
+        distance = abs(first - middle)
+        if best is None or distance < best_distance:
+            best, best_distance = hit, distance
+    return best
+
+
+def _any_near(inside: list[Hit], lo: int, hi: int, skip: Hit) -> bool:
+    """Whether :func:`_near` would find a hit (without looking for the closest)."""
+    floor = lo - 8
+    if len(inside) > 8:
+        inside = inside[bisect_left(inside, floor, key=_FIRST) :]
+    skip_first = skip.first
+    for hit in inside:
+        first = hit.first
+        if first > hi:
+            return False
+        if first < floor or hit.last < lo or (first == skip_first and hit.label == skip.label):
+            continue
+        return True
+    return False
+
+
+def _anchors(by: list[list[Hit]], anchors: tuple[int, ...], f: int) -> Iterable[tuple[int, Hit]]:
+    """A rule's candidate hits in one field as (selector, hit), in text order, each passage once."""
+    if len(anchors) == 1:
+        return zip(repeat(anchors[0]), by[anchors[0] + f])
+    seen: set[tuple[int, int]] = set()
+    here = []
+    for s in anchors:
+        for hit in by[s + f]:
+            key = (hit.start, hit.end)
+            if key not in seen:
+                seen.add(key)
+                here.append((s, hit))
+    here.sort(key=lambda sh: sh[1].first)
+    return here
+
+
+# (points, field number, anchor selector, anchor, partners); the context is the same for all of a rule's hits
+_Scored = tuple[float, int, int, Hit, list[tuple[int, Hit]]]
+_NOTHING: tuple[list[_Scored], list[tuple[int, Hit]]] = ([], [])
+
+
+def _fire(by: list[list[Hit]], rule: _Rule) -> tuple[list[_Scored], list[tuple[int, Hit]]]:
+    """The scoring hits of one rule, heaviest field first, at most ``cap``; and the rule's context (hits
+    elsewhere in the article that satisfied it)."""
+    context: list[tuple[int, Hit]] = []
+    for s in rule.requires:
+        found = by[s] or by[s + 1] or by[s + 2]  # the first hit in the article
+        if not found:
+            return _NOTHING
+        context.append((s, found[0]))
+    for s in rule.unless:
+        if by[s] or by[s + 1] or by[s + 2]:
+            return _NOTHING
+    others, need_any, none, within, cap = rule.others, rule.need_any, rule.none, rule.within, rule.cap
+    if not within:  # the other selectors anywhere in the article
+        for s in others:
+            found = by[s] or by[s + 1] or by[s + 2]
+            if not found:
+                return _NOTHING
+            context.append((s, found[0]))
+        if need_any:
+            for s in need_any:
+                found = by[s] or by[s + 1] or by[s + 2]
+                if found:
+                    context.append((s, found[0]))
+                    break
+            else:
+                return _NOTHING
+        for s in none:
+            if by[s] or by[s + 1] or by[s + 2]:
+                return _NOTHING
+    scored: list[_Scored] = []
+    for f in rule.fields:
+        points = rule.points[f]
+        if not within:
+            for selector, anchor in _anchors(by, rule.anchors, f):
+                scored.append((points, f, selector, anchor, []))
+                if len(scored) >= cap:
+                    return scored, context
+            continue
+        # The other selectors within ``within`` words, in the same field: none of this field's anchors can
+        # score when an ``all`` selector or every ``any`` selector has no hit in it.
+        required = []
+        for s in others:
+            if not by[s + f]:
+                break
+            required.append((s, by[s + f]))
+        else:
+            wanted = [(s, by[s + f]) for s in need_any if by[s + f]]
+            if need_any and not wanted:
+                continue
+            blockers = [by[s + f] for s in none if by[s + f]]
+            for selector, anchor in _anchors(by, rule.anchors, f):
+                lo, hi = anchor.first - within, anchor.last + within
+                if blockers and any(_any_near(inside, lo, hi, anchor) for inside in blockers):
+                    continue
+                partners: list[tuple[int, Hit]] = []
+                for s, inside in required:
+                    near = _near(inside, lo, hi, anchor)
+                    if near is None:
+                        break
+                    partners.append((s, near))
+                else:
+                    if wanted:
+                        for s, inside in wanted:
+                            near = _near(inside, lo, hi, anchor)
+                            if near is not None:
+                                partners.append((s, near))
+                                break
+                        else:
+                            continue
+                    scored.append((points, f, selector, anchor, partners))
+                    if len(scored) >= cap:
+                        return scored, context
+    return scored, context
 
 
 def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | None) -> Verdict:
@@ -435,11 +518,22 @@ def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | 
         if len(text) > ruleset.max_chars:
             texts[name] = text[: ruleset.max_chars]
             notes.append(f"{name}: matched on its first {ruleset.max_chars:,} of {len(text):,} characters")
-    article = _Article(ruleset, texts)
+    prepared = _prepared(ruleset)
+    find = ruleset.lexicon.find
+    # File every hit under each selector it belongs to, per field, in text order.
+    by: list[list[Hit]] = [_EMPTY] * prepared.size
+    for f, name in enumerate(FIELDS):
+        filing = prepared.filing[f]
+        for hit in find(texts[name], name):
+            for place in filing[hit.label]:
+                if by[place]:
+                    by[place].append(hit)
+                else:
+                    by[place] = [hit]
     blocked = False
-    for dom in ruleset.dominance:
-        mine = len(article.hits(dom.group))
-        theirs = sum(len(article.hits(o)) for o in dom.over)
+    for dom, mine_at, over in prepared.dominance:
+        mine = len(by[mine_at]) + len(by[mine_at + 1]) + len(by[mine_at + 2])
+        theirs = sum(len(by[s]) + len(by[s + 1]) + len(by[s + 2]) for s in over)
         if mine and mine > theirs:
             blocked = True
             notes.append(
@@ -449,33 +543,81 @@ def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | 
     score = 0.0
     fired: list[Fired] = []
     matches: list[Match] = []
-    seen: set[tuple[str, str, int, int]] = set()
-    for rule in ruleset.rules:
+    snippets: dict[Hit, str] = {}  # one per passage, shared by the rules
+    names, entities, term_texts = prepared.names, prepared.entities, prepared.term_texts
+    new = object.__new__
+
+    def make(rule_id: str, selector: int, hit: Hit) -> Match:
+        """``Match(...)`` for a hit, built without the frozen dataclass's ``__init__``, which sets each field
+        through ``object.__setattr__`` (3× slower here; the same object: see test_rules_speedpath)."""
+        label, term, fieldname, _first, _last, start, end = hit
+        text = snippets.get(hit)
+        if text is None:
+            text = snippets[hit] = snippet(texts[fieldname], start, end)
+        entity = None
+        if label in entities:  # an entity counts for the selector that asked for it (side:russia…)
+            entity, label = label, names[selector]
+        match = new(Match)
+        match.__dict__.update(
+            {
+                "rule": rule_id,
+                "group": label,
+                "term": term_texts[term],
+                "field": fieldname,
+                "start": start,
+                "end": end,
+                "snippet": text,
+                "entity": entity,
+            }
+        )
+        return match
+
+    for rule in prepared.rules:
         if blocked and rule.weight > 0:
             continue
-        weights = rule.field_weights or ruleset.field_weights
-        for points, selector, anchor, partners, context in _fire(article, rule):
+        scored, context = _fire(by, rule)
+        if not scored:
+            continue
+        rule_id = rule.id
+        # The rule's passages in the order they count, each once: every hit's anchor and partners, and the
+        # context (the same for all the rule's hits) after the first anchor and its partners.
+        context_matches = tuple([make(rule_id, s, h) for s, h in context])
+        seen: set[tuple[str, int, int]] = set()
+        pending = context  # the context's passages, until the first hit has added them
+        for points, f, selector, anchor, partners in scored:
             score += points
-            anchor_match = article.match(rule.id, selector, anchor)
-            partner_matches = tuple(article.match(rule.id, s, h) for s, h in partners)
-            context_matches = tuple(article.match(rule.id, s, h) for s, h in context)
-            fired.append(
-                Fired(
-                    rule.id,
-                    anchor.field,
-                    rule.weight,
-                    weights.get(anchor.field, 1.0),
-                    points,
-                    anchor_match,
-                    partner_matches,
-                    context_matches,
-                )
+            anchor_match = make(rule_id, selector, anchor)
+            partner_matches = tuple([make(rule_id, s, h) for s, h in partners]) if partners else ()
+            item = new(Fired)  # built like make's matches
+            item.__dict__.update(
+                {
+                    "rule": rule_id,
+                    "field": anchor.field,
+                    "weight": rule.weight,
+                    "field_weight": rule.field_weights[f],
+                    "points": points,
+                    "anchor": anchor_match,
+                    "partners": partner_matches,
+                    "context": context_matches,
+                }
             )
-            for m in (anchor_match, *partner_matches, *context_matches):
-                key = (m.rule, m.field, m.start, m.end)
+            fired.append(item)
+            key = (anchor.field, anchor.start, anchor.end)
+            if key not in seen:
+                seen.add(key)
+                matches.append(anchor_match)
+            for (_s, hit), match in zip(partners, partner_matches, strict=True):
+                key = (hit.field, hit.start, hit.end)
                 if key not in seen:
                     seen.add(key)
-                    matches.append(m)
+                    matches.append(match)
+            if pending:
+                for (_s, hit), match in zip(pending, context_matches, strict=True):
+                    key = (hit.field, hit.start, hit.end)
+                    if key not in seen:
+                        seen.add(key)
+                        matches.append(match)
+                pending = []
     score = round(max(score, 0.0), 2)
     if score >= ruleset.primary:
         relevance = "primary"

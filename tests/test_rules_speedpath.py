@@ -175,7 +175,10 @@ paradigm = "m"
 aliases = ["z udziałem amerykan*"]
 
 [groups.talks]
-terms = ["rozmow*", "rozmow* pokojow*", "rozmow* z rosj*", "z udziałem amerykan*", "plan* pokojow* trump*", "z"]
+terms = [
+    "rozmow*", "rozmow* pokojow*", "rozmow* z rosj*", "z udziałem amerykan*", "plan* pokojow* trump*",
+    "w rozmow* pokojow*", "z",
+]
 
 [groups.peace]
 gap = 0
@@ -239,12 +242,24 @@ over = ["talks", "peace"]
 """
 
 
-def test_stress_rules_are_the_reference_ones():
-    """A rule set built to collide: a one-letter first word, phrases inside phrases of other groups and of
-    entities, gaps 0 to 2, three-word terms, selectors of several labels, every kind of rule condition."""
-    stress = Pair(parse_rules(STRESS, "stress.toml"))
+@pytest.mark.parametrize("little_term", [True, False], ids=["z-is-a-term", "z-starts-phrases-only"])
+def test_stress_rules_are_the_reference_ones(little_term):
+    """A rule set built to collide: little first words (found from the second word when they only start
+    phrases), phrases inside phrases of other groups and of entities, gaps 0 to 2, three-word terms,
+    selectors of several labels, every kind of rule condition."""
+    text = STRESS if little_term else STRESS.replace('"z",\n', "")
+    stress = Pair(parse_rules(text, "stress.toml"))
     rng = random.Random(44)
-    words = vocabulary(stress.rules) + ["x", "y", "bardzo", "putinowski", "zaś", "rozmowami", "Genewie"]
+    words = vocabulary(stress.rules) + [
+        "x",
+        "y",
+        "bardzo",
+        "putinowski",
+        "zaś",
+        "rozmowami",
+        "Genewie",
+        "z z",
+    ]
     for _ in range(2500):
         stress.check(
             soup(rng, words, rng.randint(0, 8)), soup(rng, words, rng.randint(0, 15)), soup(rng, words, 60)

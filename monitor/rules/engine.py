@@ -39,24 +39,40 @@ _Start = tuple[int, tuple[_Pattern, ...], int]  # a multi-word term: its index, 
 _Phrase = tuple[int, int, int, int, int, int, int]
 
 
-class _Phrases(NamedTuple):
-    """The multi-word terms a word may start, as one regular expression to match at the space after it.
+_Tail = tuple[int, int, int, tuple[frozenset[int], ...]]  # (order, term, gap, codes of its third word on)
 
-    It fails at once unless the second word of one of the terms follows within reach (most occurrences of
-    ``z``, ``rozmowy`` or ``wojna`` start no phrase); otherwise each of its groups is the rest of the terms
-    that share their following words and gap, and spans them when they follow: each next word is the first
-    that fits within ``gap`` words after the previous one, and stays so (an atomic group), as when the words
-    were compared one by one.
+
+class _Phrases(NamedTuple):
+    """The multi-word terms a word may start, and how to find which of them follow it.
+
+    When every following word of the terms is in the automaton (see :class:`Lexicon`), the words after it
+    that the automaton reported say it: ``seconds`` maps what such a word is (its code) to the terms it can
+    be the second word of. Otherwise (a term goes on with a little word such as ``z`` or ``w``, which would
+    flood the automaton) two regular expressions read the text after the word: ``follows`` fails at once
+    unless the second word of one of the terms follows within reach (most occurrences of ``rozmowy`` start
+    no phrase), then each group of ``match`` is the rest of the terms that share their following words and
+    gap, and spans them when they follow.
+
+    Either way each next word of a term is the first that fits within ``gap`` words after the previous one,
+    and stays so, as when the words were compared one by one.
     """
 
-    follows: Any  # re.Pattern.match: does the second word of one of the terms follow within reach
+    reach: int  # how far after the word a second word may be (the largest gap + 1)
+    seconds: dict[int, tuple[_Tail, ...]]  # code of a following word → terms whose second word it is
+    follows: Any  # re.Pattern.match, or None when the reported words are enough
     match: Any  # re.Pattern.match: the groups (kept apart: a pattern with many groups is slower to fail)
     groups: tuple[tuple[tuple[int, int], ...], ...]  # by group: (order among the word's terms, term index)
 
 
-# What a word that starts a term starts: the single-word terms it is ((term, label), one per label, by label)
-# and the multi-word terms it may start (None when none).
-_Info = tuple[tuple[tuple[int, str], ...], _Phrases | None]
+# A term found from its second word: (order by its first word's form, term, gap, second word, codes of its
+# third word on)
+_Back = tuple[dict[bytes, int], int, int, _Pattern, tuple[frozenset[int], ...]]
+# What a word is: the single-word terms it is ((term, label), one per label, by label), the multi-word terms
+# it may start (None when none) and those it may be the second word of, after a little word (or None).
+_Info = tuple[tuple[tuple[int, str], ...], _Phrases | None, tuple[_Back, ...] | None]
+_FOLLOWING: _Info = ((), None, None)  # a word that only goes on a term started before it
+# little words: too frequent to be in the automaton as the following word of a term (z, w, na, się, dla)
+_LITTLE = 3
 
 # In a copy of the folded text where every letter or digit is "x", the words before a position are the
 # " x" pairs before it (bytes.count, in C): that gives each hit its word index without splitting the text.
@@ -92,18 +108,18 @@ def _alternation(keys: Iterable[bytes]) -> bytes:
 class Lexicon:
     """Every term of a rule set, compiled for a single pass per field.
 
-    Only the words that can start a term (single-word terms and the first word of multi-word terms) are
-    in the automaton; the following words of a multi-word term are checked in place, so frequent little
-    words inside phrases (``w``, ``z``, ``o``) cost nothing.
-
-    The automaton holds ``" " + key`` for every exact form and stem ``key`` (the space is the start of a
-    word: the text is padded with one). It reports leftmost-longest matches, one per word, so the match
-    at a word is the longest key that begins it, and that key alone says what the word starts:
+    The automaton holds ``" " + key`` for every exact form and stem ``key`` of a word that starts a term, and
+    of a word that goes on a term unless it is a little word (``z``, ``w``; those are checked in place, so
+    they cost nothing). The space is the start of a word: the text is padded with one. The automaton reports
+    leftmost-longest matches, one per word, so the match at a word is the longest key that begins it, and
+    that key alone says what the word is:
 
     - when the word ends right after the key, the word *is* the key: its exact forms and the stems that
       begin it;
     - when the word goes on, no exact form can be the word (it would be a longer match) and no longer stem
       can begin it: only the stems that begin the key apply (often none: ``z`` is a form, ``za`` is not).
+
+    So a word's *code* (2 × key number, + 1 when the word is the key) tells which term words it matches.
     """
 
     def __init__(self, terms: Iterable[Term], groups: Iterable[str] = ()):
@@ -115,6 +131,11 @@ class Lexicon:
         self.stems: dict[bytes, tuple[int, ...]] = {}
         single: dict[int, list[int]] = {}
         multi: dict[int, list[_Start]] = {}
+        following: set[bytes] = set()  # the keys of the words that go on terms, little words left out
+        # Terms that start with a little word and go on without one (z udziałem amerykan*) are found from
+        # their second word: the little word would make the automaton report half the words of a text.
+        self._behind: set[int] = set()
+        starting: set[int] = set()  # the units whose words start a term the automaton has to report
         for index, term in enumerate(self.terms):
             word = term.words[0]
             if word not in units:
@@ -128,25 +149,48 @@ class Lexicon:
             unit = units[word]
             if len(term.words) == 1:
                 single.setdefault(unit, []).append(index)
+                starting.add(unit)
+                continue
+            rest = tuple(_pattern(w) for w in term.words[1:])
+            multi.setdefault(unit, []).append((index, rest, term.gap))
+            if any(_little(w) for w in rest):
+                starting.add(unit)
+                continue
+            following.update(k for exact, stem in rest for k in ([stem] if stem else exact))
+            if _little(_pattern(word)):
+                self._behind.add(index)
             else:
-                rest = tuple(_pattern(w) for w in term.words[1:])
-                multi.setdefault(unit, []).append((index, rest, term.gap))
+                starting.add(unit)
         self.single = {unit: tuple(v) for unit, v in single.items()}
         self.multi = {unit: tuple(v) for unit, v in multi.items()}
         self.stem_lengths = tuple(sorted({len(s) for s in self.stems}))
+        first = {k for k, found in (*self.exact.items(), *self.stems.items()) if starting.intersection(found)}
         # A key that is not a plain folded word (empty, or with a space) can never equal a word of the text.
-        keys = sorted(k for k in {*self.exact, *self.stems} if k.isalnum())
-        phrases: dict[tuple[_Start, ...], _Phrases] = {}  # one compiled look-ahead per set of phrases
-        self._whole = tuple(self._lookup(k, True, phrases) for k in keys)
-        self._prefix = tuple(self._lookup(k, False, phrases) for k in keys)
+        keys = sorted(k for k in first | following if k.isalnum())
+        self._codes = {key: number for number, key in enumerate(keys)}
+        phrases: dict[tuple[tuple[int, _Start], ...], _Phrases] = {}  # one per set of phrases
+        behind = self._backs()
+        infos = [
+            self._lookup(k, whole, phrases, behind.get(2 * n + whole))
+            for n, k in enumerate(keys)
+            for whole in (0, 1)
+        ]
+        # the words that only go on a term: reported too, when some term word is what they are
+        wanted = {code for ph in phrases.values() for code in _codes_of(ph)}
+        wanted.update(
+            code for found in behind.values() for back in found for more in back[4] for code in more
+        )
+        infos = [_FOLLOWING if info is None and code in wanted else info for code, info in enumerate(infos)]
+        self._prefix, self._whole = tuple(infos[0::2]), tuple(infos[1::2])
         self._automaton = (
             BytesAhoCorasick([b" " + k for k in keys], matchkind=MatchKind.LeftmostLongest) if keys else None
         )
         self.prepared: Any = None  # (ruleset, its rules prepared for classify), built on first use
 
-    def _lookup(self, word: bytes, whole: bool, cache: dict[tuple[_Start, ...], _Phrases]) -> _Info | None:
-        """What ``word`` starts (``whole``), or what a longer word that begins with ``word`` and with no
-        longer key starts; None when nothing."""
+    def _starts(self, word: bytes, whole: bool) -> tuple[dict[str, int], list[_Start]]:
+        """The single-word terms ``word`` is (the first per label) and the multi-word terms it starts, in the
+        lexicon's order; or, not ``whole``, those of a longer word that begins with ``word`` and with no
+        longer key."""
         units = list(self.exact.get(word, ())) if whole else []
         for length in self.stem_lengths:
             if length > len(word):
@@ -158,14 +202,65 @@ class Lexicon:
             for index in self.single.get(unit, ()):
                 singles.setdefault(self.terms[index].label, index)
             starts.extend(self.multi.get(unit, ()))
-        if not singles and not starts:
+        return singles, starts
+
+    def _lookup(
+        self,
+        word: bytes,
+        whole: bool,
+        cache: dict[tuple[tuple[int, _Start], ...], _Phrases],
+        backs: tuple[_Back, ...] | None,
+    ) -> _Info | None:
+        """What a word whose longest key is ``word`` is (see :meth:`_starts`); None when nothing."""
+        singles, starts = self._starts(word, whole)
+        # the position of a term among the word's ones breaks ties between phrases of the same length
+        ahead = tuple((order, start) for order, start in enumerate(starts) if start[0] not in self._behind)
+        if not singles and not ahead and backs is None:
             return None
         phrases = None
-        if starts:
-            key = tuple(starts)
-            phrases = cache.get(key) or cache.setdefault(key, _phrases_of(key))
+        if ahead:
+            phrases = cache.get(ahead) or cache.setdefault(ahead, self._phrases_of(ahead))
         # by label, so that a field's hits come out ordered by (first word, label)
-        return tuple((index, label) for label, index in sorted(singles.items())), phrases
+        return tuple((index, label) for label, index in sorted(singles.items())), phrases, backs
+
+    def _backs(self) -> dict[int, tuple[_Back, ...]]:
+        """The terms found from their second word, by the codes of that word."""
+        backs: dict[int, list[_Back]] = {}
+        for unit, starts in self.multi.items():
+            for index, rest, gap in starts:
+                if index not in self._behind:
+                    continue
+                forms = [f for f, found in self.exact.items() if unit in found]
+                orders = {}
+                for form in forms:
+                    _singles, starts_here = self._starts(form, True)
+                    orders[form] = [i for i, _r, _g in starts_here].index(index)
+                back = (orders, index, gap, rest[0], tuple(self._word_codes(w) for w in rest[1:]))
+                for code in self._word_codes(rest[0]):
+                    backs.setdefault(code, []).append(back)
+        return {code: tuple(found) for code, found in backs.items()}
+
+    def _word_codes(self, word: _Pattern) -> frozenset[int]:
+        """The codes of the text words that are ``word`` of a term (it is not a little word)."""
+        exact, stem = word
+        if stem is None:
+            return frozenset(2 * self._codes[f] + 1 for f in exact if f in self._codes)
+        # a word begins with the stem exactly when its longest key does
+        return frozenset(
+            code for key, n in self._codes.items() if key.startswith(stem) for code in (2 * n, 2 * n + 1)
+        )
+
+    def _phrases_of(self, starts: tuple[tuple[int, _Start], ...]) -> _Phrases:
+        """The multi-word terms a word may start, with their order among its terms (see :class:`_Phrases`)."""
+        reach = max(gap for _o, (_i, _r, gap) in starts) + 1
+        if any(_little(w) for _o, (_i, rest, _g) in starts for w in rest):
+            return _regex_phrases(starts, reach)
+        seconds: dict[int, list[_Tail]] = {}
+        for order, (index, rest, gap) in starts:
+            tail = (order, index, gap, tuple(self._word_codes(w) for w in rest[1:]))
+            for code in self._word_codes(rest[0]):
+                seconds.setdefault(code, []).append(tail)
+        return _Phrases(reach, {code: tuple(tails) for code, tails in seconds.items()}, None, None, ())
 
     def find(self, text: str, fieldname: str) -> list[Hit]:
         """Every occurrence of every term in ``text``, ordered by (first word, label); within one label, the
@@ -181,26 +276,44 @@ class Lexicon:
         new = tuple.__new__
         hits: list[Hit] = []
         multi: list[_Phrase] = []
+        # the words the automaton reported, (word index, code, end), and the phrase starts to look at them
+        words: list[tuple[int, int, int]] = []
+        starts: list[tuple[int, int, _Phrases, int]] = []
+        seconds: list[tuple[int, int, tuple[_Back, ...], int]] = []
         index = cursor = 0
         # start: the position of the space before the word in the padded text, i.e. the word's offset in
         # text; end: the position of the key's end, then of the space after the word
         for key, start, end in found:
             if folded[end] == _SPACE:
                 info = whole[key]
+                if info is None:
+                    continue
+                code = 2 * key + 1
             else:
                 info = prefix[key]
                 if info is None:
                     continue
                 end = folded.index(b" ", end)
+                code = 2 * key
             index += words_before(b" x", cursor, start)
             cursor = start
-            singles, phrases = info  # type: ignore[misc]
+            words.append((index, code, end))
+            singles, phrases, backs = info  # type: ignore[misc]
             for term, label in singles:
                 hits.append(new(Hit, (label, term, fieldname, index, index, start, end - 1)))
-            if phrases is not None and phrases.follows(folded, end):
-                matched = phrases.match(folded, end)
-                if matched.lastindex is not None:
-                    multi += _assemble(matched, index, start, end, phrases.groups, words_before)
+            if backs is not None:
+                seconds.append((index, start, backs, len(words) - 1))
+            if phrases is not None:
+                if phrases.follows is None:
+                    starts.append((index, start, phrases, len(words)))
+                elif phrases.follows(folded, end):
+                    matched = phrases.match(folded, end)
+                    if matched.lastindex is not None:
+                        multi += _assemble(matched, index, start, end, phrases.groups, words_before)
+        for i, start, phrases, after in starts:
+            _follow(words, after, i, start, phrases, multi)
+        for j, start, backs, at in seconds:
+            _precede(folded, words, at, j, start, backs, multi)
         if multi:
             hits = self._place_phrases(hits, multi, fieldname)
         return hits
@@ -257,21 +370,124 @@ def _word_pattern(word: _Pattern) -> bytes:
     return re.escape(stem) + b"[a-z0-9]*"
 
 
-def _phrases_of(starts: tuple[_Start, ...]) -> _Phrases:
-    """Compile the multi-word terms a word may start (see :class:`_Phrases`)."""
-    reach = max(gap for _i, _r, gap in starts) + 1
-    seconds = b"|".join({_word_pattern(rest[0]) for _i, rest, _g in starts})
+def _little(word: _Pattern) -> bool:
+    exact, stem = word
+    return stem is None and any(len(form) <= _LITTLE for form in exact)
+
+
+def _codes_of(phrases: _Phrases) -> set[int]:
+    """Every code the terms of ``phrases`` look for after their first word."""
+    codes = set(phrases.seconds)
+    for tails in phrases.seconds.values():
+        for _order, _index, _gap, later in tails:
+            for more in later:
+                codes.update(more)
+    return codes
+
+
+def _regex_phrases(starts: tuple[tuple[int, _Start], ...], reach: int) -> _Phrases:
+    """The terms a word may start, for reading with regular expressions (see :class:`_Phrases`)."""
+    seconds = b"|".join({_word_pattern(rest[0]) for _o, (_i, rest, _g) in starts})
     # from the space after the first word: up to reach - 1 other words, then one of the second words
     follows = re.compile(rb" +(?:[a-z0-9]+ +){0,%d}(?:%s)" % (reach - 1, seconds)).match
     pattern = []
     groups: dict[tuple[tuple[_Pattern, ...], int], list[tuple[int, int]]] = {}
-    for order, (index, rest, gap) in enumerate(starts):
+    for order, (index, rest, gap) in starts:
         groups.setdefault((rest, gap), []).append((order, index))
     for rest, gap in groups:
-        # each word: skip the fewest words (at most gap) before it, then hold on to it
+        # each word: skip the fewest words (at most gap) before it, then hold on to it (an atomic group)
         words = b"".join(rb"(?>(?: +[a-z0-9]+){0,%d}? +%s)" % (gap, _word_pattern(w)) for w in rest)
         pattern.append(b"(?:(?=(" + words + b"))|)")  # a group when the words follow, else nothing
-    return _Phrases(follows, re.compile(b"".join(pattern)).match, tuple(tuple(v) for v in groups.values()))
+    return _Phrases(
+        reach, {}, follows, re.compile(b"".join(pattern)).match, tuple(tuple(v) for v in groups.values())
+    )
+
+
+def _follow(
+    words: list[tuple[int, int, int]], after: int, i: int, start: int, phrases: _Phrases, multi: list[_Phrase]
+) -> None:
+    """Add to ``multi`` the terms of ``phrases`` that start at word ``i`` (at offset ``start``), from the words
+    the automaton reported after it (``words[after:]``)."""
+    seconds = phrases.seconds
+    limit = i + phrases.reach
+    matched: set[int] = set()  # terms whose second word was found: its first fit counts, even if the rest
+    for at in range(after, len(words)):  # of the term then does not follow
+        index, code, end = words[at]
+        if index > limit:
+            break
+        for order, term, gap, later in seconds.get(code, ()):
+            if index - i - 1 > gap or order in matched:
+                continue
+            matched.add(order)
+            position = at
+            for codes in later:  # the third word on, if any
+                position = _next(words, position, words[position][0] + 1 + gap, codes)
+                if position < 0:
+                    break
+            else:
+                last, _code, last_end = words[position]
+                multi.append((i - last, i, order, term, last, start, last_end - 1))
+
+
+def _precede(
+    folded: bytes,
+    words: list[tuple[int, int, int]],
+    at: int,
+    j: int,
+    start: int,
+    backs: tuple[_Back, ...],
+    multi: list[_Phrase],
+) -> None:
+    """Add to ``multi`` the terms that start with a little word and have word ``j`` (``words[at]``, at offset
+    ``start``) as their second word: the little word within ``gap`` words before it, with no other fit for
+    the second word in between (the first fit counts), and the rest of the term after it."""
+    for orders, term, gap, second, later in backs:
+        before = _words_before(folded, start, gap + 1)
+        exact, stem = second
+        for k, word in enumerate(before):
+            order = orders.get(word)
+            if order is None or any(
+                w in exact if stem is None else w.startswith(stem) for w in before[k + 1 :]
+            ):
+                continue
+            position = at
+            for codes in later:  # the third word on, if any
+                position = _next(words, position, words[position][0] + 1 + gap, codes)
+                if position < 0:
+                    break
+            else:
+                last, _code, last_end = words[position]
+                offset = (
+                    start  # walk back to the little word: the previous whole-word occurrence of each word
+                )
+                for other in reversed(before[k:]):
+                    offset = folded.rfind(b" " + other + b" ", 0, offset + 1)
+                i = j - len(before) + k
+                multi.append((i - last, i, order, term, last, offset, last_end - 1))
+
+
+def _words_before(folded: bytes, pos: int, count: int) -> list[bytes]:
+    """The ``count`` words before position ``pos`` of the padded folded text (fewer at its start), without
+    splitting all of it."""
+    size = 16 * count + 32
+    while True:
+        low = max(0, pos - size)
+        words = folded[low:pos].split()
+        if len(words) > count or low == 0:  # the last ``count`` are whole words
+            return words[-count:]
+        size *= 4
+
+
+def _next(words: list[tuple[int, int, int]], position: int, bound: int, codes: frozenset[int]) -> int:
+    """The position in ``words`` of the first word after ``words[position]`` and up to word index ``bound``
+    whose code is one of ``codes``; -1 when there is none."""
+    for at in range(position + 1, len(words)):
+        index, code, _end = words[at]
+        if index > bound:
+            return -1
+        if code in codes:
+            return at
+    return -1
 
 
 def _assemble(
@@ -352,9 +568,9 @@ class _Prepared:
         self.dominance = [(dom, place((dom.group,))[0], place(dom.over)) for dom in ruleset.dominance]
         self.size = 3 * len(places)
         self.names = {s: name for name, s in places.items()}  # selector by place
-        # label → where its hits go, one tuple of places per field
+        # label → the places its hits go, one dict per field
         labels = {label for labels in ruleset.selectors.values() for label in labels}
-        self.filing: list[dict[str, tuple[int, ...]]] = [
+        self.filing = [
             {
                 label: tuple(s + f for name, s in places.items() if label in ruleset.selectors[name])
                 for label in labels

@@ -1,10 +1,14 @@
 """Matching and scoring: a lexicon compiled once per rule set, one pass over each field, rules over the hits.
 
 The lexicon knows every word pattern of every term (exact inflected forms and stems). A field is folded to
-bytes (:func:`~monitor.rules.text.word_bytes`) and scanned once by an Aho-Corasick automaton (in compiled
-code) holding the words that can start a term, so only the words that do come back to Python; multi-word
-terms are assembled from those word hits (in order, with at most ``gap`` other words between). Rules then
-combine the hits of groups and entities.
+bytes (:func:`~monitor.rules.text.word_bytes`) and scanned once by an Aho-Corasick automaton (compiled code,
+``ahocorasick_rs``) that holds the words of the terms, little words such as ``z`` or ``w`` aside: only the
+words of the text that are term words come back to Python, each with what it is. Multi-word terms are
+assembled from those words (in order, with at most ``gap`` other words between; little words are read in
+place). Rules then combine the hits of groups and entities, filed once per selector and field.
+
+``tests/rules_reference.py`` keeps the engine this one replaced (one dictionary lookup per word of
+``bytes.split()``); the two give the same verdicts, down to every match and snippet.
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ class _Phrases(NamedTuple):
     flood the automaton) two regular expressions read the text after the word: ``follows`` fails at once
     unless the second word of one of the terms follows within reach (most occurrences of ``rozmowy`` start
     no phrase), then each group of ``match`` is the rest of the terms that share their following words and
-    gap, and spans them when they follow.
+    gap, and spans them when they follow. Before reading, the reported words are asked whether a word of
+    the terms that is not little (a witness: ``wojny`` in ``rozmowy o zakończeniu wojny``) is near enough.
 
     Either way each next word of a term is the first that fits within ``gap`` words after the previous one,
     and stays so, as when the words were compared one by one.
@@ -62,6 +67,10 @@ class _Phrases(NamedTuple):
     follows: Any  # re.Pattern.match, or None when the reported words are enough
     match: Any  # re.Pattern.match: the groups (kept apart: a pattern with many groups is slower to fail)
     groups: tuple[tuple[tuple[int, int], ...], ...]  # by group: (order among the word's terms, term index)
+    # with the regular expressions: when every term has a word that is not little, the codes of those words
+    # and how far after the first word they may be; none of them there, no term is
+    witnesses: frozenset[int] | None
+    span: int
 
 
 # A term found from its second word: (order by its first word's form, term, gap, second word, codes of its
@@ -120,6 +129,9 @@ class Lexicon:
       can begin it: only the stems that begin the key apply (often none: ``z`` is a form, ``za`` is not).
 
     So a word's *code* (2 × key number, + 1 when the word is the key) tells which term words it matches.
+
+    A term that starts with a little word and goes on without one (``z udziałem amerykan*``) is found from its
+    second word, looking back: otherwise ``z`` would make the automaton report every word starting with z.
     """
 
     def __init__(self, terms: Iterable[Term], groups: Iterable[str] = ()):
@@ -155,8 +167,9 @@ class Lexicon:
             multi.setdefault(unit, []).append((index, rest, term.gap))
             if any(_little(w) for w in rest):
                 starting.add(unit)
+                following.update(k for w in rest if not _little(w) for k in _keys(w))
                 continue
-            following.update(k for exact, stem in rest for k in ([stem] if stem else exact))
+            following.update(k for w in rest for k in _keys(w))
             if _little(_pattern(word)):
                 self._behind.add(index)
             else:
@@ -254,13 +267,23 @@ class Lexicon:
         """The multi-word terms a word may start, with their order among its terms (see :class:`_Phrases`)."""
         reach = max(gap for _o, (_i, _r, gap) in starts) + 1
         if any(_little(w) for _o, (_i, rest, _g) in starts for w in rest):
-            return _regex_phrases(starts, reach)
+            witnesses: set[int] | None = set()
+            for _order, (_index, rest, _gap) in starts:
+                found = [code for w in rest if not _little(w) for code in self._word_codes(w)]
+                if not found:
+                    witnesses = None  # a term of little words only: always read the text
+                    break
+                witnesses.update(found)
+            span = max(len(rest) * (gap + 1) for _o, (_i, rest, gap) in starts)
+            return _regex_phrases(starts, reach, None if witnesses is None else frozenset(witnesses), span)
         seconds: dict[int, list[_Tail]] = {}
         for order, (index, rest, gap) in starts:
             tail = (order, index, gap, tuple(self._word_codes(w) for w in rest[1:]))
             for code in self._word_codes(rest[0]):
                 seconds.setdefault(code, []).append(tail)
-        return _Phrases(reach, {code: tuple(tails) for code, tails in seconds.items()}, None, None, ())
+        return _Phrases(
+            reach, {code: tuple(tails) for code, tails in seconds.items()}, None, None, (), None, 0
+        )
 
     def find(self, text: str, fieldname: str) -> list[Hit]:
         """Every occurrence of every term in ``text``, ordered by (first word, label); within one label, the
@@ -279,6 +302,7 @@ class Lexicon:
         # the words the automaton reported, (word index, code, end), and the phrase starts to look at them
         words: list[tuple[int, int, int]] = []
         starts: list[tuple[int, int, _Phrases, int]] = []
+        read: list[tuple[int, int, int, _Phrases, int]] = []  # phrase starts to read with the expressions
         seconds: list[tuple[int, int, tuple[_Back, ...], int]] = []
         index = cursor = 0
         # start: the position of the space before the word in the padded text, i.e. the word's offset in
@@ -306,12 +330,19 @@ class Lexicon:
             if phrases is not None:
                 if phrases.follows is None:
                     starts.append((index, start, phrases, len(words)))
-                elif phrases.follows(folded, end):
-                    matched = phrases.match(folded, end)
-                    if matched.lastindex is not None:
-                        multi += _assemble(matched, index, start, end, phrases.groups, words_before)
+                else:
+                    read.append((index, start, end, phrases, len(words)))
         for i, start, phrases, after in starts:
             _follow(words, after, i, start, phrases, multi)
+        for i, start, end, phrases, after in read:
+            if phrases.witnesses is not None and not _witnessed(
+                words, after, i + phrases.span, phrases.witnesses
+            ):
+                continue
+            if phrases.follows(folded, end):
+                matched = phrases.match(folded, end)
+                if matched.lastindex is not None:
+                    multi += _assemble(matched, i, start, end, phrases.groups, words_before)
         for j, start, backs, at in seconds:
             _precede(folded, words, at, j, start, backs, multi)
         if multi:
@@ -342,10 +373,18 @@ class Lexicon:
             placed.append(Hit(label, index, fieldname, first, last, start, end))
             if label in groups and reach.get(first, -1) < last:
                 reach[first] = last
-        hits = [h for h in hits if h.first not in covered_words or (h.label, h.first) not in covered]
+        # the one-word hits on the words of the placed hits: those of the same label, and group hits inside
+        # a container, go
+        inside = {w for first, last in reach.items() for w in range(first, last + 1)}
+        for w in sorted(covered_words, reverse=True):  # from the end, so that positions stay valid
+            at = bisect_left(hits, w, key=_FIRST)
+            while at < len(hits) and hits[at].first == w:
+                label = hits[at].label
+                if (label, w) in covered or (w in inside and label in groups):
+                    del hits[at]
+                else:
+                    at += 1
         if reach:
-            inside = {w for first, last in reach.items() for w in range(first, last + 1)}
-            hits = [h for h in hits if h.first not in inside or h.label not in groups]
             longest = max(last - first for first, last in reach.items())
         for hit in placed:
             first, last = hit.first, hit.last
@@ -370,14 +409,32 @@ def _word_pattern(word: _Pattern) -> bytes:
     return re.escape(stem) + b"[a-z0-9]*"
 
 
+def _keys(word: _Pattern) -> Iterable[bytes]:
+    """The keys of the automaton for one word of a term."""
+    exact, stem = word
+    return [stem] if stem is not None else exact
+
+
+def _witnessed(words: list[tuple[int, int, int]], after: int, bound: int, codes: frozenset[int]) -> bool:
+    """Whether a word up to word index ``bound`` among ``words[after:]`` has one of ``codes``."""
+    for at in range(after, len(words)):
+        index, code, _end = words[at]
+        if index > bound:
+            return False
+        if code in codes:
+            return True
+    return False
+
+
 def _little(word: _Pattern) -> bool:
+    """A word too frequent to be reported by the automaton: exact forms of at most ``_LITTLE`` letters."""
     exact, stem = word
     return stem is None and any(len(form) <= _LITTLE for form in exact)
 
 
 def _codes_of(phrases: _Phrases) -> set[int]:
     """Every code the terms of ``phrases`` look for after their first word."""
-    codes = set(phrases.seconds)
+    codes = set(phrases.seconds) | (phrases.witnesses or set())
     for tails in phrases.seconds.values():
         for _order, _index, _gap, later in tails:
             for more in later:
@@ -385,7 +442,9 @@ def _codes_of(phrases: _Phrases) -> set[int]:
     return codes
 
 
-def _regex_phrases(starts: tuple[tuple[int, _Start], ...], reach: int) -> _Phrases:
+def _regex_phrases(
+    starts: tuple[tuple[int, _Start], ...], reach: int, witnesses: frozenset[int] | None, span: int
+) -> _Phrases:
     """The terms a word may start, for reading with regular expressions (see :class:`_Phrases`)."""
     seconds = b"|".join({_word_pattern(rest[0]) for _o, (_i, rest, _g) in starts})
     # from the space after the first word: up to reach - 1 other words, then one of the second words
@@ -398,9 +457,8 @@ def _regex_phrases(starts: tuple[tuple[int, _Start], ...], reach: int) -> _Phras
         # each word: skip the fewest words (at most gap) before it, then hold on to it (an atomic group)
         words = b"".join(rb"(?>(?: +[a-z0-9]+){0,%d}? +%s)" % (gap, _word_pattern(w)) for w in rest)
         pattern.append(b"(?:(?=(" + words + b"))|)")  # a group when the words follow, else nothing
-    return _Phrases(
-        reach, {}, follows, re.compile(b"".join(pattern)).match, tuple(tuple(v) for v in groups.values())
-    )
+    groups_in_order = tuple(tuple(v) for v in groups.values())
+    return _Phrases(reach, {}, follows, re.compile(b"".join(pattern)).match, groups_in_order, witnesses, span)
 
 
 def _follow(
@@ -527,6 +585,7 @@ class _Rule(NamedTuple):
     unless: tuple[int, ...]
     within: int
     cap: int
+    candidates: tuple[int, ...]  # the places of the anchors' hits in the rule's fields
 
 
 class _Prepared:
@@ -548,6 +607,7 @@ class _Prepared:
             weights = rule.field_weights or ruleset.field_weights
             field_weights = tuple(weights.get(f, 1.0) for f in FIELDS)
             order = sorted(rule.fields, key=lambda f: (-weights.get(f, 1.0), _FIELD_ORDER[f]))
+            anchors = place(rule.all[:1] if rule.all else rule.any)
             self.rules.append(
                 _Rule(
                     rule.id,
@@ -555,7 +615,7 @@ class _Prepared:
                     tuple(_FIELD_ORDER[f] for f in order),
                     field_weights,
                     tuple(rule.weight * w for w in field_weights),
-                    place(rule.all[:1] if rule.all else rule.any),
+                    anchors,
                     place(rule.all[1:]),
                     place(rule.any if rule.all else ()),
                     place(rule.none),
@@ -563,6 +623,7 @@ class _Prepared:
                     place(rule.unless),
                     rule.within,
                     rule.cap,
+                    tuple(s + _FIELD_ORDER[f] for s in anchors for f in rule.fields),
                 )
             )
         self.dominance = [(dom, place((dom.group,))[0], place(dom.over)) for dom in ruleset.dominance]
@@ -653,6 +714,11 @@ _NOTHING: tuple[list[_Scored], list[tuple[int, Hit]]] = ([], [])
 def _fire(by: list[list[Hit]], rule: _Rule) -> tuple[list[_Scored], list[tuple[int, Hit]]]:
     """The scoring hits of one rule, heaviest field first, at most ``cap``; and the rule's context (hits
     elsewhere in the article that satisfied it)."""
+    for place in rule.candidates:
+        if by[place]:
+            break
+    else:
+        return _NOTHING  # no candidate hit in the rule's fields
     context: list[tuple[int, Hit]] = []
     for s in rule.requires:
         found = by[s] or by[s + 1] or by[s + 2]  # the first hit in the article
@@ -681,10 +747,13 @@ def _fire(by: list[list[Hit]], rule: _Rule) -> tuple[list[_Scored], list[tuple[i
             if by[s] or by[s + 1] or by[s + 2]:
                 return _NOTHING
     scored: list[_Scored] = []
+    anchors = rule.anchors
     for f in rule.fields:
+        if len(anchors) == 1 and not by[anchors[0] + f]:
+            continue  # no candidate in this field
         points = rule.points[f]
         if not within:
-            for selector, anchor in _anchors(by, rule.anchors, f):
+            for selector, anchor in _anchors(by, anchors, f):
                 scored.append((points, f, selector, anchor, []))
                 if len(scored) >= cap:
                     return scored, context
@@ -697,11 +766,17 @@ def _fire(by: list[list[Hit]], rule: _Rule) -> tuple[list[_Scored], list[tuple[i
                 break
             required.append((s, by[s + f]))
         else:
-            wanted = [(s, by[s + f]) for s in need_any if by[s + f]]
+            wanted = []
+            for s in need_any:
+                if by[s + f]:
+                    wanted.append((s, by[s + f]))
             if need_any and not wanted:
                 continue
-            blockers = [by[s + f] for s in none if by[s + f]]
-            for selector, anchor in _anchors(by, rule.anchors, f):
+            blockers = []
+            for s in none:
+                if by[s + f]:
+                    blockers.append(by[s + f])
+            for selector, anchor in _anchors(by, anchors, f):
                 lo, hi = anchor.first - within, anchor.last + within
                 if blockers and any(_any_near(inside, lo, hi, anchor) for inside in blockers):
                     continue

@@ -376,28 +376,34 @@ class Lexicon:
         # the one-word hits on the words of the placed hits: those of the same label, and group hits inside
         # a container, go
         inside = {w for first, last in reach.items() for w in range(first, last + 1)}
-        for w in sorted(covered_words, reverse=True):  # from the end, so that positions stay valid
+        gone = []  # their positions in hits
+        for w in covered_words:
             at = bisect_left(hits, w, key=_FIRST)
             while at < len(hits) and hits[at].first == w:
                 label = hits[at].label
                 if (label, w) in covered or (w in inside and label in groups):
-                    del hits[at]
-                else:
-                    at += 1
+                    gone.append(at)
+                at += 1
         if reach:
             longest = max(last - first for first, last in reach.items())
-        for hit in placed:
-            first, last = hit.first, hit.last
-            if (
-                reach
-                and hit.label in groups
-                and (
-                    reach.get(first, -1) > last
-                    or any(reach.get(f, -1) >= last for f in range(first - longest, first))
+            placed = [
+                hit
+                for hit in placed
+                if hit.label not in groups
+                or not (
+                    reach.get(hit.first, -1) > hit.last
+                    or any(reach.get(f, -1) >= hit.last for f in range(hit.first - longest, hit.first))
                 )
-            ):
-                continue
-            insort(hits, hit, key=_POSITION)  # one-word hits are in order already
+            ]
+        if len(gone) + len(placed) <= 32:  # a few changes (an article): in place
+            for at in sorted(gone, reverse=True):
+                del hits[at]
+            for hit in placed:
+                insort(hits, hit, key=_POSITION)  # one-word hits are in order already
+            return hits
+        drop = set(gone)  # many (a long text): once, without a list move per change
+        hits = [hit for at, hit in enumerate(hits) if at not in drop] + placed
+        hits.sort(key=_POSITION)
         return hits
 
 

@@ -49,10 +49,10 @@ _Tail = tuple[int, int, int, tuple[frozenset[int], ...]]  # (order, term, gap, c
 class _Phrases(NamedTuple):
     """The multi-word terms a word may start, and how to find which of them follow it.
 
-    When every following word of the terms is in the automaton (see :class:`Lexicon`), the words after it
+    For the terms whose following words are all in the automaton (see :class:`Lexicon`), the words after it
     that the automaton reported say it: ``seconds`` maps what such a word is (its code) to the terms it can
-    be the second word of. Otherwise (a term goes on with a little word such as ``z`` or ``w``, which would
-    flood the automaton) two regular expressions read the text after the word: ``follows`` fails at once
+    be the second word of. For the others (a term goes on with a little word such as ``z`` or ``w``, which
+    would flood the automaton) two regular expressions read the text after the word: ``follows`` fails at once
     unless the second word of one of the terms follows within reach (most occurrences of ``rozmowy`` start
     no phrase), then each group of ``match`` is the rest of the terms that share their following words and
     gap, and spans them when they follow. Before reading, the reported words are asked whether a word of
@@ -62,9 +62,9 @@ class _Phrases(NamedTuple):
     and stays so, as when the words were compared one by one.
     """
 
-    reach: int  # how far after the word a second word may be (the largest gap + 1)
+    reach: int  # how far after the word the second word of a term of ``seconds`` may be (largest gap + 1)
     seconds: dict[int, tuple[_Tail, ...]]  # code of a following word → terms whose second word it is
-    follows: Any  # re.Pattern.match, or None when the reported words are enough
+    follows: Any  # re.Pattern.match, or None when no term goes on with a little word
     match: Any  # re.Pattern.match: the groups (kept apart: a pattern with many groups is slower to fail)
     groups: tuple[tuple[tuple[int, int], ...], ...]  # by group: (order among the word's terms, term index)
     # with the regular expressions: when every term has a word that is not little, the codes of those words
@@ -264,26 +264,30 @@ class Lexicon:
         )
 
     def _phrases_of(self, starts: tuple[tuple[int, _Start], ...]) -> _Phrases:
-        """The multi-word terms a word may start, with their order among its terms (see :class:`_Phrases`)."""
-        reach = max(gap for _o, (_i, _r, gap) in starts) + 1
-        if any(_little(w) for _o, (_i, rest, _g) in starts for w in rest):
-            witnesses: set[int] | None = set()
-            for _order, (_index, rest, _gap) in starts:
-                found = [code for w in rest if not _little(w) for code in self._word_codes(w)]
-                if not found:
-                    witnesses = None  # a term of little words only: always read the text
-                    break
-                witnesses.update(found)
-            span = max(len(rest) * (gap + 1) for _o, (_i, rest, gap) in starts)
-            return _regex_phrases(starts, reach, None if witnesses is None else frozenset(witnesses), span)
+        """The multi-word terms a word may start, with their order among its terms (see :class:`_Phrases`):
+        those that go on without little words from the reported words, the others with the expressions."""
+        plain = [(order, start) for order, start in starts if not any(_little(w) for w in start[1])]
+        little = [(order, start) for order, start in starts if any(_little(w) for w in start[1])]
         seconds: dict[int, list[_Tail]] = {}
-        for order, (index, rest, gap) in starts:
+        for order, (index, rest, gap) in plain:
             tail = (order, index, gap, tuple(self._word_codes(w) for w in rest[1:]))
             for code in self._word_codes(rest[0]):
                 seconds.setdefault(code, []).append(tail)
-        return _Phrases(
+        reach = max((gap for _o, (_i, _r, gap) in plain), default=-1) + 1
+        phrases = _Phrases(
             reach, {code: tuple(tails) for code, tails in seconds.items()}, None, None, (), None, 0
         )
+        if not little:
+            return phrases
+        witnesses: set[int] | None = set()
+        for _order, (_index, rest, _gap) in little:
+            found = [code for w in rest if not _little(w) for code in self._word_codes(w)]
+            if not found:
+                witnesses = None  # a term of little words only: always read the text
+                break
+            witnesses.update(found)
+        span = max(len(rest) * (gap + 1) for _o, (_i, rest, gap) in little)
+        return _regex_phrases(phrases, little, None if witnesses is None else frozenset(witnesses), span)
 
     def find(self, text: str, fieldname: str) -> list[Hit]:
         """Every occurrence of every term in ``text``, ordered by (first word, label); within one label, the
@@ -328,9 +332,9 @@ class Lexicon:
             if backs is not None:
                 seconds.append((index, start, backs, len(words) - 1))
             if phrases is not None:
-                if phrases.follows is None:
+                if phrases.seconds:
                     starts.append((index, start, phrases, len(words)))
-                else:
+                if phrases.follows is not None:
                     read.append((index, start, end, phrases, len(words)))
         for i, start, phrases, after in starts:
             _follow(words, after, i, start, phrases, multi)
@@ -449,9 +453,10 @@ def _codes_of(phrases: _Phrases) -> set[int]:
 
 
 def _regex_phrases(
-    starts: tuple[tuple[int, _Start], ...], reach: int, witnesses: frozenset[int] | None, span: int
+    phrases: _Phrases, starts: list[tuple[int, _Start]], witnesses: frozenset[int] | None, span: int
 ) -> _Phrases:
-    """The terms a word may start, for reading with regular expressions (see :class:`_Phrases`)."""
+    """``phrases`` with the terms ``starts`` to read with regular expressions (see :class:`_Phrases`)."""
+    reach = max(gap for _o, (_i, _r, gap) in starts) + 1
     seconds = b"|".join({_word_pattern(rest[0]) for _o, (_i, rest, _g) in starts})
     # from the space after the first word: up to reach - 1 other words, then one of the second words
     follows = re.compile(rb" +(?:[a-z0-9]+ +){0,%d}(?:%s)" % (reach - 1, seconds)).match
@@ -464,7 +469,13 @@ def _regex_phrases(
         words = b"".join(rb"(?>(?: +[a-z0-9]+){0,%d}? +%s)" % (gap, _word_pattern(w)) for w in rest)
         pattern.append(b"(?:(?=(" + words + b"))|)")  # a group when the words follow, else nothing
     groups_in_order = tuple(tuple(v) for v in groups.values())
-    return _Phrases(reach, {}, follows, re.compile(b"".join(pattern)).match, groups_in_order, witnesses, span)
+    return phrases._replace(
+        follows=follows,
+        match=re.compile(b"".join(pattern)).match,
+        groups=groups_in_order,
+        witnesses=witnesses,
+        span=span,
+    )
 
 
 def _follow(

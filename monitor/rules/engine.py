@@ -581,7 +581,6 @@ def _assemble(
 
 _FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
 _FIRST = itemgetter(3)  # Hit.first, as a bisect key
-_EMPTY: list[Hit] = []  # shared by every (selector, field) without hits; never appended to
 assert len(FIELDS) == 3  # a selector's hits are filed in three consecutive places, see _Prepared
 
 
@@ -829,15 +828,12 @@ def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | 
     prepared = _prepared(ruleset)
     find = ruleset.lexicon.find
     # File every hit under each selector it belongs to, per field, in text order.
-    by: list[list[Hit]] = [_EMPTY] * prepared.size
+    by: list[list[Hit]] = [[] for _ in range(prepared.size)]
     for f, name in enumerate(FIELDS):
         filing = prepared.filing[f]
         for hit in find(texts[name], name):
             for place in filing[hit.label]:
-                if by[place]:
-                    by[place].append(hit)
-                else:
-                    by[place] = [hit]
+                by[place].append(hit)
     blocked = False
     for dom, mine_at, over in prepared.dominance:
         mine = len(by[mine_at]) + len(by[mine_at + 1]) + len(by[mine_at + 2])

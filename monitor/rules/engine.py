@@ -485,9 +485,11 @@ def _follow(
     the automaton reported after it (``words[after:]``)."""
     seconds = phrases.seconds
     limit = i + phrases.reach
-    matched: set[int] = set()  # terms whose second word was found: its first fit counts, even if the rest
-    for at in range(after, len(words)):  # of the term then does not follow
-        index, code, end = words[at]
+    # the terms whose second word was found: its first fit counts, even if the rest of the term then does
+    # not follow
+    matched: set[int] = set()
+    for at in range(after, len(words)):
+        index, code, _end = words[at]
         if index > limit:
             break
         for order, term, gap, later in seconds.get(code, ()):
@@ -532,9 +534,8 @@ def _precede(
                     break
             else:
                 last, _code, last_end = words[position]
-                offset = (
-                    start  # walk back to the little word: the previous whole-word occurrence of each word
-                )
+                # walk back to the little word: the previous whole-word occurrence of each word before
+                offset = start
                 for other in reversed(before[k:]):
                     offset = folded.rfind(b" " + other + b" ", 0, offset + 1)
                 i = j - len(before) + k

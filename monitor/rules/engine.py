@@ -496,12 +496,8 @@ def _follow(
             if index - i - 1 > gap or order in matched:
                 continue
             matched.add(order)
-            position = at
-            for codes in later:  # the third word on, if any
-                position = _next(words, position, words[position][0] + 1 + gap, codes)
-                if position < 0:
-                    break
-            else:
+            position = _last_word(words, at, gap, later)
+            if position >= 0:
                 last, _code, last_end = words[position]
                 multi.append((i - last, i, order, term, last, start, last_end - 1))
 
@@ -527,12 +523,8 @@ def _precede(
                 w in exact if stem is None else w.startswith(stem) for w in before[k + 1 :]
             ):
                 continue
-            position = at
-            for codes in later:  # the third word on, if any
-                position = _next(words, position, words[position][0] + 1 + gap, codes)
-                if position < 0:
-                    break
-            else:
+            position = _last_word(words, at, gap, later)
+            if position >= 0:
                 last, _code, last_end = words[position]
                 # walk back to the little word: the previous whole-word occurrence of each word before
                 offset = start
@@ -552,6 +544,19 @@ def _words_before(folded: bytes, pos: int, count: int) -> list[bytes]:
         if len(words) > count or low == 0:  # the last ``count`` are whole words
             return words[-count:]
         size *= 4
+
+
+def _last_word(
+    words: list[tuple[int, int, int]], position: int, gap: int, later: tuple[frozenset[int], ...]
+) -> int:
+    """The position in ``words`` of a term's last word: from its second word at ``words[position]``, each of
+    its next words (``later``, the codes that fit each) within ``gap`` words of the previous; -1 when one is
+    missing. A two-word term ends at ``position``."""
+    for codes in later:
+        position = _next(words, position, words[position][0] + 1 + gap, codes)
+        if position < 0:
+            break
+    return position
 
 
 def _next(words: list[tuple[int, int, int]], position: int, bound: int, codes: frozenset[int]) -> int:

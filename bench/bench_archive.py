@@ -24,7 +24,7 @@ from pathlib import Path
 from monitor.classify import Match, Verdict
 from monitor.extract import Article
 from monitor.search import search
-from monitor.storage import FTS_AUTOMERGE, FTS_HASHSIZE, Storage
+from monitor.storage import FTS_SETTINGS, Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = (
@@ -152,7 +152,7 @@ def fts_alone(rows: list[tuple[str, Article, Verdict]], path: Path, batch: int) 
         "CREATE VIRTUAL TABLE f USING fts5 (title, lead, text, content='', "
         "tokenize='unicode61 remove_diacritics 2')"
     )
-    for key, value in (("automerge", FTS_AUTOMERGE), ("hashsize", FTS_HASHSIZE)):
+    for key, value in FTS_SETTINGS.items():
         conn.execute(f"INSERT INTO f (f, rank) VALUES ('{key}', {value})")
     start = time.perf_counter()
     for i in range(0, len(rows), batch):

@@ -375,13 +375,14 @@ def m003_incremental(db: sqlite_utils.Database) -> None:
 #   The memory is only taken by a transaction that writes that much.
 FTS_AUTOMERGE = 16
 FTS_HASHSIZE = 32 * 1024 * 1024
+FTS_SETTINGS = {"automerge": FTS_AUTOMERGE, "hashsize": FTS_HASHSIZE}
 
 
 @migrations()
 def m004_fts_merge(db: sqlite_utils.Database) -> None:
     """FTS5 writes fewer, larger segments and merges them less eagerly (stored in the index's own configuration,
     so every writer of the file uses it)."""
-    for key, value in (("automerge", FTS_AUTOMERGE), ("hashsize", FTS_HASHSIZE)):
+    for key, value in FTS_SETTINGS.items():
         db.conn.execute(f"INSERT INTO articles_fts (articles_fts, rank) VALUES ('{key}', {value})")
 
 

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: crawl demo test eval lint format clean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py monitor/rules/engine.py monitor/rules/text.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -384,7 +384,9 @@ def test_the_lexicon_keeps_nothing_from_the_texts_it_reads(packaged):
     classify(packaged.rules, "Rozmowy", "", "Putin")
 
     def sizes() -> dict[str, int]:
-        return {k: len(v) for k, v in vars(lexicon).items() if hasattr(v, "__len__")}
+        # dir(), not vars(): the compiled Lexicon keeps its attributes in slots, not in a __dict__
+        attributes = {k: getattr(lexicon, k) for k in dir(lexicon) if not k.startswith("__")}
+        return {k: len(v) for k, v in attributes.items() if hasattr(v, "__len__") and not callable(v)}
 
     before = sizes()
     for _ in range(50):

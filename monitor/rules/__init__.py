@@ -1,8 +1,13 @@
 """Peace-talk rules: entities and keyword groups in TOML, Polish inflection, weighted rules, explained verdicts.
 
 Pure: text in, :class:`Verdict` out. See ``docs/rules.md`` for the file format.
+
+The engine (``engine.py``, ``text.py``) is compiled to C by mypyc when the package is installed (see
+``setup.py``); compiled modules are used only when they were built from the sources beside them, so an edited
+engine runs as Python, with a warning, until ``make`` (or ``pip install -e .``) compiles it again.
 """
 
+from monitor.rules._native import COMPILED  # first: it chooses between compiled modules and sources
 from monitor.rules.engine import Lexicon, classify
 from monitor.rules.explain import check_examples, explain
 from monitor.rules.load import default_rules_path, inflect, load_rules, parse_rules
@@ -24,6 +29,7 @@ from monitor.rules.model import (
 from monitor.rules.text import fold, snippet, word_bytes
 
 __all__ = [
+    "COMPILED",
     "FIELDS",
     "RELEVANCE",
     "Dominance",

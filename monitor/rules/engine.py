@@ -14,7 +14,6 @@ place). Rules then combine the hits of groups and entities, filed once per selec
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, insort
 from collections.abc import Iterable
 from itertools import repeat
 from operator import itemgetter
@@ -184,7 +183,7 @@ class Lexicon:
         phrases: dict[tuple[tuple[int, _Start], ...], _Phrases] = {}  # one per set of phrases
         behind = self._backs()
         infos = [
-            self._lookup(k, whole, phrases, behind.get(2 * n + whole))
+            self._lookup(k, bool(whole), phrases, behind.get(2 * n + whole))
             for n, k in enumerate(keys)
             for whole in (0, 1)
         ]
@@ -279,13 +278,14 @@ class Lexicon:
         )
         if not little:
             return phrases
-        witnesses: set[int] | None = set()
+        seen: set[int] = set()
+        witnesses: set[int] | None = seen
         for _order, (_index, rest, _gap) in little:
             found = [code for w in rest if not _little(w) for code in self._word_codes(w)]
             if not found:
                 witnesses = None  # a term of little words only: always read the text
                 break
-            witnesses.update(found)
+            seen.update(found)
         span = max(len(rest) * (gap + 1) for _o, (_i, rest, gap) in little)
         return _regex_phrases(phrases, little, None if witnesses is None else frozenset(witnesses), span)
 
@@ -295,11 +295,12 @@ class Lexicon:
         if not text or self._automaton is None:
             return []
         folded = b" " + word_bytes(text) + b" "  # padded: every word has a space on each side
-        found = self._automaton.find_matches_as_indexes(folded)
+        found: list[tuple[int, int, int]] = self._automaton.find_matches_as_indexes(folded)
         if not found:
             return []
         whole, prefix = self._whole, self._prefix
-        words_before = folded.translate(_MARKS).count
+        # the same text with letters as "x", as a str: its count and find compile to direct C calls
+        marks = folded.translate(_MARKS).decode("ascii")
         new = tuple.__new__
         hits: list[Hit] = []
         multi: list[_Phrase] = []
@@ -321,9 +322,9 @@ class Lexicon:
                 info = prefix[key]
                 if info is None:
                     continue
-                end = folded.index(b" ", end)
+                end = marks.find(" ", end)
                 code = 2 * key
-            index += words_before(b" x", cursor, start)
+            index += marks.count(" x", cursor, start)
             cursor = start
             words.append((index, code, end))
             singles, phrases, backs = info  # type: ignore[misc]
@@ -346,7 +347,7 @@ class Lexicon:
             if phrases.follows(folded, end):
                 matched = phrases.match(folded, end)
                 if matched.lastindex is not None:
-                    multi += _assemble(matched, i, start, end, phrases.groups, words_before)
+                    multi += _assemble(matched, i, start, end, phrases.groups, marks)
         for j, start, backs, at in seconds:
             _precede(folded, words, at, j, start, backs, multi)
         if multi:
@@ -374,7 +375,7 @@ class Lexicon:
                 continue
             covered.update(span)
             covered_words.update(range(first, last + 1))
-            placed.append(Hit(label, index, fieldname, first, last, start, end))
+            placed.append(tuple.__new__(Hit, (label, index, fieldname, first, last, start, end)))
             if label in groups and reach.get(first, -1) < last:
                 reach[first] = last
         # the one-word hits on the words of the placed hits: those of the same label, and group hits inside
@@ -382,7 +383,7 @@ class Lexicon:
         inside = {w for first, last in reach.items() for w in range(first, last + 1)}
         gone = []  # their positions in hits
         for w in covered_words:
-            at = bisect_left(hits, w, key=_FIRST)
+            at = _first_from(hits, w)
             while at < len(hits) and hits[at].first == w:
                 label = hits[at].label
                 if (label, w) in covered or (w in inside and label in groups):
@@ -403,7 +404,7 @@ class Lexicon:
             for at in sorted(gone, reverse=True):
                 del hits[at]
             for hit in placed:
-                insort(hits, hit, key=_POSITION)  # one-word hits are in order already
+                _insert(hits, hit)  # one-word hits are in order already
             return hits
         drop = set(gone)  # many (a long text): once, without a list move per change
         hits = [hit for at, hit in enumerate(hits) if at not in drop] + placed
@@ -572,21 +573,20 @@ def _next(words: list[tuple[int, int, int]], position: int, bound: int, codes: f
 
 
 def _assemble(
-    found: Any, i: int, start: int, end: int, groups: tuple[tuple[tuple[int, int], ...], ...], count: Any
+    found: Any, i: int, start: int, end: int, groups: tuple[tuple[tuple[int, int], ...], ...], marks: str
 ) -> list[_Phrase]:
     """The multi-word terms that start at word ``i`` (at offset ``start``, the space after it at ``end``),
-    from the match of their :class:`_Phrases` pattern; ``count`` counts the words in a span."""
+    from the match of their :class:`_Phrases` pattern; ``marks`` tells where words start."""
     phrases = []
     for (_start, stop), terms in zip(found.regs[1:], groups, strict=True):
         if stop >= 0:
-            last = i + count(b" x", end, stop)
+            last = i + marks.count(" x", end, stop)
             for order, index in terms:
                 phrases.append((i - last, i, order, index, last, start, stop - 1))
     return phrases
 
 
 _FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
-_FIRST = itemgetter(3)  # Hit.first, as a bisect key
 assert len(FIELDS) == 3  # a selector's hits are filed in three consecutive places, see _Prepared
 
 
@@ -673,18 +673,43 @@ def _prepared(ruleset: Ruleset) -> _Prepared:
     return cached[1]
 
 
+def _first_from(hits: list[Hit], word: int) -> int:
+    """The position of the first of ``hits`` (in text order) whose first word is ``word`` or later."""
+    lo, hi = 0, len(hits)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if hits[mid].first < word:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _insert(hits: list[Hit], hit: Hit) -> None:
+    """Insert ``hit`` into a field's ``hits``, ordered by (first word, label), after the equal ones."""
+    first, label = hit.first, hit.label
+    lo, hi = 0, len(hits)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        other = hits[mid]
+        if other.first < first or (other.first == first and other.label <= label):
+            lo = mid + 1
+        else:
+            hi = mid
+    hits.insert(lo, hit)
+
+
 def _near(inside: list[Hit], lo: int, hi: int, skip: Hit) -> Hit | None:
     """The hit of ``inside`` (one field's hits of a selector) closest to words lo..hi (inclusive), if any is
     inside; never the anchor ``skip`` itself. A multi-word hit starting before lo counts when it reaches lo,
     if it starts at most 8 words before (as far as the search ever looked)."""
     floor = lo - 8
-    if len(inside) > 8:
-        inside = inside[bisect_left(inside, floor, key=_FIRST) :]
     best: Hit | None = None
     best_distance = 0.0
     middle = (lo + hi) / 2
     skip_first = skip.first
-    for hit in inside:
+    for at in range(_first_from(inside, floor), len(inside)):
+        hit = inside[at]
         first = hit.first
         if first > hi:
             break
@@ -699,10 +724,9 @@ def _near(inside: list[Hit], lo: int, hi: int, skip: Hit) -> Hit | None:
 def _any_near(inside: list[Hit], lo: int, hi: int, skip: Hit) -> bool:
     """Whether :func:`_near` would find a hit (without looking for the closest)."""
     floor = lo - 8
-    if len(inside) > 8:
-        inside = inside[bisect_left(inside, floor, key=_FIRST) :]
     skip_first = skip.first
-    for hit in inside:
+    for at in range(_first_from(inside, floor), len(inside)):
+        hit = inside[at]
         first = hit.first
         if first > hi:
             return False

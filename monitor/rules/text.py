@@ -75,5 +75,8 @@ def snippet(text: str, start: int, end: int, width: int = 60) -> str:
     """A short passage around ``text[start:end]``, the matched words in [brackets], whitespace collapsed."""
     left = max(0, start - width)
     right = min(len(text), end + width)
-    core = " ".join((text[left:start] + "[" + text[start:end] + "]" + text[end:right]).split())
-    return ("…" if left > 0 else "") + core + ("…" if right < len(text) else "")
+    core = f"{text[left:start]}[{text[start:end]}]{text[end:right]}"
+    # Split and join only when they change more than the ends: every whitespace character but the space is
+    # unprintable, so a printable passage without two spaces in a row has nothing else to collapse.
+    core = core.strip(" ") if core.isprintable() and "  " not in core else " ".join(core.split())
+    return f"{'…' if left > 0 else ''}{core}{'…' if right < len(text) else ''}"

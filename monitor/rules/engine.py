@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from ahocorasick_rs import BytesAhoCorasick, MatchKind
@@ -25,14 +25,27 @@ from monitor.rules.model import FIELDS, Fired, Match, Ruleset, Term, Verdict, Wo
 from monitor.rules.text import snippet, word_bytes
 
 
-class Hit(NamedTuple):
-    label: str  # group name or entity id
-    term: int  # index into Lexicon.terms
-    field: str
-    first: int  # first and last word (token index in the field)
-    last: int
-    start: int  # character offsets in the field's text
-    end: int
+class Hit:
+    """One occurrence of a term in a field. A plain class, not a tuple: compiled, its attributes are C fields."""
+
+    __slots__ = ("label", "term", "field", "first", "last", "start", "end")
+
+    def __init__(
+        self, label: str, term: int, field: str, first: int, last: int, start: int, end: int
+    ) -> None:
+        self.label = label  # group name or entity id
+        self.term = term  # index into Lexicon.terms
+        self.field = field
+        self.first = first  # first and last word (token index in the field)
+        self.last = last
+        self.start = start  # character offsets in the field's text
+        self.end = end
+
+    def __repr__(self) -> str:
+        return (
+            f"Hit({self.label!r}, term={self.term}, {self.field}, words {self.first}-{self.last}, "
+            f"chars {self.start}-{self.end})"
+        )
 
 
 _Pattern = tuple[frozenset[bytes], bytes | None]  # exact forms, or a stem
@@ -86,7 +99,7 @@ _LITTLE = 3
 # " x" pairs before it (bytes.count, in C): that gives each hit its word index without splitting the text.
 _MARKS = bytes(32 if code == 32 else ord("x") for code in range(256))
 _SPACE = ord(" ")
-_POSITION = itemgetter(3, 0)  # (Hit.first, Hit.label): the order of a field's hits
+_POSITION = attrgetter("first", "label")  # the order of a field's hits
 
 
 def _pattern(word: WordPattern) -> _Pattern:
@@ -301,7 +314,6 @@ class Lexicon:
         whole, prefix = self._whole, self._prefix
         # the same text with letters as "x", as a str: its count and find compile to direct C calls
         marks = folded.translate(_MARKS).decode("ascii")
-        new = tuple.__new__
         hits: list[Hit] = []
         multi: list[_Phrase] = []
         # the words the automaton reported, (word index, code, end), and the phrase starts to look at them
@@ -329,7 +341,7 @@ class Lexicon:
             words.append((index, code, end))
             singles, phrases, backs = info  # type: ignore[misc]
             for term, label in singles:
-                hits.append(new(Hit, (label, term, fieldname, index, index, start, end - 1)))
+                hits.append(Hit(label, term, fieldname, index, index, start, end - 1))
             if backs is not None:
                 seconds.append((index, start, backs, len(words) - 1))
             if phrases is not None:
@@ -375,7 +387,7 @@ class Lexicon:
                 continue
             covered.update(span)
             covered_words.update(range(first, last + 1))
-            placed.append(tuple.__new__(Hit, (label, index, fieldname, first, last, start, end)))
+            placed.append(Hit(label, index, fieldname, first, last, start, end))
             if label in groups and reach.get(first, -1) < last:
                 reach[first] = last
         # the one-word hits on the words of the placed hits: those of the same label, and group hits inside
@@ -884,7 +896,7 @@ def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | 
     def make(rule_id: str, selector: int, hit: Hit) -> Match:
         """``Match(...)`` for a hit, built without the frozen dataclass's ``__init__``, which sets each field
         through ``object.__setattr__`` (3× slower here; the same object: see test_rules_speedpath)."""
-        label, term, fieldname, _first, _last, start, end = hit
+        label, fieldname, start, end = hit.label, hit.field, hit.start, hit.end
         text = snippets.get(hit)
         if text is None:
             text = snippets[hit] = snippet(texts[fieldname], start, end)
@@ -896,7 +908,7 @@ def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | 
             {
                 "rule": rule_id,
                 "group": label,
-                "term": term_texts[term],
+                "term": term_texts[hit.term],
                 "field": fieldname,
                 "start": start,
                 "end": end,

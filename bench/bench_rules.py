@@ -1,9 +1,11 @@
 """Benchmark of the peace-talk rules (not a test): rules load time and classification throughput.
 
-    .venv/bin/python bench/bench_rules.py [--rules FILE] [--articles N] [--chars 5000] [--json]
+    .venv/bin/python bench/bench_rules.py [--rules FILE] [--articles N] [--chars 5000] [--rounds 5] [--json]
 
 Articles are built from the labelled corpus (title, lead and a body of ``--chars`` characters made of corpus
-texts, so the matcher sees real Polish with its usual density of names and talk words). One core, one process.
+texts, so the matcher sees real Polish with its usual density of names and talk words: ~60 term hits an article).
+With ``../shared`` present, the same is measured on articles built from real news pages on other topics, which
+is what most of a crawl is. One core, one process.
 Target (issue #4): ≥ 2,000 articles of 5,000 characters per second; loading the rules in under 1 s.
 The figures are for the engine as installed (compiled by mypyc, see setup.py; ``engine_compiled``); run with
 ``MONITOR_PURE_PYTHON=1`` for the same code as Python.
@@ -15,6 +17,7 @@ import argparse
 import json
 import re
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import monitor.rules  # noqa: E402
 from monitor.classify import classify, default_rules_path, load_rules  # noqa: E402
-from monitor.eval_rules import load_corpus  # noqa: E402
+from monitor.eval_rules import load_corpus, real_rows  # noqa: E402
 
 
-def build_articles(count: int, chars: int) -> list[tuple[str, str, str]]:
-    rows = load_corpus()
+def build_articles(count: int, chars: int, rows: list[dict] | None = None) -> list[tuple[str, str, str]]:
+    rows = rows or load_corpus()
     pool = "\n\n".join(r["text"] for r in rows)
     articles = []
     for i in range(count):
@@ -43,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", help="rules file (default: the packaged one)")
     parser.add_argument("--articles", type=int, default=4000)
     parser.add_argument("--chars", type=int, default=5000)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="timed passes over the articles (median reported)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     path = Path(args.rules) if args.rules else default_rules_path()
@@ -56,13 +62,28 @@ def main(argv: list[str] | None = None) -> int:
     articles = build_articles(args.articles, args.chars)
     for title, lead, body in articles[:200]:  # warm-up
         classify(ruleset, title, lead, body)
-    t0 = time.process_time()
-    wall0 = time.perf_counter()
-    flagged = 0
-    for title, lead, body in articles:
-        flagged += classify(ruleset, title, lead, body).flagged
-    cpu = time.process_time() - t0
-    wall = time.perf_counter() - wall0
+    # Several passes: on a shared machine the speed of one pass varies by ±20%; the median is the figure.
+    cpu_rates, wall_rates = [], []
+    for _ in range(max(1, args.rounds)):
+        t0 = time.process_time()
+        wall0 = time.perf_counter()
+        flagged = 0
+        for title, lead, body in articles:
+            flagged += classify(ruleset, title, lead, body).flagged
+        cpu_rates.append(len(articles) / (time.process_time() - t0))
+        wall_rates.append(len(articles) / (time.perf_counter() - wall0))
+    cpu = len(articles) / statistics.median(cpu_rates)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the real pages' extraction
+
+    # The same on real news (../shared/realpages, when present): articles on other topics, as most of a crawl.
+    real_rate = None
+    real = real_rows()
+    if real:
+        real_articles = build_articles(args.articles, args.chars, [r for r in real if r["label"] == "none"])
+        t0 = time.process_time()
+        for title, lead, body in real_articles:
+            classify(ruleset, title, lead, body)
+        real_rate = round(len(real_articles) / (time.process_time() - t0))
 
     # Where the time goes: finding the terms (fold, automaton, phrases) against the whole of classify.
     find = ruleset.lexicon.find
@@ -97,15 +118,17 @@ def main(argv: list[str] | None = None) -> int:
         "load_seconds_first": round(loads[0], 4),
         "articles": len(articles),
         "chars_per_article": args.chars,
-        "articles_per_second_cpu": round(len(articles) / cpu),
-        "articles_per_second_wall": round(len(articles) / wall),
-        "megabytes_per_second": round(len(articles) * args.chars / wall / 1e6, 2),
+        "articles_per_second_cpu": round(statistics.median(cpu_rates)),
+        "articles_per_second_wall": round(statistics.median(wall_rates)),
+        "articles_per_second_wall_rounds": [round(rate) for rate in wall_rates],
+        "real_pages_articles_per_second_cpu": real_rate,
+        "megabytes_per_second": round(statistics.median(wall_rates) * args.chars / 1e6, 2),
         "flagged": flagged,
         "matching_share_of_cpu": round(matching / cpu, 2),
         "python_loop_ns_per_iteration": round(loop_ns, 1),
         "naive_regex_articles_per_second": round(naive_rate),
         "ratio_to_naive_regex": round(len(articles) / cpu / naive_rate, 3),
-        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "max_rss_mb": round(rss_mb, 1),
         "five_megabyte_text_seconds": round(huge_s, 3),
         "five_megabyte_text_relevance": verdict.relevance,
     }
@@ -113,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
     else:
         for key, value in result.items():
-            print(f"{key:>30}: {value}")
+            print(f"{key:>34}: {value}")
         ok = result["articles_per_second_wall"] >= 2000 and result["load_seconds_first"] < 1.0
-        print(f"{'target met':>30}: {ok} (≥ 2,000 articles/s of 5,000 chars, rules load < 1 s)")
+        print(f"{'target met':>34}: {ok} (≥ 2,000 articles/s of 5,000 chars, rules load < 1 s)")
     return 0
 
 

@@ -19,7 +19,7 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from ahocorasick_rs import BytesAhoCorasick, MatchKind
+from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
 
 from monitor.rules.model import FIELDS, Fired, Match, Ruleset, Term, Verdict, WordPattern
 from monitor.rules.text import snippet, word_bytes
@@ -208,7 +208,13 @@ class Lexicon:
         infos = [_FOLLOWING if info is None and code in wanted else info for code, info in enumerate(infos)]
         self._prefix, self._whole = tuple(infos[0::2]), tuple(infos[1::2])
         self._automaton = (
-            BytesAhoCorasick([b" " + k for k in keys], matchkind=MatchKind.LeftmostLongest) if keys else None
+            BytesAhoCorasick(
+                [b" " + k for k in keys],
+                matchkind=MatchKind.LeftmostLongest,
+                implementation=Implementation.DFA,  # the fastest scan (~30% over the default), under 1 MB
+            )
+            if keys
+            else None
         )
         self.prepared: Any = None  # (ruleset, its rules prepared for classify), built on first use
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import repeat
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -392,7 +391,8 @@ class Lexicon:
             if not covered.isdisjoint(span):
                 continue
             covered.update(span)
-            covered_words.update(range(first, last + 1))
+            for w in range(first, last + 1):
+                covered_words.add(w)
             placed.append(Hit(label, index, fieldname, first, last, start, end))
             if label in groups and reach.get(first, -1) < last:
                 reach[first] = last
@@ -596,7 +596,10 @@ def _assemble(
     """The multi-word terms that start at word ``i`` (at offset ``start``, the space after it at ``end``),
     from the match of their :class:`_Phrases` pattern; ``marks`` tells where words start."""
     phrases = []
-    for (_start, stop), terms in zip(found.regs[1:], groups, strict=True):
+    spans: tuple[tuple[int, int], ...] = found.regs
+    for k in range(len(groups)):
+        stop = spans[k + 1][1]
+        terms = groups[k]
         if stop >= 0:
             last = i + marks.count(" x", end, stop)
             for order, index in terms:
@@ -754,10 +757,11 @@ def _any_near(inside: list[Hit], lo: int, hi: int, skip: Hit) -> bool:
     return False
 
 
-def _anchors(by: list[list[Hit]], anchors: tuple[int, ...], f: int) -> Iterable[tuple[int, Hit]]:
+def _anchors(by: list[list[Hit]], anchors: tuple[int, ...], f: int) -> list[tuple[int, Hit]]:
     """A rule's candidate hits in one field as (selector, hit), in text order, each passage once."""
     if len(anchors) == 1:
-        return zip(repeat(anchors[0]), by[anchors[0] + f])
+        s = anchors[0]
+        return [(s, hit) for hit in by[s + f]]
     seen: set[tuple[int, int]] = set()
     here = []
     for s in anchors:
@@ -958,17 +962,20 @@ def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | 
             if key not in seen:
                 seen.add(key)
                 matches.append(anchor_match)
-            for (_s, hit), match in zip(partners, partner_matches, strict=True):
+            # by position, not zip(): a zip with strict=True is a generic call once compiled
+            for k in range(len(partners)):
+                hit = partners[k][1]
                 key = (hit.field, hit.start, hit.end)
                 if key not in seen:
                     seen.add(key)
-                    matches.append(match)
+                    matches.append(partner_matches[k])
             if pending:
-                for (_s, hit), match in zip(pending, context_matches, strict=True):
+                for k in range(len(pending)):
+                    hit = pending[k][1]
                     key = (hit.field, hit.start, hit.end)
                     if key not in seen:
                         seen.add(key)
-                        matches.append(match)
+                        matches.append(context_matches[k])
                 pending = []
     score = round(max(score, 0.0), 2)
     if score >= ruleset.primary:

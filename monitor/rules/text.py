@@ -77,6 +77,10 @@ def snippet(text: str, start: int, end: int, width: int = 60) -> str:
     right = min(len(text), end + width)
     core = f"{text[left:start]}[{text[start:end]}]{text[end:right]}"
     # Split and join only when they change more than the ends: every whitespace character but the space is
-    # unprintable, so a printable passage without two spaces in a row has nothing else to collapse.
-    core = core.strip(" ") if core.isprintable() and "  " not in core else " ".join(core.split())
+    # unprintable, so a printable passage without two spaces in a row has nothing else to collapse. A line
+    # break, the usual case, is told first without reading the passage for printability.
+    if "\n" not in core and core.isprintable() and "  " not in core:
+        core = core.strip(" ")
+    else:
+        core = " ".join(core.split())
     return f"{'…' if left > 0 else ''}{core}{'…' if right < len(text) else ''}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -32,9 +33,13 @@ def ext_modules() -> list:
     paths = [str(here / f"{name}.py") for name in COMPILED]
     # --follow-imports=silent: the rest of the package is read for types but not checked; separate: each
     # module gets its own support library beside it instead of one at the top of the tree
-    modules = mypycify(
-        ["--ignore-missing-imports", "--follow-imports=silent", *paths], opt_level="3", separate=True
-    )
+    try:
+        modules = mypycify(
+            ["--ignore-missing-imports", "--follow-imports=silent", *paths], opt_level="3", separate=True
+        )
+    except (Exception, SystemExit) as error:  # mypy exits on a type error: install the sources instead
+        print(f"setup.py: not compiling the rules engine ({error!r}); it will run as Python", file=sys.stderr)
+        return []
     for module in modules:
         module.optional = True  # no compiler: install anyway, the code runs as Python
     return modules

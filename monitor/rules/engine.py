@@ -9,6 +9,11 @@ place). Rules then combine the hits of groups and entities, filed once per selec
 
 ``tests/rules_reference.py`` keeps the engine this one replaced (one dictionary lookup per word of
 ``bytes.split()``); the two give the same verdicts, down to every match and snippet.
+
+This module (and ``text.py``) is compiled to C by mypyc at install (``setup.py``, ``_native.py``), and is
+written for it: typed locals, plain classes with slots, loops by position, ``str.count``/``str.find`` (direct C
+calls once compiled) rather than generic calls such as ``bisect(key=...)`` or ``zip(strict=True)``. It runs
+unchanged as Python.
 """
 
 from __future__ import annotations
@@ -95,7 +100,7 @@ _FOLLOWING: _Info = ((), None, None)  # a word that only goes on a term started 
 _LITTLE = 3
 
 # In a copy of the folded text where every letter or digit is "x", the words before a position are the
-# " x" pairs before it (bytes.count, in C): that gives each hit its word index without splitting the text.
+# " x" pairs before it (str.count, in C): that gives each hit its word index without splitting the text.
 _MARKS = bytes(32 if code == 32 else ord("x") for code in range(256))
 _SPACE = ord(" ")
 _POSITION = attrgetter("first", "label")  # the order of a field's hits

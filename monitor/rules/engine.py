@@ -70,9 +70,11 @@ class _Phrases(NamedTuple):
     be the second word of. For the others (a term goes on with a little word such as ``z`` or ``w``, which
     would flood the automaton) two regular expressions read the text after the word: ``follows`` fails at once
     unless the second word of one of the terms follows within reach (most occurrences of ``rozmowy`` start
-    no phrase), then each group of ``match`` is the rest of the terms that share their following words and
-    gap, and spans them when they follow. Before reading, the reported words are asked whether a word of
-    the terms that is not little (a witness: ``wojny`` in ``rozmowy o zakończeniu wojny``) is near enough.
+    no phrase), then each of ``patterns`` (the rest of the terms that share their following words and gap)
+    spans them when they follow. Before reading, the reported words are asked whether a word of the terms
+    that is not little (a witness: ``wojny`` in ``rozmowy o zakończeniu wojny``) is near enough: for all the
+    terms at once, then for each pattern, so that of the 14 patterns after ``rozmowy`` only those whose
+    words are near are read.
 
     Either way each next word of a term is the first that fits within ``gap`` words after the previous one,
     and stays so, as when the words were compared one by one.
@@ -81,8 +83,9 @@ class _Phrases(NamedTuple):
     reach: int  # how far after the word the second word of a term of ``seconds`` may be (largest gap + 1)
     seconds: dict[int, tuple[_Tail, ...]]  # code of a following word → terms whose second word it is
     follows: Any  # re.Pattern.match, or None when no term goes on with a little word
-    match: Any  # re.Pattern.match: the groups (kept apart: a pattern with many groups is slower to fail)
-    groups: tuple[tuple[tuple[int, int], ...], ...]  # by group: (order among the word's terms, term index)
+    # (re.Pattern.match, the codes of its words that are not little or None when all are little, its terms as
+    # (order among the word's terms, term index))
+    patterns: tuple[tuple[Any, frozenset[int] | None, tuple[tuple[int, int], ...]], ...]
     # with the regular expressions: when every term has a word that is not little, the codes of those words
     # and how far after the first word they may be; none of them there, no term is
     witnesses: frozenset[int] | None
@@ -296,9 +299,7 @@ class Lexicon:
             for code in self._word_codes(rest[0]):
                 seconds.setdefault(code, []).append(tail)
         reach = max((gap for _o, (_i, _r, gap) in plain), default=-1) + 1
-        phrases = _Phrases(
-            reach, {code: tuple(tails) for code, tails in seconds.items()}, None, None, (), None, 0
-        )
+        phrases = _Phrases(reach, {code: tuple(tails) for code, tails in seconds.items()}, None, (), None, 0)
         if not little:
             return phrases
         seen: set[int] = set()
@@ -310,7 +311,9 @@ class Lexicon:
                 break
             seen.update(found)
         span = max(len(rest) * (gap + 1) for _o, (_i, rest, gap) in little)
-        return _regex_phrases(phrases, little, None if witnesses is None else frozenset(witnesses), span)
+        return _regex_phrases(
+            phrases, little, None if witnesses is None else frozenset(witnesses), span, self._word_codes
+        )
 
     def find(self, text: str, fieldname: str) -> list[Hit]:
         """Every occurrence of every term in ``text``, ordered by (first word, label); within one label, the
@@ -367,9 +370,7 @@ class Lexicon:
             ):
                 continue
             if phrases.follows(folded, end):
-                matched = phrases.match(folded, end)
-                if matched.lastindex is not None:
-                    multi += _assemble(matched, i, start, end, phrases.groups, marks)
+                multi += _assemble(folded, words, after, i, start, end, phrases, marks)
         for j, start, backs, at in seconds:
             _precede(folded, words, at, j, start, backs, multi)
         if multi:
@@ -469,6 +470,8 @@ def _little(word: _Pattern) -> bool:
 def _codes_of(phrases: _Phrases) -> set[int]:
     """Every code the terms of ``phrases`` look for after their first word."""
     codes = set(phrases.seconds) | (phrases.witnesses or set())
+    for _match, witnesses, _terms in phrases.patterns:
+        codes.update(witnesses or ())
     for tails in phrases.seconds.values():
         for _order, _index, _gap, later in tails:
             for more in later:
@@ -477,26 +480,30 @@ def _codes_of(phrases: _Phrases) -> set[int]:
 
 
 def _regex_phrases(
-    phrases: _Phrases, starts: list[tuple[int, _Start]], witnesses: frozenset[int] | None, span: int
+    phrases: _Phrases,
+    starts: list[tuple[int, _Start]],
+    witnesses: frozenset[int] | None,
+    span: int,
+    word_codes: Any,
 ) -> _Phrases:
     """``phrases`` with the terms ``starts`` to read with regular expressions (see :class:`_Phrases`)."""
     reach = max(gap for _o, (_i, _r, gap) in starts) + 1
     seconds = b"|".join({_word_pattern(rest[0]) for _o, (_i, rest, _g) in starts})
     # from the space after the first word: up to reach - 1 other words, then one of the second words
     follows = re.compile(rb" +(?:[a-z0-9]+ +){0,%d}(?:%s)" % (reach - 1, seconds)).match
-    pattern = []
     groups: dict[tuple[tuple[_Pattern, ...], int], list[tuple[int, int]]] = {}
     for order, (index, rest, gap) in starts:
         groups.setdefault((rest, gap), []).append((order, index))
-    for rest, gap in groups:
+    patterns = []
+    for (rest, gap), terms in groups.items():
         # each word: skip the fewest words (at most gap) before it, then hold on to it (an atomic group)
         words = b"".join(rb"(?>(?: +[a-z0-9]+){0,%d}? +%s)" % (gap, _word_pattern(w)) for w in rest)
-        pattern.append(b"(?:(?=(" + words + b"))|)")  # a group when the words follow, else nothing
-    groups_in_order = tuple(tuple(v) for v in groups.values())
+        strong = [w for w in rest if not _little(w)]
+        codes = frozenset(code for w in strong for code in word_codes(w)) if strong else None
+        patterns.append((re.compile(words).match, codes, tuple(terms)))
     return phrases._replace(
         follows=follows,
-        match=re.compile(b"".join(pattern)).match,
-        groups=groups_in_order,
+        patterns=tuple(patterns),
         witnesses=witnesses,
         span=span,
     )
@@ -596,20 +603,37 @@ def _next(words: list[tuple[int, int, int]], position: int, bound: int, codes: f
 
 
 def _assemble(
-    found: Any, i: int, start: int, end: int, groups: tuple[tuple[tuple[int, int], ...], ...], marks: str
+    folded: bytes,
+    words: list[tuple[int, int, int]],
+    after: int,
+    i: int,
+    start: int,
+    end: int,
+    phrases: _Phrases,
+    marks: str,
 ) -> list[_Phrase]:
-    """The multi-word terms that start at word ``i`` (at offset ``start``, the space after it at ``end``),
-    from the match of their :class:`_Phrases` pattern; ``marks`` tells where words start."""
-    phrases = []
-    spans: tuple[tuple[int, int], ...] = found.regs
-    for k in range(len(groups)):
-        stop = spans[k + 1][1]
-        terms = groups[k]
-        if stop >= 0:
-            last = i + marks.count(" x", end, stop)
-            for order, index in terms:
-                phrases.append((i - last, i, order, index, last, start, stop - 1))
-    return phrases
+    """The multi-word terms of ``phrases`` read with regular expressions that start at word ``i`` (at offset
+    ``start``, the space after it at ``end``): a pattern is read only when one of its words that are not little
+    is among the reported words after it (``words[after:]``) within reach; ``marks`` tells where words start."""
+    near: set[int] = set()
+    bound = i + phrases.span
+    for at in range(after, len(words)):
+        index, code, _end = words[at]
+        if index > bound:
+            break
+        near.add(code)
+    found = []
+    for match, codes, terms in phrases.patterns:
+        if codes is not None and codes.isdisjoint(near):
+            continue
+        matched = match(folded, end)
+        if matched is None:
+            continue
+        stop = matched.end()
+        last = i + marks.count(" x", end, stop)
+        for order, index in terms:
+            found.append((i - last, i, order, index, last, start, stop - 1))
+    return found
 
 
 _FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}

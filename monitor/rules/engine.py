@@ -898,6 +898,23 @@ def _fire(by: list[list[Hit]], rule: _Rule) -> tuple[list[_Scored], list[tuple[i
     return scored, context
 
 
+def _keep(
+    matches: list[Match],
+    seen: set[tuple[str, int, int]],
+    hits: list[tuple[int, Hit]],
+    made: tuple[Match, ...],
+) -> None:
+    """Add to ``matches`` the match ``made`` for each of ``hits`` whose passage is not ``seen`` yet."""
+    for k in range(
+        len(hits)
+    ):  # by position, not zip(): a zip with strict=True is a generic call once compiled
+        hit = hits[k][1]
+        key = (hit.field, hit.start, hit.end)
+        if key not in seen:
+            seen.add(key)
+            matches.append(made[k])
+
+
 def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | None) -> Verdict:
     """Score an article against the rule set; every scoring hit is kept with the passages that prove it."""
     texts = {"title": title or "", "lead": lead or "", "body": body or ""}
@@ -987,24 +1004,10 @@ def classify(ruleset: Ruleset, title: str | None, lead: str | None, body: str | 
                 }
             )
             fired.append(item)
-            key = (anchor.field, anchor.start, anchor.end)
-            if key not in seen:
-                seen.add(key)
-                matches.append(anchor_match)
-            # by position, not zip(): a zip with strict=True is a generic call once compiled
-            for k in range(len(partners)):
-                hit = partners[k][1]
-                key = (hit.field, hit.start, hit.end)
-                if key not in seen:
-                    seen.add(key)
-                    matches.append(partner_matches[k])
+            _keep(matches, seen, [(selector, anchor)], (anchor_match,))
+            _keep(matches, seen, partners, partner_matches)
             if pending:
-                for k in range(len(pending)):
-                    hit = pending[k][1]
-                    key = (hit.field, hit.start, hit.end)
-                    if key not in seen:
-                        seen.add(key)
-                        matches.append(context_matches[k])
+                _keep(matches, seen, pending, context_matches)
                 pending = []
     score = round(max(score, 0.0), 2)
     if score >= ruleset.primary:

@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import re
 import tomllib
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,17 @@ class _Checker:
                 hint = f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(allowed)}"
                 self.fail(where, key, "unknown key" + hint)
         return spec
+
+    def entries(
+        self, data: dict[str, Any], kind: str, allowed: tuple[str, ...]
+    ) -> Iterator[tuple[dict[str, Any], Any, str]]:
+        """The ``[[kind]]`` entries of a rules file: each with its id as written and where it is, for errors."""
+        raw = data.get(kind, [])
+        self.require(isinstance(raw, list), "top level", kind, f"expected [[{kind}]] entries")
+        for index, spec in enumerate(raw, start=1):
+            ident = spec.get("id") if isinstance(spec, dict) else None
+            where = f"{kind} '{ident}' (entry {index})" if isinstance(ident, str) else f"{kind} #{index}"
+            yield self.keys(spec, allowed, where), ident, where
 
     def strings(self, spec: dict[str, Any], key: str, where: str, empty_ok: bool = True) -> tuple[str, ...]:
         value = spec.get(key, [])
@@ -252,12 +264,7 @@ def parse_rules(text: str, path: str = "<rules>", version: str | None = None) ->
         labels[gname] = "group"
 
     entities: dict[str, Entity] = {}
-    raw_entities = data.get("entity", [])
-    c.require(isinstance(raw_entities, list), "top level", "entity", "expected [[entity]] entries")
-    for index, spec in enumerate(raw_entities, start=1):
-        eid = spec.get("id") if isinstance(spec, dict) else None
-        where = f"entity '{eid}' (entry {index})" if isinstance(eid, str) else f"entity #{index}"
-        c.keys(spec, ENTITY_KEYS, where)
+    for spec, eid, where in c.entries(data, "entity", ENTITY_KEYS):
         c.require(isinstance(eid, str) and bool(_ID.fullmatch(eid)), where, "id", "missing or not a-z0-9_")
         c.require(eid not in labels, where, "id", f"duplicate id (already a {labels.get(eid)})")
         etype = c.text(spec, "type", where, required=True)
@@ -330,12 +337,7 @@ def parse_rules(text: str, path: str = "<rules>", version: str | None = None) ->
 
     rules: list[Rule] = []
     seen: set[str] = set()
-    raw_rules = data.get("rule", [])
-    c.require(isinstance(raw_rules, list), "top level", "rule", "expected [[rule]] entries")
-    for index, spec in enumerate(raw_rules, start=1):
-        rid = spec.get("id") if isinstance(spec, dict) else None
-        where = f"rule '{rid}' (entry {index})" if isinstance(rid, str) else f"rule #{index}"
-        c.keys(spec, RULE_KEYS, where)
+    for spec, rid, where in c.entries(data, "rule", RULE_KEYS):
         c.require(isinstance(rid, str) and bool(rid), where, "id", "missing")
         c.require(rid not in seen, where, "id", "duplicate id")
         seen.add(rid)

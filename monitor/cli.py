@@ -24,16 +24,23 @@ def _fail(message: str, code: int = EXIT_NOTHING_RAN) -> None:
     sys.exit(code)
 
 
+class CrawlNotStarted(RuntimeError):
+    """The crawl failed before its first request (a bad setting, a component that cannot load); one line."""
+
+
 def run_spider(
     db: str, sources_file: str | None, source: str | None, settings: dict[str, Any], verbose: bool
 ) -> dict[str, Any]:
     """Run the ``news`` spider in this process (Scrapy's reactor runs once per process); return its stats.
 
-    Raises :class:`StorageError` when the archive could not be written and the run stopped.
+    Raises :class:`CrawlNotStarted` when the crawl could not start, and :class:`StorageError` when the archive
+    could not be written and the run stopped.
     """
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "monitor.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
+
+    from monitor.settings_check import culprit
 
     project = get_project_settings()
     project.set("MONITOR_DB", db, priority="cmdline")
@@ -48,9 +55,16 @@ def run_spider(
         project.set(key, value, priority="cmdline")
     process = CrawlerProcess(project)
     crawler = process.create_crawler("news")
-    process.crawl(crawler, source=source)
+    failures: list[Any] = []
+    process.crawl(crawler, source=source).addErrback(failures.append)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
+    if failures:
+        error = failures[0].value
+        name = culprit(error, settings)
+        where = f" (-s {name}={settings[name]})" if name else ""
+        text = " ".join(str(error).split()) or type(error).__name__
+        raise CrawlNotStarted(f"the crawl could not start{where}: {type(error).__name__}: {text}")
     internal = stats.get("spider_exceptions/count", 0)
     if internal:
         where = project.get("LOG_FILE") or "the log above"
@@ -62,11 +76,12 @@ def run_spider(
     return stats
 
 
-def summarize(db: str, silent_after: int = 3) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """The latest run's per-source rows, the flagged stories and the outlets silent for ``silent_after`` runs."""
+def summarize(
+    db: str, run_id: int | None, silent_after: int = 3
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """This run's per-source rows, the flagged stories and the outlets silent for ``silent_after`` runs."""
     storage = Storage(db)
     try:
-        run_id = storage.latest_run_id()
         rows = storage.run_summary(run_id) if run_id else []
         return rows, storage.flagged(), storage.silent_sources(silent_after)
     finally:
@@ -159,19 +174,25 @@ def crawl(
     source failed).
     """
     from monitor.lock import LockHeld, run_lock
+    from monitor.settings_check import check_values
 
     _check_config(sources_file, source, rules_file)
     settings = _settings_pairs(pairs)
+    for problem in check_values(settings)[:1]:
+        _fail(problem)
     if rules_file:
         settings["MONITOR_RULES"] = rules_file
     try:
         with run_lock(Path(db).with_suffix(".lock"), wait=wait):
-            run_spider(db, sources_file, source, settings, verbose)
-            rows, flagged, silent = summarize(db, int(settings.get("MONITOR_SILENT_RUNS", 3)))
+            stats = run_spider(db, sources_file, source, settings, verbose)
+            run_id = stats.get("monitor/run_id")
+            if not run_id:
+                _fail("the crawl stopped before it started a run; see the log")
+            rows, flagged, silent = summarize(db, run_id, int(settings.get("MONITOR_SILENT_RUNS", 3)))
     except LockHeld as exc:
         click.echo(str(exc))
         sys.exit(EXIT_OK)
-    except StorageError as exc:
+    except (StorageError, CrawlNotStarted) as exc:
         _fail(str(exc))
     print_summary(rows, flagged)
     problems = source_problems(rows)
@@ -211,9 +232,9 @@ def demo(db: str, sites: str | None, verbose: bool) -> None:
         click.echo(f"Mirror of {len(mirror.sites)} outlets on {len(mirror.bases)} loopback ports; crawling…")
         settings = {"AUTOTHROTTLE_START_DELAY": 0.0, "DOWNLOAD_DELAY": 0.0, "RETRY_TIMES": 0}
         try:
-            run_spider(db, str(sources_file), None, settings, verbose)
-            rows, flagged, _silent = summarize(db)
-        except StorageError as exc:
+            stats = run_spider(db, str(sources_file), None, settings, verbose)
+            rows, flagged, _silent = summarize(db, stats.get("monitor/run_id"))
+        except (StorageError, CrawlNotStarted) as exc:
             _fail(str(exc))
     print_summary(rows, flagged)
     for line in source_problems(rows):

@@ -62,6 +62,7 @@ class StoragePipeline:
         except StorageError as exc:
             self.stop(str(exc))
             return
+        self.crawler.stats.set_value("monitor/run_id", self.run_id)
         logger.info("Storing into %s (run %s, rules %s)", self.db_path, self.run_id, self.ruleset.version)
 
     def process_item(self, item: Any) -> Any:

@@ -39,16 +39,23 @@ def test_demo_prints_summary_and_flags_the_seed_story(tmp_path):
     assert conn.execute("SELECT count(*) FROM peace_talks").fetchone()[0] >= 6
 
 
-def test_crawl_reports_each_unreachable_source_in_one_line(tmp_path):
-    port = closed_port()
+def dead_sources(tmp_path: Path, *names: str) -> Path:
+    """A sources file whose outlets each live on their own closed loopback port (a host belongs to one outlet)."""
     sources = tmp_path / "sources.toml"
-    sources.write_text(
-        "\n".join(
+    blocks = []
+    for name in names:
+        port = closed_port()
+        blocks.append(
             f'[[outlet]]\nname = "{name}"\ndomains = ["127.0.0.1:{port}"]\n'
             f'feeds = ["http://127.0.0.1:{port}/{name}.xml"]\narticle_pattern = ",nId,"\n'
-            for name in ("alpha", "beta")
         )
-    )
+    sources.write_text("\n".join(blocks))
+    return sources
+
+
+def test_crawl_reports_each_unreachable_source_in_one_line(tmp_path):
+    sources = dead_sources(tmp_path, "alpha", "beta")
+    port = int(sources.read_text().split("127.0.0.1:")[1].split('"')[0])
     db = tmp_path / "m.db"
     result = run([*MONITOR, "crawl", "--db", str(db), "--sources", str(sources), "-s", "RETRY_TIMES=0"])
     assert result.returncode == 2
@@ -158,3 +165,65 @@ def test_extract_fetches_a_url_and_reports_unreachable_ones(tmp_path):
     }
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(dead) and "refused" in line.lower()
+
+
+def healthy_archive(db: Path) -> None:
+    """An archive whose last run went well (exit status 0 if it were reported again)."""
+    from monitor.storage import Storage
+
+    storage = Storage(db)
+    run_id = storage.start_run("news", ["alpha"])
+    storage.finish_run(run_id, "finished", {"alpha": {"discovered": 3, "fetched": 3, "stored": 3, "new": 3}})
+    storage.close()
+
+
+def test_a_bad_setting_value_is_one_line_naming_it_with_no_summary_of_an_earlier_run(tmp_path):
+    db = tmp_path / "m.db"
+    healthy_archive(db)
+    sources = dead_sources(tmp_path, "alpha")
+    for setting in ("DOWNLOAD_DELAY=abc", "MONITOR_BATCH_SIZE=many", "ROBOTSTXT_OBEY=perhaps"):
+        result = run([*MONITOR, "crawl", "--db", str(db), "--sources", str(sources), "-s", setting])
+        assert result.returncode == 2, (setting, result.stdout, result.stderr)
+        assert result.stdout == "", setting  # no summary, least of all the previous run's
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("error: ") and setting.split("=")[0] in line
+    runs = sqlite3.connect(db).execute("SELECT count(*) FROM crawl_runs").fetchone()[0]
+    assert runs == 1
+
+
+def test_a_crawl_that_cannot_start_says_so_in_one_line_and_reports_no_earlier_run(tmp_path):
+    """A value of the right type that still breaks start-up (here: an unknown scheduler class)."""
+    db = tmp_path / "m.db"
+    healthy_archive(db)
+    sources = dead_sources(tmp_path, "alpha")
+    result = run(
+        [*MONITOR, "crawl", "--db", str(db), "--sources", str(sources), "-s", "SCHEDULER=no.such.Scheduler"]
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: the crawl could not start") and "SCHEDULER" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_setting_values_are_checked_against_the_type_of_their_default():
+    from monitor.settings_check import check_values, culprit
+
+    given = {
+        "DOWNLOAD_DELAY": "0.5",
+        "DOWNLOAD_TIMEOUT": "2.5",
+        "RETRY_TIMES": "x",
+        "ROBOTSTXT_OBEY": "False",
+        "COOKIES_ENABLED": "maybe",
+        "DOWNLOAD_SLOTS": "[1]",
+        "MONITOR_DB": "anything",
+        "SOMETHING_ELSE": "whatever",
+    }
+    assert check_values(given) == [
+        "-s RETRY_TIMES=x: expects a number",
+        "-s COOKIES_ENABLED=maybe: expects True or False",
+        "-s DOWNLOAD_SLOTS=[1]: expects a JSON object",
+    ]
+    assert culprit(ValueError("invalid literal for int() with base 10: '2.5'"), {"A": "1", "B": "2.5"}) == "B"
+    assert culprit(ModuleNotFoundError("No module named 'no'", name="no"), {"S": "no.such.Thing"}) == "S"
+    assert culprit(ValueError("something else"), {"A": "1"}) is None

@@ -330,5 +330,10 @@ from monitor.ops_cli import register as register_ops  # noqa: E402
 
 register_ops(main)
 
+
+from monitor.sources_cli import register as register_sources  # noqa: E402
+
+register_sources(main)
+
 if __name__ == "__main__":
     main()

@@ -143,9 +143,15 @@ class Mirror:
                 for host, base in self.bases.items()
                 if on_domains(f"https://{host}/", domains)
             )
-            source["domains"] = netlocs or [urlsplit(self.dead_base).netloc]
             for key in ("feeds", "sitemaps", "sections"):
-                source[key] = [self.rewrite_url(u) for u in source.get(key, [])]
+                urls = [u["url"] if isinstance(u, dict) else u for u in source.get(key, [])]
+                source[key] = [self.rewrite_url(u) for u in urls]
+            dead = urlsplit(self.dead_base).netloc
+            rewritten = (u for key in ("feeds", "sitemaps", "sections") for u in source[key])
+            # an address on an unmirrored host is refused at the closed port: it still belongs to the outlet
+            source["domains"] = (
+                netlocs + [dead] if any(dead in u for u in rewritten) or not netlocs else netlocs
+            )
             lines.append("[[outlet]]")
             for key, value in source.items():
                 lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
@@ -181,7 +187,7 @@ class Mirror:
                     return
                 self.send_response(status)
                 for name, value in page.headers.items() if page is not None else ():
-                    self.send_header(name, value)
+                    self.send_header(name, mirror.rewrite_body(value.encode()).decode())
                 if status == 200:
                     self.send_header("ETag", etag)
                 self.send_header("Content-Type", ctype)

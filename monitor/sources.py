@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from monitor.extract import SiteHints
-from monitor.urls import on_domains
+from monitor.urls import on_domains, pattern_target
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 HOST_RE = re.compile(
@@ -23,13 +23,51 @@ HOST_RE = re.compile(
 REQUIRED = ("name", "domains", "article_pattern")
 URL_LISTS = ("feeds", "sitemaps", "sections")
 KNOWN = frozenset(
-    {"name", "title", "domains", "article_pattern", "enabled", "extract", "delay", "concurrency", *URL_LISTS}
+    {
+        "name",
+        "title",
+        "group",
+        "domains",
+        "article_pattern",
+        "enabled",
+        "extract",
+        "delay",
+        "concurrency",
+        *URL_LISTS,
+    }
 )
 EXTRACT_KEYS = frozenset({"drop", "date_selector"})
+ADDRESS_KEYS = frozenset({"url", "grade", "seen"})
+# The kinds of outlet users filter by (stored in sources.outlet_group and carried by the views).
+GROUPS = (
+    "national",
+    "broadcaster",
+    "weekly",
+    "business",
+    "defence",
+    "analysis",
+    "international",
+    "catholic",
+    "regional",
+    "other",
+)
+# Where an address was seen (docs/sources.md): A answering recently or kept in a maintained crawler, B used by a
+# few public projects or linked by the outlet itself, C historical, U inferred from the platform, never seen.
+GRADES = ("A", "B", "C", "U")
 
 
 class SourcesError(ValueError):
     """A sources file that cannot be used; the message is one line naming file, outlet and field."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """One feed, sitemap or section address with where it was seen."""
+
+    url: str
+    kind: str  # "feeds", "sitemaps" or "sections"
+    grade: str | None = None
+    seen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +79,8 @@ class Source:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
+    group: str | None = None
+    addresses: tuple[Address, ...] = ()
     enabled: bool = True
     extract: SiteHints = SiteHints()
     delay: float | None = None  # seconds between requests to this outlet (its own download slot)
@@ -49,6 +89,10 @@ class Source:
     def owns(self, url: str) -> bool:
         """True when ``url`` is on one of this outlet's domains."""
         return on_domains(url, self.domains)
+
+    def is_article(self, url: str) -> bool:
+        """True when ``url`` has the shape of one of this outlet's article URLs."""
+        return self.article_pattern.search(pattern_target(url)) is not None
 
 
 def default_sources_path() -> Path:
@@ -72,6 +116,48 @@ def _check_url(path: str, where: str, field: str, value: object) -> str:
     except ValueError as exc:
         raise _fail(path, where, field, f"{value!r} has a malformed port") from exc
     return value
+
+
+def _address(path: str, where: str, field: str, value: object) -> Address:
+    """A URL list entry: a plain URL, or a table ``{ url = "...", grade = "A", seen = "where" }``."""
+    if not isinstance(value, dict):
+        return Address(_check_url(path, where, field, value), field)
+    unknown = sorted(set(value) - ADDRESS_KEYS)
+    if unknown:
+        raise _fail(path, where, field, f"unknown key {unknown[0]!r} in an address; known: url, grade, seen")
+    if "url" not in value:
+        raise _fail(path, where, field, f"an address table needs a url: {value!r}")
+    url = _check_url(path, where, field, value["url"])
+    grade, seen = value.get("grade"), value.get("seen")
+    if grade is not None and grade not in GRADES:
+        raise _fail(path, where, field, f"grade {grade!r} of {url!r} must be one of {', '.join(GRADES)}")
+    if seen is not None and (not isinstance(seen, str) or not seen.strip()):
+        raise _fail(path, where, field, f"seen of {url!r} must be a non-empty string")
+    return Address(url, field, grade, seen)
+
+
+def _overlap(a: str, b: str) -> bool:
+    """True when one host name is the other or one of its subdomains (so one URL could belong to both)."""
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def _check_outlet_addresses(path: str, where: str, source: Source) -> None:
+    """Every address is on the outlet's own domains and is not itself taken for an article."""
+    for address in source.addresses:
+        if not source.owns(address.url):
+            raise _fail(
+                path,
+                where,
+                address.kind,
+                f"{address.url!r} is not on the outlet's domains {list(source.domains)}",
+            )
+        if source.is_article(address.url):
+            raise _fail(
+                path,
+                where,
+                "article_pattern",
+                f"matches the outlet's own {address.kind[:-1]} {address.url!r}; it must match articles only",
+            )
 
 
 def _css(path: str, where: str, field: str, value: object) -> str:
@@ -156,18 +242,18 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
             pattern = re.compile(pattern_text)
         except re.error as exc:
             raise _fail(path, where, "article_pattern", f"invalid regular expression: {exc}") from exc
-        lists: dict[str, tuple[str, ...]] = {}
+        addresses: list[Address] = []
         for key in URL_LISTS:
             values = entry.get(key, [])
             if not isinstance(values, list):
                 raise _fail(path, where, key, "must be a list of URLs")
-            lists[key] = tuple(_check_url(path, where, key, v) for v in values)
-        if not any(lists.values()):
+            addresses.extend(_address(path, where, key, v) for v in values)
+        if not addresses:
             raise _fail(path, where, "feeds", "an outlet needs at least one feed, sitemap or section")
-        for key, urls in lists.items():
-            for url in urls:
-                if key == "sections" and not on_domains(url, domains):
-                    raise _fail(path, where, key, f"{url!r} is not on the outlet's domains {domains}")
+        lists = {key: tuple(a.url for a in addresses if a.kind == key) for key in URL_LISTS}
+        group = entry.get("group")
+        if group is not None and group not in GROUPS:
+            raise _fail(path, where, "group", f"{group!r} must be one of {', '.join(GROUPS)}")
         enabled = entry.get("enabled", True)
         if not isinstance(enabled, bool):
             raise _fail(path, where, "enabled", "must be true or false")
@@ -180,19 +266,32 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
         ):
             raise _fail(path, where, "concurrency", f"{concurrency!r} must be a whole number, 1 or more")
-        sources.append(
-            Source(
-                name=name,
-                title=title,
-                domains=tuple(d.lower() for d in domains),
-                article_pattern=pattern,
-                enabled=enabled,
-                extract=site,
-                delay=float(delay) if delay is not None else None,
-                concurrency=concurrency,
-                **lists,
-            )
+        source = Source(
+            name=name,
+            title=title,
+            domains=tuple(d.lower() for d in domains),
+            article_pattern=pattern,
+            enabled=enabled,
+            extract=site,
+            delay=float(delay) if delay is not None else None,
+            concurrency=concurrency,
+            group=group,
+            addresses=tuple(addresses),
+            **lists,
         )
+        _check_outlet_addresses(path, where, source)
+        for other in sources:
+            for domain in source.domains:
+                clash = next((d for d in other.domains if _overlap(domain, d)), None)
+                if clash:
+                    raise _fail(
+                        path,
+                        where,
+                        "domains",
+                        f"{domain!r} overlaps {clash!r} of outlet '{other.name}' (entry {seen[other.name]}); "
+                        "a host belongs to one outlet",
+                    )
+        sources.append(source)
     return sources
 
 

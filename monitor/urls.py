@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 # Query parameters that only track where a click came from; they never change the story.
@@ -91,7 +92,7 @@ def host_of(url: str) -> str:
     return f"{host}:{parts.port}" if parts.port else host
 
 
-def on_domains(url: str, domains: tuple[str, ...] | list[str]) -> bool:
+def on_domains(url: str, domains: Sequence[str]) -> bool:
     """True when the URL is http(s) on one of the domains or their subdomains.
 
     A domain written with a port (``127.0.0.1:8080``) matches only that host and port.

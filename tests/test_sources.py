@@ -91,7 +91,8 @@ def test_corrupt_toml_and_missing_file(tmp_path):
 
 
 def test_select_limits_and_rejects_unknown_names():
-    sources = parse_sources(GOOD + GOOD.replace('"rp"', '"rp2"'), "s.toml")
+    second = GOOD.replace('"rp"', '"rp2"').replace("rp.pl", "rp2.pl")
+    sources = parse_sources(GOOD + second, "s.toml")
     assert [s.name for s in select(sources, "rp2")] == ["rp2"]
     assert len(select(sources, None)) == 2
     with pytest.raises(SourcesError, match="unknown source"):
@@ -107,3 +108,87 @@ def test_extract_hints_are_validated():
         parse_sources(GOOD + "[outlet.extract]\ndrop = ['div[[']\n", "s.toml")
     with pytest.raises(SourcesError, match=r"field 'extract.selector': unknown key"):
         parse_sources(GOOD + "[outlet.extract]\nselector = 'x'\n", "s.toml")
+
+
+def test_addresses_carry_grade_and_where_they_were_seen():
+    text = GOOD.replace(
+        'feeds = ["https://www.rp.pl/rss_main"]',
+        'group = "national"\nfeeds = [{ url = "https://www.rp.pl/rss_main", grade = "A", seen = "feeds.md" }]',
+    )
+    (source,) = parse_sources(text, "s.toml")
+    assert source.group == "national"
+    assert source.feeds == ("https://www.rp.pl/rss_main",)
+    feed = source.addresses[0]
+    assert (feed.url, feed.kind, feed.grade, feed.seen) == (
+        "https://www.rp.pl/rss_main",
+        "feeds",
+        "A",
+        "feeds.md",
+    )
+    assert source.addresses[1].kind == "sections" and source.addresses[1].grade is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'feeds = ["https://www.rp.pl/rss_main"]',
+            'feeds = [{ url = "https://www.rp.pl/rss_main", grade = "Z" }]',
+            r"outlet 'rp' \(entry 1\), field 'feeds': grade 'Z' of 'https://www.rp.pl/rss_main' must be one of",
+        ),
+        (
+            'feeds = ["https://www.rp.pl/rss_main"]',
+            'feeds = [{ href = "https://www.rp.pl/rss_main" }]',
+            r"field 'feeds': unknown key 'href' in an address",
+        ),
+        (
+            'feeds = ["https://www.rp.pl/rss_main"]',
+            'feeds = [{ grade = "A" }]',
+            r"field 'feeds': an address table needs a url",
+        ),
+        (
+            'title = "Rzeczpospolita"',
+            'title = "R"\ngroup = "tabloid"',
+            r"field 'group': 'tabloid' must be one of",
+        ),
+        (
+            'feeds = ["https://www.rp.pl/rss_main"]',
+            'feeds = ["https://feeds.example.com/rp.xml"]',
+            r"field 'feeds': 'https://feeds.example.com/rp.xml' is not on the outlet's domains \['rp.pl'\]",
+        ),
+        (
+            'feeds = ["https://www.rp.pl/rss_main"]',
+            'sitemaps = ["https://www.rp.pl/art1-sitemap.xml"]',
+            r"field 'article_pattern': matches the outlet's own sitemap 'https://www.rp.pl/art1-sitemap.xml'",
+        ),
+        (
+            'sections = ["https://www.rp.pl/konflikty-zbrojne"]',
+            'sections = ["https://www.rp.pl/art1-spis"]',
+            r"field 'article_pattern': matches the outlet's own section 'https://www.rp.pl/art1-spis'",
+        ),
+    ],
+)
+def test_bad_addresses_groups_and_patterns(old, new, message):
+    assert old in GOOD
+    with pytest.raises(SourcesError, match=message) as info:
+        parse_sources(GOOD.replace(old, new), "s.toml")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("domain", ["rp.pl", "www.rp.pl", "pl"])
+def test_overlapping_domains_of_two_outlets_are_rejected(domain):
+    other = GOOD.replace('"rp"', '"rp2"').replace('domains = ["rp.pl"]', f'domains = ["{domain}"]')
+    with pytest.raises(
+        SourcesError,
+        match=rf"outlet 'rp2' \(entry 2\), field 'domains': '{domain}' overlaps 'rp.pl' of outlet 'rp' \(entry 1\)",
+    ):
+        parse_sources(GOOD + other, "s.toml")
+
+
+def test_neighbouring_domains_do_not_overlap():
+    other = (
+        GOOD.replace('"rp"', '"prp"')
+        .replace('domains = ["rp.pl"]', 'domains = ["prp.pl"]')
+        .replace("www.rp.pl", "www.prp.pl")
+    )
+    assert [s.name for s in parse_sources(GOOD + other, "s.toml")] == ["rp", "prp"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import trafilatura
 
-from monitor.dates import WARSAW
+from monitor.extract.dates import WARSAW
 from monitor.extract import NotAnArticle, extract_article
 from monitor.metrics import Counts
 

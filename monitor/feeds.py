@@ -13,7 +13,7 @@ from typing import Literal
 import lxml.etree as etree
 import lxml.html
 
-from monitor.dates import iso, parse_date
+from monitor.extract.dates import iso, parse_date
 from monitor.urls import absolute
 
 Kind = Literal["rss", "atom", "urlset", "sitemapindex", "html"]

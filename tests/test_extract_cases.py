@@ -7,10 +7,10 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import trafilatura
 
-from monitor import extract as extract_module
-from monitor.dates import text_dates
 from monitor.extract import NotAnArticle, clean_authors, decode_html, extract_article
+from monitor.extract.dates import text_dates
 
 NOW = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
 LETTERS = "ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ"
@@ -196,7 +196,7 @@ def test_slow_extraction_hits_the_time_limit(monkeypatch):
     def slow(*args, **kwargs):
         time.sleep(5)
 
-    monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", slow)
+    monkeypatch.setattr(trafilatura, "bare_extraction", slow)
     with pytest.raises(NotAnArticle, match="longer than 0.5 s"):
         extract_article("https://x.pl/a", page().encode(), fetched_at=NOW, timeout=0.5)
 

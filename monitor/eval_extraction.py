@@ -8,6 +8,11 @@ Run with ``make eval`` or ``python -m monitor.eval_extraction [--json] [--pages]
 - publication day: right day (Europe/Warsaw) on pages whose truth has a date;
 - publication minute: right instant to the minute, expressed with Warsaw's offset, on pages whose truth has a time;
 - title, authors: exact after whitespace normalisation.
+
+The real pages are also scored the way ``../shared/tools/eval_extract.py`` scores them (the scorer used outside the
+project): the body alone (no headline), "with" snippets plus the first words plus every expected body paragraph,
+text compared after folding case, quotes, dashes and spaces; the day is the first ten characters of
+``published``; the minute is the instant within 60 s. ``make eval`` also runs that tool itself.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import json
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +29,8 @@ from typing import Any
 
 import trafilatura
 
+from monitor.extract import MIN_WORDS, NotAnArticle, extract_article
 from monitor.extract.dates import WARSAW
-from monitor.extract import NotAnArticle, extract_article
 from monitor.metrics import Counts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +52,10 @@ class Case:
     with_: list[str]
     without: list[str]
     authors: list[str] | None = None
+    paragraphs: list[str] = field(default_factory=list)  # the whole expected body, where known
+    first_words: str | None = None
+    day: str | None = None  # the publication day as the truth writes it (YYYY-MM-DD)
+    instant: str | None = None  # the publication instant as the truth writes it
 
 
 @dataclass
@@ -141,10 +151,15 @@ def score_page(case: Case, out: Output, score: Score) -> dict[str, Any]:
     return page
 
 
-def run_ours(case: Case) -> Output:
+def run_ours(case: Case, min_words: int = 0) -> Output:
+    """This extractor on one page; ``min_words`` as ``monitor extract`` uses it refuses short pages (empty output)."""
     try:
         article = extract_article(
-            case.url, case.body, content_type=case.content_type, fetched_at=case.fetched_at, min_words=0
+            case.url,
+            case.body,
+            content_type=case.content_type,
+            fetched_at=case.fetched_at,
+            min_words=min_words,
         )
     except NotAnArticle:
         return Output("", None, None)
@@ -205,9 +220,85 @@ def realpage_cases(root: Path = REALPAGES) -> list[Case]:
                 with_=with_,
                 without=list(truth.get("without", [])),
                 authors=truth.get("authors"),
+                paragraphs=list(truth.get("body_paragraphs", [])),
+                first_words=truth.get("first_words"),
+                day=truth.get("date"),
+                instant=truth.get("datetime"),
             )
         )
     return cases
+
+
+def shared_norm(text: str | None) -> str:
+    """Text folded the way the shared scorer folds it: NFC, no-break spaces, straight quotes, hyphens, case."""
+    text = unicodedata.normalize("NFC", text or "").replace("\u00a0", " ")
+    text = re.sub("[„”“]", '"', text)
+    text = re.sub("[–—]", "-", text)
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+@dataclass
+class SharedScore(Counts):
+    """Figures of one extractor by the shared scorer's method (body snippets, day, minute)."""
+
+    day_right: int = 0
+    day_total: int = 0
+    minute_right: int = 0
+    minute_total: int = 0
+    pages: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, case: Case, out: Output) -> None:
+        self.pages += 1
+        text = shared_norm(out.text)
+        for snippet in [*case.with_, *case.paragraphs]:  # "with" holds the first words already
+            if shared_norm(snippet) in text:
+                self.tp += 1
+            else:
+                self.fn += 1
+                self.misses.append(f"MISSING {case.name}: {snippet[:70]}")
+        for snippet in case.without:
+            if shared_norm(snippet) in text:
+                self.fp += 1
+                self.misses.append(f"LEAKED  {case.name}: {snippet[:70]}")
+        if case.day:
+            self.day_total += 1
+            right = bool(out.published) and (out.published or "")[:10] == case.day
+            self.day_right += right
+            if not right:
+                self.misses.append(f"DATE    {case.name}: got {out.published} want {case.day}")
+        if case.instant and ("T" in case.instant or ":" in case.instant):
+            self.minute_total += 1
+            right = False
+            if out.published:
+                try:
+                    got = datetime.fromisoformat(out.published.replace("Z", "+00:00"))
+                    truth = datetime.fromisoformat(case.instant.replace("Z", "+00:00"))
+                    right = got.tzinfo is not None and abs((got - truth).total_seconds()) < 60
+                except (ValueError, TypeError):
+                    right = False
+            self.minute_right += right
+            if not right:
+                self.misses.append(f"TIME    {case.name}: got {out.published} want {case.instant}")
+
+    def summary(self) -> dict[str, float | int]:
+        return {
+            "pages": self.pages,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "date": f"{self.day_right}/{self.day_total}",
+            "datetime": f"{self.minute_right}/{self.minute_total}",
+        }
+
+
+def evaluate_shared(cases: list[Case]) -> dict[str, SharedScore]:
+    """The shared scorer's figures for this extractor and for plain trafilatura."""
+    ours, plain = SharedScore(), SharedScore()
+    for case in cases:
+        ours.add(case, run_ours(case, MIN_WORDS))  # as `monitor extract` runs it
+        plain.add(case, run_trafilatura(case))
+    return {"monitor": ours, "trafilatura": plain}
 
 
 def evaluate(cases: list[Case]) -> dict[str, Score]:
@@ -265,13 +356,28 @@ def main(argv: list[str] | None = None) -> int:
     if real:
         sets["real pages (../shared/realpages)"] = real
     results = {label: evaluate(cases) for label, cases in sets.items()}
+    shared = evaluate_shared(real) if real else {}
     if args.json:
-        print(json.dumps({k: {n: s.summary() for n, s in v.items()} for k, v in results.items()}, indent=2))
+        figures: dict[str, Any] = {k: {n: s.summary() for n, s in v.items()} for k, v in results.items()}
+        if shared:
+            figures["real pages, shared scorer"] = {n: s.summary() for n, s in shared.items()}
+        print(json.dumps(figures, indent=2))
         return 0
     print("Extraction quality")
     for label, scores in results.items():
         _print(label, scores, args.pages)
-    if not real:
+    if shared:
+        print("\nreal pages (../shared/realpages), scored the way ../shared/tools/eval_extract.py scores")
+        for name, score in shared.items():
+            summary = score.summary()
+            print(
+                f"  {name:<12} pages={summary['pages']} body P={score.precision:.3f} R={score.recall:.3f} "
+                f"F1={score.f1:.3f} date={summary['date']} datetime={summary['datetime']}"
+            )
+        if args.pages:
+            for line in shared["monitor"].misses:
+                print(f"    {line}")
+    else:
         print("\nreal pages: ../shared/realpages not found, skipped")
     return 0
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.eval_extraction import REALPAGES, evaluate, golden_cases, realpage_cases, run_ours
+from monitor.eval_extraction import (
+    REALPAGES,
+    evaluate,
+    evaluate_shared,
+    golden_cases,
+    realpage_cases,
+    run_ours,
+)
 
 CASES = golden_cases()
 
@@ -22,6 +29,9 @@ GOLDEN_FLOORS = {
     "authors_accuracy": 1.0,
 }
 REAL_FLOORS = {"f1": 0.959, "day_accuracy": 1.0, "minute_accuracy": 1.0, "authors_accuracy": 0.875}
+# The same 21 real pages scored the way ../shared/tools/eval_extract.py scores them (the scorer used outside the
+# project: body only, every expected paragraph, `monitor extract`'s refusals count as empty pages).
+SHARED_FLOORS = {"f1": 0.911, "precision": 0.944, "recall": 0.879}
 
 
 def test_there_are_enough_golden_pages():
@@ -55,3 +65,14 @@ def test_real_pages_floors():
     ours = evaluate(realpage_cases())["monitor"].summary()
     for metric, floor in REAL_FLOORS.items():
         assert ours[metric] >= floor, f"{metric} fell to {ours[metric]} (floor {floor})"
+
+
+@pytest.mark.skipif(not (REALPAGES / "gold.jsonl").exists(), reason="../shared/realpages is not here")
+def test_real_pages_floors_by_the_shared_scorer():
+    scores = evaluate_shared(realpage_cases())
+    ours, plain = scores["monitor"], scores["trafilatura"]
+    figures = {"f1": ours.f1, "precision": ours.precision, "recall": ours.recall}
+    for metric, floor in SHARED_FLOORS.items():
+        assert round(figures[metric], 3) >= floor, f"{metric} fell to {figures[metric]:.3f} (floor {floor})"
+    assert ours.day_right == ours.day_total and ours.minute_right == ours.minute_total, ours.misses
+    assert ours.f1 > plain.f1

@@ -73,6 +73,52 @@ def other_outlets(conn: sqlite3.Connection, story_id: int, outlet: str) -> list[
     return [name for (name,) in rows]
 
 
+SILENT_RUNS_SQL = """
+WITH ranked AS (
+    SELECT rs.source, rs.discovered,
+           row_number() OVER (PARTITION BY rs.source ORDER BY rs.run_id DESC) AS recent
+    FROM run_sources rs JOIN crawl_runs r ON r.id = rs.run_id
+    WHERE r.spider IS NOT 'ingest'
+)
+SELECT source FROM ranked WHERE recent <= :runs
+GROUP BY source HAVING count(*) = :runs AND max(coalesce(discovered, 0)) = 0
+ORDER BY source
+"""
+# Outlets crawled during the window, watched for longer than it, with no new article in it.
+SILENT_HOURS_SQL = """
+WITH watched AS (
+    SELECT rs.source, min(r.started) AS first_run, max(r.started) AS last_run
+    FROM run_sources rs JOIN crawl_runs r ON r.id = rs.run_id
+    WHERE r.spider IS NOT 'ingest'
+    GROUP BY rs.source
+)
+SELECT w.source, (SELECT max(a.first_seen) FROM articles a WHERE a.source = w.source) AS last_new
+FROM watched w
+WHERE w.last_run >= :cutoff AND w.first_run < :cutoff
+  AND coalesce((SELECT max(a.first_seen) FROM articles a WHERE a.source = w.source), '') < :cutoff
+ORDER BY w.source
+"""
+
+
+def silent_outlets(
+    conn: sqlite3.Connection, *, runs: int = 3, hours: float | None = 24, now: datetime | None = None
+) -> list[tuple[str, str]]:
+    """Outlets that went silent, each with why: nothing discovered in each of their last ``runs`` runs, or
+    (with ``hours``) crawled in the last ``hours`` hours, watched for longer, and no new article stored in them.
+    A moved feed or a changed URL shape looks like this."""
+    silent: dict[str, str] = {
+        name: f"nothing discovered in the last {runs} runs"
+        for (name,) in conn.execute(SILENT_RUNS_SQL, {"runs": runs})
+    }
+    if hours:
+        cutoff = ((now or datetime.now(UTC)) - timedelta(hours=hours)).astimezone(UTC)
+        params = {"cutoff": cutoff.isoformat(timespec="seconds")}
+        for name, last_new in conn.execute(SILENT_HOURS_SQL, params):
+            when = f"last {last_new[:16].replace('T', ' ')}" if last_new else "none stored yet"
+            silent.setdefault(name, f"no new article for {hours:g} hours ({when})")
+    return sorted(silent.items())
+
+
 def format_report(stories: list[dict[str, Any]], wire: dict[int, list[str]] | None = None) -> list[str]:
     """Terminal lines for flagged stories: time, outlet, title; then matched terms, other outlets and the link."""
     if not stories:

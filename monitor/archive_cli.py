@@ -96,18 +96,24 @@ def search(query: str, db: str, limit: int, outlet: str | None, relevance: str |
 @click.option("--since", help="Only stories published since: 24h, 7d, 2026-01-14, or ISO 8601.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 def report(db: str, since: str | None, limit: int) -> None:
-    """Print the newest flagged peace-talk stories, with their matched terms and the outlets that also ran them."""
-    from monitor.archive import flagged_stories, format_report, other_outlets
+    """Print the newest flagged peace-talk stories, with their matched terms and the outlets that also ran them;
+    then the outlets that went silent (nothing discovered in 3 runs, or no new article for 24 hours)."""
+    from monitor.archive import flagged_stories, format_report, other_outlets, silent_outlets
 
     window = _since(since)
     database = _reader(db)
     try:
         stories = flagged_stories(database.conn, since=window, limit=limit)
         wire = {s["id"]: other_outlets(database.conn, s["story_id"], s["outlet"]) for s in stories}
+        silent = silent_outlets(database.conn)
     finally:
         database.conn.close()
     for line in format_report(stories, wire):
         click.echo(line)
+    if silent:
+        click.echo(f"\nSilent outlets ({len(silent)}): check them with `monitor sources check --source NAME`")
+        for name, why in silent:
+            click.echo(f"  {name}: {why}")
 
 
 @click.group()

@@ -183,29 +183,33 @@ _TOP_TERMS = """(SELECT group_concat(term, ', ') FROM (
                     SELECT m.term FROM matches m WHERE m.article_id = a.id
                     GROUP BY m.term ORDER BY count(*) DESC, m.term LIMIT 5))"""
 _STORY_OUTLETS = "(SELECT count(DISTINCT s.source) FROM articles s WHERE s.story_id = a.story_id)"
+_GROUP = "(SELECT g.outlet_group FROM sources g WHERE g.name = a.source)"
 
 VIEWS = {
     # Columns published, outlet, title, url, score, top_terms come first and stay: scripts rely on them.
     "peace_talks": f"""
         SELECT a.published, a.source AS outlet, a.title, a.url, a.score,
                {_TOP_TERMS} AS top_terms,
-               a.lead, a.story_id, {_STORY_OUTLETS} AS story_outlets, a.first_seen, a.id AS article_id
+               a.lead, a.story_id, {_STORY_OUTLETS} AS story_outlets, a.first_seen, a.id AS article_id,
+               {_GROUP} AS outlet_group
         FROM articles a
         WHERE a.relevance = 'primary'
         ORDER BY julianday(a.published) DESC, a.id DESC""",
     "peace_talk_mentions": f"""
         SELECT a.published, a.source AS outlet, a.title, a.url, a.score,
                {_TOP_TERMS} AS top_terms,
-               a.lead, a.story_id, {_STORY_OUTLETS} AS story_outlets, a.first_seen, a.id AS article_id
+               a.lead, a.story_id, {_STORY_OUTLETS} AS story_outlets, a.first_seen, a.id AS article_id,
+               {_GROUP} AS outlet_group
         FROM articles a
         WHERE a.relevance = 'mention'
         ORDER BY julianday(a.published) DESC, a.id DESC""",
-    "daily_counts": """
+    "daily_counts": f"""
         SELECT coalesce(substr(a.published, 1, 10), substr(a.first_seen, 1, 10)) AS day,
                a.source AS outlet,
                count(*) AS articles,
                sum(a.relevance = 'primary') AS flagged,
-               sum(a.relevance = 'mention') AS mentions
+               sum(a.relevance = 'mention') AS mentions,
+               {_GROUP} AS outlet_group
         FROM articles a
         GROUP BY day, outlet
         ORDER BY day DESC, outlet""",
@@ -229,6 +233,18 @@ VIEWS = {
                    coalesce(min(CASE WHEN stored > 0 THEN recent END) - 1, count(*)) AS runs_since_last_stored,
                    max(CASE WHEN failed > 0 THEN run_id END) AS last_failed_run
             FROM runs GROUP BY source
+        ),
+        -- articles stored (first seen) in the last 30 days, read through idx_articles_first_seen
+        recent AS (
+            SELECT source,
+                   sum(first_seen >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-7 days')) AS stored_7d,
+                   sum(first_seen >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-7 days') AND relevance = 'primary')
+                     AS flagged_7d,
+                   count(*) AS stored_30d,
+                   sum(relevance = 'primary') AS flagged_30d
+            FROM articles
+            WHERE first_seen >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-30 days')
+            GROUP BY source
         )
         SELECT s.name AS outlet,
                coalesce(per.runs, 0) AS runs,
@@ -240,8 +256,14 @@ VIEWS = {
                coalesce(per.runs_since_last_stored, 0) AS runs_since_last_stored,
                (SELECT max(a.first_seen) FROM articles a WHERE a.source = s.name) AS last_new_article,
                (SELECT json_extract(e.errors, '$[0]') FROM run_sources e
-                 WHERE e.run_id = per.last_failed_run AND e.source = s.name) AS last_error
-        FROM sources s LEFT JOIN per ON per.source = s.name
+                 WHERE e.run_id = per.last_failed_run AND e.source = s.name) AS last_error,
+               s.outlet_group,
+               coalesce(recent.stored_7d, 0) AS stored_7d,
+               coalesce(recent.flagged_7d, 0) AS flagged_7d,
+               coalesce(recent.stored_30d, 0) AS stored_30d,
+               coalesce(recent.flagged_30d, 0) AS flagged_30d,
+               (SELECT max(a.published) FROM articles a WHERE a.source = s.name) AS last_published
+        FROM sources s LEFT JOIN per ON per.source = s.name LEFT JOIN recent ON recent.source = s.name
         ORDER BY s.name""",
     "wire_stories": """
         SELECT a.story_id,
@@ -346,7 +368,14 @@ def m002_archive(db: sqlite_utils.Database) -> None:
             "UPDATE articles SET content_hash = ?, story_id = ? WHERE id = ?",
             [content_hash(title, lead, text), story, article_id],
         )
-    conn.execute("DROP VIEW IF EXISTS peace_talks")
+    _replace_views(conn)
+
+
+def _replace_views(conn: sqlite3.Connection) -> None:
+    """Drop the analysts' views and create them as :data:`VIEWS` defines them now (a migration that changes a
+    view, or a column a view reads, calls this last)."""
+    for name in ("peace_talks", *VIEWS):
+        conn.execute(f"DROP VIEW IF EXISTS {name}")
     for name, sql in VIEWS.items():
         conn.execute(f"CREATE VIEW {name} AS {sql}")
 
@@ -384,6 +413,16 @@ def m004_fts_merge(db: sqlite_utils.Database) -> None:
     so every writer of the file uses it)."""
     for key, value in FTS_SETTINGS.items():
         db.conn.execute(f"INSERT INTO articles_fts (articles_fts, rank) VALUES ('{key}', {value})")
+
+
+@migrations()
+def m005_outlets(db: sqlite_utils.Database) -> None:
+    """Outlet groups (issue #11): ``sources.outlet_group``, carried by the views; ``source_health`` counts the
+    articles stored and flagged in the last 7 and 30 days and gives the last article's date."""
+    for name in VIEWS:
+        db.conn.execute(f"DROP VIEW IF EXISTS {name}")
+    db["sources"].add_column("outlet_group", str)
+    _replace_views(db.conn)
 
 
 def known_migrations() -> list[str]:
@@ -756,9 +795,10 @@ class Storage:
             domains = json.dumps(list(getattr(source, "domains", ())), ensure_ascii=False)
             title = getattr(source, "title", None) or source.name
             conn.execute(
-                "INSERT INTO sources (name, title, domains, first_seen) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET title = excluded.title, domains = excluded.domains",
-                [source.name, title, domains, seen_at],
+                "INSERT INTO sources (name, title, domains, outlet_group, first_seen) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET title = excluded.title, domains = excluded.domains, "
+                "outlet_group = coalesce(excluded.outlet_group, outlet_group)",
+                [source.name, title, domains, getattr(source, "group", None), seen_at],
             )
 
     def _upsert(
@@ -1033,14 +1073,6 @@ class Storage:
 
     def silent_sources(self, runs: int) -> list[str]:
         """Outlets that discovered nothing in each of their last ``runs`` runs (and took part in that many)."""
-        silent = []
-        for (name,) in self.conn.execute(
-            "SELECT DISTINCT source FROM run_sources ORDER BY source"
-        ).fetchall():
-            recent = self.conn.execute(
-                "SELECT discovered FROM run_sources WHERE source = ? ORDER BY run_id DESC LIMIT ?",
-                [name, runs],
-            ).fetchall()
-            if len(recent) == runs and all((d or 0) == 0 for (d,) in recent):
-                silent.append(name)
-        return silent
+        from monitor.archive import silent_outlets
+
+        return [name for name, _why in silent_outlets(self.conn, runs=runs, hours=None)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,37 @@ def _settings_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def db_argument(args: list[str], default: str = "data/monitor.db") -> str:
+    """The ``--db`` a command line names (the default when it names none)."""
+    for index, arg in enumerate(args):
+        if arg == "--db" and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--db="):
+            return arg.removeprefix("--db=")
+    return default
+
+
+class MonitorGroup(click.Group):
+    """The ``monitor`` group: a database that fails under any command (damaged pages, text that is not UTF-8)
+    is one line naming the file and exit status 2, never a traceback."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        ctx.meta["monitor.args"] = list(args)
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StorageError as exc:
+            _fail(str(exc))
+        except sqlite3.Error as exc:
+            db = db_argument(ctx.meta.get("monitor.args", []))
+            _fail(f"{db}: cannot use this database: {' '.join(str(exc).split())}")
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Monitor Polish news for Ukraine–Russia peace-talk stories."""
 
@@ -173,13 +204,18 @@ def crawl(
     Exit status: 0 every source fine, 1 some sources failed, 2 nothing could run (configuration error, or every
     source failed).
     """
-    from monitor.lock import LockHeld, run_lock
+    from monitor.lock import LockError, LockHeld, run_lock
     from monitor.settings_check import check_values
+    from monitor.storage import check_writable
 
     _check_config(sources_file, source, rules_file)
     settings = _settings_pairs(pairs)
     for problem in check_values(settings)[:1]:
         _fail(problem)
+    try:
+        check_writable(db)
+    except StorageError as exc:
+        _fail(str(exc))
     if rules_file:
         settings["MONITOR_RULES"] = rules_file
     try:
@@ -192,7 +228,7 @@ def crawl(
     except LockHeld as exc:
         click.echo(str(exc))
         sys.exit(EXIT_OK)
-    except (StorageError, CrawlNotStarted) as exc:
+    except (StorageError, CrawlNotStarted, LockError) as exc:
         _fail(str(exc))
     print_summary(rows, flagged)
     problems = source_problems(rows)

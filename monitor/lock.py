@@ -25,6 +25,10 @@ class Holder:
     since: str | None
 
 
+class LockError(RuntimeError):
+    """The lock file cannot be created or opened (a read-only folder); the message names it."""
+
+
 class LockHeld(RuntimeError):
     """Another live run holds the lock."""
 
@@ -58,8 +62,11 @@ def run_lock(
 ) -> Iterator[Holder]:
     """Hold the lock for the block. Raises :class:`LockHeld` at once (or, with ``wait``, after ``timeout``)."""
     file = Path(path)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(file, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole block
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(file, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole block
+    except OSError as exc:
+        raise LockError(f"{file}: cannot open the lock file: {exc.strerror or exc}") from exc
     try:
         started = time.monotonic()
         while not _try_lock(handle):

@@ -65,12 +65,12 @@ def conditional_headers(state: FeedState | None) -> dict[str, str]:
 
 
 def load_memory(db_path: str | Path | None) -> Memory:
-    """Read the archive's memory; an archive that does not exist yet remembers nothing."""
+    """Read the archive's memory (without writing to it); an archive that does not exist yet remembers nothing."""
     from monitor.storage import Storage
 
     if not db_path or not Path(db_path).exists():
         return Memory()
-    storage = Storage(db_path)
+    storage = Storage(db_path, readonly=True)
     try:
         return Memory(storage.known_articles(), storage.feed_states())
     finally:

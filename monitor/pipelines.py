@@ -121,6 +121,7 @@ class StoragePipeline:
             counts["errors"] = getattr(spider, "errors", {}).get(source.name, [])
             counts["duration"] = spider.duration(source.name) if hasattr(spider, "duration") else None
             per_source[source.name] = counts
+        self.failure = self.failure or stats.get_value("monitor/storage_error")
         status = f"storage_error: {self.failure}" if self.failure else reason
         try:
             if self.run_id is not None:

@@ -22,6 +22,7 @@ from monitor.memory import FeedState, Memory, conditional_headers, load_memory, 
 from monitor.pipelines import stat_key
 from monitor.robots import RobotsTxtUnavailable
 from monitor.sources import Source, load_sources, select
+from monitor.storage import StorageError
 from monitor.urls import canonical_url, pattern_target
 
 
@@ -51,6 +52,8 @@ class NewsSpider(scrapy.Spider):
         self.min_words = 40
         self.max_errors = 20
         self.memory = Memory()
+        self.incremental = True
+        self.db_path: str | None = None
         self.feed_updates: dict[str, FeedState] = {}  # validators to save when the run completes
         self.dirty_feeds: set[str] = set()  # feeds with an article that failed: fetch them in full next time
         self.started = time.monotonic()
@@ -74,8 +77,8 @@ class NewsSpider(scrapy.Spider):
         spider.sources = select(load_sources(settings.get("MONITOR_SOURCES") or None), spider.source_filter)
         spider.by_name = {s.name: s for s in spider.sources}
         spider.configure_slots(settings)
-        if settings.getbool("MONITOR_INCREMENTAL", True):
-            spider.memory = load_memory(settings.get("MONITOR_DB"))
+        spider.incremental = settings.getbool("MONITOR_INCREMENTAL", True)
+        spider.db_path = settings.get("MONITOR_DB")
         spider.min_words = settings.getint("MONITOR_MIN_WORDS", monitor_settings.MONITOR_MIN_WORDS)
         spider.max_errors = settings.getint(
             "MONITOR_MAX_ERRORS_KEPT", monitor_settings.MONITOR_MAX_ERRORS_KEPT
@@ -131,6 +134,14 @@ class NewsSpider(scrapy.Spider):
 
     # --- discovery --------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
+        if self.incremental:
+            # Read once the run holds its lock and the pipeline has opened (and upgraded) the archive.
+            try:
+                self.memory = load_memory(self.db_path)
+            except StorageError as exc:
+                self.logger.error("stopping the crawl: %s", exc)
+                self.crawler.stats.set_value("monitor/storage_error", str(exc))
+                return
         for source in self.sources:
             for url in (*source.feeds, *source.sitemaps):
                 yield self.discovery_request(url, source.name)

@@ -312,8 +312,27 @@ def extract(targets: tuple[str, ...], url: str | None) -> None:
     sys.exit(status)
 
 
+TEXT_FIELDS = ("title", "lead", "text")
+
+
+def classify_input(line: bytes) -> dict[str, Any]:
+    """One JSON line of ``monitor classify``'s input: an object whose title, lead and text are strings or null.
+    Raises ValueError saying what is wrong."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte {exc.start + 1})") from None
+    record = json.loads(text)
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    for name in TEXT_FIELDS:
+        if record.get(name) is not None and not isinstance(record[name], str):
+            raise ValueError(f"field {name!r} must be a string or null, not {type(record[name]).__name__}")
+    return record
+
+
 @main.command(name="classify")
-@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("file", type=click.File("rb"), default="-")
 @click.option("--rules", "rules_file", help="Your own rules file (default: the packaged one).")
 @click.option(
     "--explain",
@@ -323,6 +342,9 @@ def extract(targets: tuple[str, ...], url: str | None) -> None:
 )
 def classify_command(file: Any, rules_file: str | None, explain_target: str | None) -> None:
     """Classify JSON lines {"id","title","lead","text","url"} (stdin when no FILE); print one verdict per line.
+
+    A bad line (not JSON, not UTF-8, a field that is not a string) is one error line naming its number; the
+    others are still classified. Exit status 0 all lines read, 1 some were bad, 2 none could be read.
 
     With --explain, print which rules fired on one page, on which words, in which field, with what weight,
     against which threshold.
@@ -339,18 +361,22 @@ def classify_command(file: Any, rules_file: str | None, explain_target: str | No
         except ExplainError as exc:
             _fail(str(exc))
         return
+    name = "<stdin>" if getattr(file, "name", "-") in ("-", "<stdin>") else file.name
+    good = bad = 0
     for number, line in enumerate(file, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
+            record = classify_input(line)
         except ValueError as exc:
-            _fail(f"{getattr(file, 'name', '<stdin>')}:{number}: {exc}")
+            click.echo(f"error: {name}:{number}: {' '.join(str(exc).split())}", err=True)
+            bad += 1
+            continue
         verdict = classify(ruleset, record.get("title"), record.get("lead"), record.get("text"))
-        out = {"id": record.get("id"), **verdict.to_dict()}
-        click.echo(json.dumps(out, ensure_ascii=False))
+        click.echo(json.dumps({"id": record.get("id"), **verdict.to_dict()}, ensure_ascii=False))
+        good += 1
+    if bad:
+        sys.exit(EXIT_SOME_FAILED if good else EXIT_NOTHING_RAN)
 
 
 from monitor.rules_cli import register as register_rules  # noqa: E402

@@ -108,7 +108,7 @@ def test_classify_reads_json_lines(tmp_path):
         out[0]["matches"][0]
     )
     bad = run([*MONITOR, "classify"], input='{"id": 1}\nnot json\n')
-    assert bad.returncode == 2 and "<stdin>:2:" in bad.stderr
+    assert bad.returncode == 1 and "<stdin>:2:" in bad.stderr and len(bad.stdout.splitlines()) == 1
 
 
 def test_extract_prints_json_and_reports_non_articles(tmp_path):
@@ -227,3 +227,37 @@ def test_setting_values_are_checked_against_the_type_of_their_default():
     assert culprit(ValueError("invalid literal for int() with base 10: '2.5'"), {"A": "1", "B": "2.5"}) == "B"
     assert culprit(ModuleNotFoundError("No module named 'no'", name="no"), {"S": "no.such.Thing"}) == "S"
     assert culprit(ValueError("something else"), {"A": "1"}) is None
+
+
+def test_classify_writes_every_valid_line_and_names_each_bad_one(tmp_path):
+    good = {
+        "id": "a",
+        "title": "Witkoff i Kushner na Kremlu. Rozmowy o planie pokojowym",
+        "text": "Putin, rozejm.",
+    }
+    lines = [
+        json.dumps(good, ensure_ascii=False).encode(),
+        b'{"id": "b", "title": 5}',
+        b'{"id": "c", "title": "Zle\xff\xfe bajty"}',
+        b"",
+        json.dumps({**good, "id": "d"}).encode(),
+        b"not json",
+        b"[1, 2]",
+        b'{"id": "e", "text": ["lista"]}',
+        b'{"id": {"x": 1}, "lead": null, "text": "Pogoda"}',
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = subprocess.run(
+        [*MONITOR, "classify", str(path)], cwd=ROOT, env=ENV, capture_output=True, timeout=300
+    )
+    assert result.returncode == 1
+    out = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [o["id"] for o in out] == ["a", "d", {"x": 1}]
+    errors = result.stderr.decode().strip().splitlines()
+    assert [e.removeprefix(f"error: {path}:").split(":")[0] for e in errors] == ["2", "3", "6", "7", "8"]
+    assert all(e.startswith(f"error: {path}:") for e in errors)
+    assert "'title'" in errors[0] and "UTF-8" in errors[1] and "'text'" in errors[4]
+    assert "Traceback" not in result.stderr.decode()
+    nothing = run([*MONITOR, "classify"], input="nope\n")
+    assert nothing.returncode == 2 and nothing.stdout == "" and "<stdin>:1:" in nothing.stderr

@@ -3,9 +3,10 @@
 For each split (``dev``: the rules are tuned on it; ``holdout``: kept aside as a check; ``real``: pages nobody
 on the team wrote, read from ``../shared`` when it is there) prints precision, recall and F1 for primary stories
 with mentions left out and with mentions counted as negatives, the three-way accuracy (primary / mention /
-none), and the errors grouped by the kind of text.
+none), and the errors grouped by the kind of text. Every corpus split is evaluated twice: as written, and as
+``body-only`` (title and lead removed, as when a page loses its ``<h1>`` or a feed item has no lead).
 
-    python -m monitor.eval_rules [--rules FILE] [--corpus DIR] [--errors] [--json]
+    python -m monitor.eval_rules [--rules FILE] [--corpus DIR] [--split S] [--variant V] [--errors] [--json]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from monitor.classify import RulesError, Ruleset, classify, load_rules
 from monitor.metrics import Counts
 
 SPLITS = ("dev", "holdout", "real")
+VARIANTS = ("full", "body-only")  # every text as written; the same texts without title and lead
 LABELS = ("primary", "mention", "none")
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
@@ -112,6 +114,7 @@ class Scores(Counts):
 @dataclass
 class Report:
     split: str
+    variant: str = "full"
     count: int = 0
     correct: int = 0
     excluded: Scores = field(default_factory=Scores)  # primary vs none, mentions left out
@@ -124,9 +127,14 @@ class Report:
     def accuracy(self) -> float:
         return self.correct / self.count if self.count else 1.0
 
+    @property
+    def name(self) -> str:
+        return self.split if self.variant == "full" else f"{self.split} {self.variant}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "split": self.split,
+            "variant": self.variant,
             "count": self.count,
             "accuracy": round(self.accuracy, 4),
             "primary_mentions_excluded": self.excluded.as_dict(),
@@ -136,13 +144,17 @@ class Report:
         }
 
 
-def evaluate(ruleset: Ruleset, rows: Iterable[dict[str, Any]], split: str) -> Report:
-    """Classify every row of one split and count how the verdicts compare with the labels."""
-    report = Report(split)
+def evaluate(ruleset: Ruleset, rows: Iterable[dict[str, Any]], split: str, variant: str = "full") -> Report:
+    """Classify every row of one split and count how the verdicts compare with the labels; ``variant``
+    ``body-only`` classifies each text without its title and lead."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}")
+    report = Report(split, variant)
     for row in rows:
         if row.get("split") != split:
             continue
-        verdict = classify(ruleset, row.get("title"), row.get("lead"), row.get("text"))
+        title, lead = (row.get("title"), row.get("lead")) if variant == "full" else ("", "")
+        verdict = classify(ruleset, title, lead, row.get("text"))
         gold, got = row["label"], verdict.relevance
         kind = row.get("kind") or gold
         report.count += 1
@@ -177,7 +189,7 @@ def tally(scores: Scores, gold: bool, got: bool) -> None:
 def format_report(report: Report, show_errors: bool = False) -> str:
     ex, st = report.excluded, report.strict
     lines = [
-        f"== {report.split}: {report.count} texts",
+        f"== {report.name}: {report.count} texts",
         f"  primary, mentions excluded:   precision {ex.precision:.3f}  recall {ex.recall:.3f}  F1 {ex.f1:.3f}",
         f"  primary, mentions negative:   precision {st.precision:.3f}  recall {st.recall:.3f}  F1 {st.f1:.3f}",
         f"  three-way accuracy:           {report.accuracy:.3f}  ({report.correct}/{report.count})",
@@ -199,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", help="rules file (default: the packaged one)")
     parser.add_argument("--corpus", help="directory of labelled *.jsonl (default: fixtures/corpus)")
     parser.add_argument("--split", choices=SPLITS, action="append", help="only this split (repeatable)")
+    parser.add_argument(
+        "--variant", choices=VARIANTS, action="append", help="only this variant of the corpus (repeatable)"
+    )
     parser.add_argument("--errors", action="store_true", help="list every misclassified text")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
@@ -210,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows += real_rows()
     splits = [split for split in args.split or SPLITS if any(row.get("split") == split for row in rows)]
-    reports = [evaluate(ruleset, rows, split) for split in splits]
+    variants = args.variant or list(VARIANTS)
+    # the corpus splits as written, then body-only; the real pages last, only as a crawl extracts them
+    reports = [evaluate(ruleset, rows, s, v) for v in variants for s in splits if s != "real"]
+    if "real" in splits and "full" in variants:
+        reports.append(evaluate(ruleset, rows, "real"))
     if args.json:
         print(
             json.dumps(

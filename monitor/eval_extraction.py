@@ -35,6 +35,7 @@ from monitor.metrics import Counts
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "fixtures" / "articles"
+MECHANISMS = ROOT / "fixtures" / "extraction"  # one page per extraction mechanism, several languages
 REALPAGES = ROOT.parent / "shared" / "realpages"
 
 
@@ -351,7 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--pages", action="store_true", help="list every page's misses, leaks and dates")
     args = parser.parse_args(argv)
-    sets = {"golden pages (fixtures/articles)": golden_cases()}
+    sets = {
+        "golden pages (fixtures/articles)": golden_cases(),
+        "extraction cases (fixtures/extraction)": golden_cases(MECHANISMS),
+    }
     real = realpage_cases()
     if real:
         sets["real pages (../shared/realpages)"] = real

@@ -10,7 +10,7 @@ import pytest
 import trafilatura
 
 from monitor.extract import NotAnArticle, clean_authors, decode_html, extract_article
-from monitor.extract.dates import text_dates
+from monitor.extract.dates import is_dateline, text_dates
 
 NOW = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
 LETTERS = "ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ"
@@ -63,6 +63,44 @@ def test_bom_and_numeric_entities():
     assert LETTERS in article.text
 
 
+def test_utf8_page_with_a_broken_byte_stays_utf8():
+    text = f"<html><body><p>{LETTERS} Café Noël {LETTERS}</p></body></html>"
+    body = text.encode("utf-8").replace("é".encode(), b"\xe9", 1)  # one byte written by a latin-1 system
+    decoded = decode_html(body, "text/html")
+    assert LETTERS in decoded and decoded.count("\ufffd") == 1 and "Noël" in decoded
+    assert LETTERS in decode_html(body, "text/html; charset=utf-8")
+
+
+def test_legacy_polish_page_is_not_mistaken_for_nearly_utf8():
+    body = f"<html><body><p>{TEXT * 3}</p></body></html>".encode("cp1250")
+    assert LETTERS in decode_html(body, "text/html; charset=utf-8")
+
+
+@pytest.mark.parametrize(
+    ("lang", "label", "codec", "words"),
+    [
+        ("fr", "iso-8859-1", "cp1252", "À côté, où l’œuvre, très chère, Noël"),
+        ("de", "iso-8859-1", "cp1252", "Über die Straße, schön, fünf Äpfel"),
+        ("pl", "iso-8859-1", "cp1250", f"Źle się dzieje w państwie {LETTERS}"),
+        ("pl", "iso-8859-1", "iso8859-2", f"Źle się dzieje w państwie {LETTERS}"),
+        ("cs", None, "cp1250", "Příliš žluťoučký kůň úpěl ďábelské ódy"),
+    ],
+)
+def test_latin_single_byte_pages_read_as_letters(lang, label, codec, words):
+    head = f'<meta charset="{label}">' if label else ""
+    body = f'<html lang="{lang}"><head>{head}</head><body><p>{words}.</p></body></html>'.encode(codec)
+    assert words in decode_html(body)
+
+
+def test_other_declared_charsets_and_xml_declarations():
+    japanese = "東京で和平交渉についての会合が開かれた。"
+    body = f'<html><head><meta charset="shift_jis"></head><body><p>{japanese}</p></body></html>'
+    assert japanese in decode_html(body.encode("shift_jis"))
+    xhtml = f'<?xml version="1.0" encoding="iso-8859-2"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body>{TEXT}{SENTENCES}</body></html>'
+    article = extract_article("https://x.pl/a", xhtml.encode("iso8859-2"), fetched_at=NOW)
+    assert LETTERS in article.text
+
+
 # --- dates -------------------------------------------------------------------------------------
 
 
@@ -85,6 +123,21 @@ def test_bom_and_numeric_entities():
 )
 def test_polish_text_dates(text, expected):
     assert [(d.isoformat(), kind) for d, kind in text_dates(text, NOW)] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "only_a_date"),
+    [
+        ("Dodano: 13.01.2026, 09:40", True),
+        ("Publikacja: 14.01.2026 10:32 Aktualizacja: 14.01.2026 15:10", True),
+        ("środa, 14 stycznia 2026 r., godz. 10:32", True),
+        ("Jan Kowalski, 14.01.2026", False),
+        ("Rozmowy zaplanowano na 14 stycznia 2026 r. w Genewie.", False),
+        ("Bez daty", False),
+    ],
+)
+def test_date_lines_are_told_from_sentences_with_dates(line, only_a_date):
+    assert is_dateline(line) is only_a_date
 
 
 def test_publication_time_from_text_with_modification_kept_apart():

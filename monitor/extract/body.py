@@ -7,6 +7,7 @@ import re
 
 import lxml.html
 
+from monitor.extract.dates import is_dateline
 from monitor.extract.language import SENTENCE_END
 from monitor.extract.tree import drop, link_density, marker, norm
 
@@ -167,13 +168,28 @@ def drop_boilerplate(tree: lxml.html.HtmlElement) -> None:
             drop(element)
 
 
+def read_layout_tables(tree: lxml.html.HtmlElement) -> None:
+    """A table that lays the page out (it holds the headline or paragraphs of prose) becomes plain blocks, so its
+    text is read as paragraphs and not as the cells of one data table."""
+    for table in tree.xpath("//table[.//h1 or .//article or .//p[string-length(normalize-space()) > 150]]"):
+        for element in table.iter("tbody", "thead", "tfoot", "tr", "td", "th"):
+            if next(element.iterancestors("table"), None) is table:
+                element.tag = "div"
+        table.tag = "div"
+
+
 def clean_text(text: str, title: str | None = None) -> str:
     """Drop boilerplate lines, the headline and repeated lines from trafilatura's output."""
     kept: list[str] = []
     seen: set[str] = {norm(title)} if title else set()
     for line in text.splitlines():
         stripped = line.strip()
-        if not stripped or _BOILERPLATE_LINES.match(stripped) or norm(stripped) in seen:
+        if (
+            not stripped
+            or _BOILERPLATE_LINES.match(stripped)
+            or norm(stripped) in seen
+            or is_dateline(stripped)
+        ):
             continue
         if len(stripped) > 30:
             seen.add(norm(stripped))

@@ -10,13 +10,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import lxml.etree
 import lxml.html
 import trafilatura
 
-from monitor.extract.body import clean_text, drop_boilerplate, find_lead, take_summary, with_lead_first
+from monitor.extract.body import (
+    clean_text,
+    drop_boilerplate,
+    find_lead,
+    read_layout_tables,
+    take_summary,
+    with_lead_first,
+)
 from monitor.extract.dates import iso
-from monitor.extract.decoding import decode_html
+from monitor.extract.decoding import decode_html, parse_html
 from monitor.extract.language import detect_language, prose_words
 from monitor.extract.metadata import (
     byline_authors,
@@ -89,10 +95,9 @@ def _extract(
     min_words: int,
     site: SiteHints,
 ) -> Article:
-    html = decode_html(body, content_type)
     try:
-        tree = lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError) as exc:
+        tree = parse_html(decode_html(body, content_type))
+    except ValueError as exc:
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
     og_type = next((v for _k, v in meta_values(tree, ("og:type",))), "")
     if og_type.startswith("video"):
@@ -108,6 +113,7 @@ def _extract(
         for element in tree.cssselect(selector):
             drop(element)
     summary = take_summary(tree)
+    read_layout_tables(tree)
     drop_boilerplate(tree)
     lead_paragraph = find_lead(tree)
     # trafilatura's own parse of the cleaned page keeps more of the body than handing it our tree

@@ -121,6 +121,27 @@ def text_dates(text: str, now: datetime | None = None) -> list[tuple[datetime, s
     return result
 
 
+_WEEKDAYS = re.compile(
+    r"\b(?:poniedziałek|poniedzialek|wtorek|środa|sroda|czwartek|piątek|piatek|sobota|niedziela"
+    r"|pon|wt|śr|sr|czw|pt|sob|niedz|godz|r)\b\.?",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def is_dateline(text: str) -> bool:
+    """True for a short line that only says when ("Dodano: 13.01.2026, 09:40", "Publikacja: … Aktualizacja: …",
+    "środa, 14 stycznia 2026 r."): no word is left once its dates, labels and weekdays are taken out."""
+    if len(text) > 160 or not (
+        _POLISH_WORDS.search(text) or _POLISH_DOTTED.search(text) or _ISO_TEXT.search(text)
+    ):
+        return False
+    rest = text
+    for pattern in (_POLISH_WORDS, _POLISH_DOTTED, _ISO_TEXT, _RELATIVE, _LABEL, _WEEKDAYS):
+        rest = pattern.sub(" ", rest)
+    return not _WORD.search(rest)
+
+
 def parse_polish_text_date(text: str) -> datetime | None:
     """First Polish written date in ``text``: '14 stycznia 2026, 10:32' or '14.01.2026 10:32'."""
     found = _dates_in(text, None)

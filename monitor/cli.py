@@ -204,7 +204,7 @@ def crawl(
     Exit status: 0 every source fine, 1 some sources failed, 2 nothing could run (configuration error, or every
     source failed).
     """
-    from monitor.lock import LockError, LockHeld, run_lock
+    from monitor.runlock import REFUSED, REFUSED_BY
     from monitor.settings_check import check_values
     from monitor.storage import check_writable
 
@@ -218,18 +218,21 @@ def crawl(
         _fail(str(exc))
     if rules_file:
         settings["MONITOR_RULES"] = rules_file
+    if wait:
+        settings["MONITOR_LOCK_WAIT"] = "True"
     try:
-        with run_lock(Path(db).with_suffix(".lock"), wait=wait):
-            stats = run_spider(db, sources_file, source, settings, verbose)
-            run_id = stats.get("monitor/run_id")
-            if not run_id:
-                _fail("the crawl stopped before it started a run; see the log")
-            rows, flagged, silent = summarize(db, run_id, int(settings.get("MONITOR_SILENT_RUNS", 3)))
-    except LockHeld as exc:
-        click.echo(str(exc))
-        sys.exit(EXIT_OK)
-    except (StorageError, CrawlNotStarted, LockError) as exc:
+        stats = run_spider(db, sources_file, source, settings, verbose)
+    except (StorageError, CrawlNotStarted) as exc:
         _fail(str(exc))
+    if stats.get(REFUSED):  # the run lock: another run holds it (not an error for cron), or no lock file
+        if stats.get(REFUSED_BY) == "held":
+            click.echo(stats[REFUSED])
+            sys.exit(EXIT_OK)
+        _fail(stats[REFUSED])
+    run_id = stats.get("monitor/run_id")
+    if not run_id:
+        _fail("the crawl stopped before it started a run; see the log")
+    rows, flagged, silent = summarize(db, run_id, int(settings.get("MONITOR_SILENT_RUNS", 3)))
     print_summary(rows, flagged)
     problems = source_problems(rows)
     for line in problems:

@@ -56,34 +56,64 @@ def _try_lock(handle: IO[str]) -> bool:
     return True
 
 
+class LockFile:
+    """The lock as an object, for holders that take it in one place and let it go in another (a Scrapy
+    extension); :func:`run_lock` is the same for a ``with`` block."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._handle: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._handle is not None
+
+    def acquire(self, wait: bool = False, poll: float = 1.0, timeout: float | None = None) -> Holder:
+        """Take the lock. Raises :class:`LockHeld` at once (or, with ``wait``, after ``timeout``) and
+        :class:`LockError` when the file cannot be opened."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open until release()
+        except OSError as exc:
+            raise LockError(f"{self.path}: cannot open the lock file: {exc.strerror or exc}") from exc
+        try:
+            started = time.monotonic()
+            while not _try_lock(handle):
+                if not wait or (timeout is not None and time.monotonic() - started >= timeout):
+                    raise LockHeld(self.path, read_holder(self.path))
+                time.sleep(poll)
+            me = Holder(os.getpid(), datetime.now(UTC).isoformat(timespec="seconds"))
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps({"pid": me.pid, "since": me.since}))
+            handle.flush()
+        except BaseException:
+            handle.close()
+            raise
+        self._handle = handle
+        return me
+
+    def release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            handle.close()
+
+
 @contextmanager
 def run_lock(
     path: str | Path, wait: bool = False, poll: float = 1.0, timeout: float | None = None
 ) -> Iterator[Holder]:
     """Hold the lock for the block. Raises :class:`LockHeld` at once (or, with ``wait``, after ``timeout``)."""
-    file = Path(path)
+    lock = LockFile(path)
+    me = lock.acquire(wait, poll, timeout)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(file, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole block
-    except OSError as exc:
-        raise LockError(f"{file}: cannot open the lock file: {exc.strerror or exc}") from exc
-    try:
-        started = time.monotonic()
-        while not _try_lock(handle):
-            if not wait or (timeout is not None and time.monotonic() - started >= timeout):
-                raise LockHeld(file, read_holder(file))
-            time.sleep(poll)
-        me = Holder(os.getpid(), datetime.now(UTC).isoformat(timespec="seconds"))
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"pid": me.pid, "since": me.since}))
-        handle.flush()
-        try:
-            yield me
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        yield me
     finally:
-        handle.close()
+        lock.release()

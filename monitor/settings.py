@@ -24,6 +24,13 @@ MONITOR_SILENT_RUNS = 3  # an outlet that discovers nothing in this many runs in
 MONITOR_INCREMENTAL = (
     True  # skip stored articles unless discovery says they changed; conditional feed requests
 )
+MONITOR_PROGRESS_INTERVAL = (
+    15.0  # seconds between writes of a running run's counts (also written with each batch)
+)
+MONITOR_LOCK = ""  # the run lock file; empty = the archive's name with .lock (data/monitor.lock)
+MONITOR_LOCK_ENABLED = True  # every crawl takes the lock, however it is started (monitor crawl, scrapy crawl)
+MONITOR_LOCK_WAIT = False  # wait for another run to finish instead of closing at once (monitor crawl --wait)
+MONITOR_LOCK_TIMEOUT = 0.0  # seconds to wait with MONITOR_LOCK_WAIT; 0 = as long as it takes
 MONITOR_CONTACT_URL = "https://github.com/pl-peace-monitor/pl-peace-monitor"
 MONITOR_BOT_NAME = f"pl-peace-monitor/{__version__}"
 # USER_AGENT is built from MONITOR_BOT_NAME and MONITOR_CONTACT_URL unless you set it yourself.
@@ -52,6 +59,7 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no listening port for an unattended crawl
 
 ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
+EXTENSIONS = {"monitor.runlock.RunLock": 0}  # the run lock, taken before the archive is opened
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -24,7 +24,7 @@ import os
 import sqlite3
 import stat
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +35,7 @@ from urllib.parse import quote
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from monitor import runrecords
 from monitor.classify import Verdict
 from monitor.dedup import (
     MIN_ANCHORED,
@@ -423,6 +424,26 @@ def m005_outlets(db: sqlite_utils.Database) -> None:
         db.conn.execute(f"DROP VIEW IF EXISTS {name}")
     db["sources"].add_column("outlet_group", str)
     _replace_views(db.conn)
+
+
+@migrations()
+def m006_canonical_urls(db: sqlite_utils.Database) -> None:
+    """Stored keys in today's canonical form (issue #14): a raw and a percent-encoded form of one Polish URL were
+    two keys. Where both forms were stored, the row already under the canonical form stays and the other copy
+    goes (with its matches, revisions and sketch)."""
+    from monitor.urls import canonical_url
+
+    conn = db.conn
+    for table, key in (("articles", "id"), ("non_articles", "url")):
+        rows = conn.execute(f"SELECT {key}, url FROM {table} ORDER BY {key}").fetchall()
+        for row_key, url in rows:
+            canonical = canonical_url(url)
+            if canonical == url:
+                continue
+            if conn.execute(f"SELECT 1 FROM {table} WHERE url = ?", [canonical]).fetchone():
+                conn.execute(f"DELETE FROM {table} WHERE {key} = ?", [row_key])
+            else:
+                conn.execute(f"UPDATE {table} SET url = ? WHERE {key} = ?", [canonical, row_key])
 
 
 def known_migrations() -> list[str]:
@@ -999,8 +1020,15 @@ class Storage:
             conn.execute("DELETE FROM matches WHERE article_id = ?", [article_id])
         conn.executemany(_INSERT_MATCH, _match_rows(article_id, verdict))
 
-    def store_batch(self, batch: Iterable[tuple[str, Article, Verdict]]) -> list[StoredResult]:
-        """Upsert articles with their verdicts in one transaction (all or nothing)."""
+    def store_batch(
+        self,
+        batch: Iterable[tuple[str, Article, Verdict]],
+        progress: Callable[[list[StoredResult]], tuple[int, dict[str, dict[str, Any]]]] | None = None,
+    ) -> list[StoredResult]:
+        """Upsert articles with their verdicts in one transaction (all or nothing).
+
+        ``progress``, given the batch's results, returns ``(run_id, counts per outlet)`` to write in the same
+        transaction, so a run's recorded counts always match what it stored."""
         items = list(batch)
         if not items:
             return []
@@ -1010,51 +1038,35 @@ class Storage:
             self._register_sources(conn, sorted({source for source, _a, _v in items}), now_iso())
             results = [self._upsert(conn, source, article, verdict) for source, article, verdict in items]
             self._flush(conn)
+            if progress is not None:
+                run_id, per_source = progress(results)
+                runrecords.write_counts(conn, run_id, per_source, now_iso())
             return results
 
     def start_run(self, spider: str, sources: Sequence[Any]) -> int:
-        """Record a run's start; ``sources`` are names or :class:`monitor.sources.Source` objects."""
+        """Record a run's start, with a row of zeros in ``run_sources`` for each of its outlets; ``sources`` are
+        names or :class:`monitor.sources.Source` objects."""
         started = now_iso()
         with self._write("start of run") as conn:
             self._register_sources(conn, sources, started)
-            cursor = conn.execute(
-                "INSERT INTO crawl_runs (started, spider, sources, status) VALUES (?, ?, ?, 'running')",
-                [started, spider, ",".join(_source_names(sources))],
-            )
-            return int(cursor.lastrowid or 0)
+            return runrecords.start(conn, spider, _source_names(sources), started)
+
+    def record_progress(self, run_id: int, per_source: dict[str, dict[str, Any]]) -> None:
+        """A running run's counts so far (a run killed later is counted up to here)."""
+        with self._write("run progress") as conn:
+            runrecords.write_counts(conn, run_id, per_source, now_iso())
 
     def finish_run(self, run_id: int, status: str, per_source: dict[str, dict[str, Any]]) -> None:
-        counters = ("discovered", "fetched", "stored", "flagged", "failed", "skipped")
-        incremental = ("new", "updated", "unchanged")
-        totals = {k: sum(int(c.get(k, 0)) for c in per_source.values()) for k in counters}
         finished = now_iso()
         with self._write("end of run") as conn:
-            conn.execute(
-                f"UPDATE crawl_runs SET finished = ?, status = ?, {', '.join(f'{k} = ?' for k in counters)} "
-                "WHERE id = ?",
-                [finished, status, *(totals[k] for k in counters), run_id],
-            )
-            started = conn.execute("SELECT started FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
             self._register_sources(conn, list(per_source), finished)
-            for name, counts in per_source.items():
-                conn.execute(
-                    "INSERT OR REPLACE INTO run_sources (run_id, source, discovered, fetched, stored, flagged, "
-                    "failed, skipped, errors, started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        run_id,
-                        name,
-                        *(int(counts.get(k, 0)) for k in counters),
-                        json.dumps(counts.get("errors", []), ensure_ascii=False),
-                        started[0] if started else None,
-                        finished,
-                    ],
-                )
-                conn.execute(
-                    "UPDATE run_sources SET new = ?, updated = ?, unchanged = ?, duration = ? "
-                    "WHERE run_id = ? AND source = ?",
-                    [*(int(counts.get(k, 0)) for k in incremental), counts.get("duration"), run_id, name],
-                )
-                conn.execute("UPDATE sources SET last_run_id = ? WHERE name = ?", [run_id, name])
+            runrecords.finish(conn, run_id, status, per_source, finished)
+
+    def mark_interrupted(self, current: int | None = None) -> list[int]:
+        """Mark crawls left ``running`` by a killed process as ``interrupted``; call only while holding the run
+        lock (no other crawl can be alive then). Returns their ids."""
+        with self._write("interrupted runs") as conn:
+            return runrecords.interrupt_abandoned(conn, current)
 
     # --- reading -----------------------------------------------------------------------------------------
 

@@ -57,3 +57,23 @@ def test_sigkill_at_any_moment_then_rerun_stores_every_article_once(mirror_sourc
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
     assert len(urls) == len(set(urls)) == EXPECTED
+    assert_every_run_accounted(conn)
+
+
+def assert_every_run_accounted(conn: sqlite3.Connection) -> None:
+    """The killed run (when it got as far as recording itself) is marked interrupted by the rerun, with its
+    outlets' counts as of its last batch: the runs' new articles add up to the rows stored."""
+    runs = conn.execute("SELECT id, status, finished FROM crawl_runs ORDER BY id").fetchall()
+    statuses = [status for _id, status, _finished in runs]
+    assert statuses in (["finished"], ["interrupted", "finished"]), statuses
+    assert all(finished for _id, _status, finished in runs)
+    outlets = conn.execute("SELECT count(*) FROM sources").fetchone()[0]
+    for run_id, _status, _finished in runs:
+        rows = conn.execute("SELECT count(*) FROM run_sources WHERE run_id = ?", [run_id]).fetchone()[0]
+        assert rows == outlets, f"run {run_id} has {rows} run_sources rows for {outlets} outlets"
+    new = conn.execute("SELECT sum(new) FROM run_sources").fetchone()[0]
+    assert new == conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    totals = conn.execute(
+        "SELECT r.stored, (SELECT sum(stored) FROM run_sources s WHERE s.run_id = r.id) FROM crawl_runs r"
+    ).fetchall()
+    assert all(a == b for a, b in totals), totals

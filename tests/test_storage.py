@@ -464,3 +464,34 @@ def test_integrity_check_reports_ok_on_a_healthy_archive(tmp_path):
     storage.store_batch([("rp", article(), verdict())])
     assert storage.integrity() == "ok"
     storage.close()
+
+
+def test_a_killed_run_is_counted_up_to_its_last_batch_and_marked_interrupted_by_the_next(tmp_path):
+    storage = Storage(tmp_path / "a.db")
+    killed = storage.start_run("news", ["rp", "onet"])
+    ingest = storage.start_run("ingest", ["rp"])  # an ingest in progress is not a crawl: left alone
+    assert [
+        tuple(r)
+        for r in storage.conn.execute("SELECT source, stored FROM run_sources WHERE run_id = ?", [killed])
+    ] == [
+        ("onet", 0),
+        ("rp", 0),
+    ]
+
+    def progress(results):
+        return killed, {"rp": {"discovered": 5, "fetched": 1, "stored": len(results), "new": 1}, "onet": {}}
+
+    storage.store_batch([("rp", article(), verdict())], progress)
+    storage.close()  # the process dies here: no finish_run
+    again = Storage(tmp_path / "a.db")
+    current = again.start_run("news", ["rp"])
+    assert again.mark_interrupted(current) == [killed]
+    row = again.conn.execute(
+        "SELECT status, finished, discovered, stored FROM crawl_runs WHERE id = ?", [killed]
+    )
+    status, finished, discovered, stored = row.fetchone()
+    assert (status, discovered, stored) == ("interrupted", 5, 1) and finished
+    statuses = dict(again.conn.execute("SELECT id, status FROM crawl_runs"))
+    assert statuses == {killed: "interrupted", ingest: "running", current: "running"}
+    assert again.mark_interrupted(current) == []
+    again.close()

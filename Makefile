@@ -30,10 +30,11 @@ eval: $(STAMP)  ## quality figures: extraction on golden pages and real pages, r
 	else echo "shared scorer: ../shared/tools/eval_extract.py or ../shared/realpages not found, skipped"; fi
 	$(BIN)/python -m monitor.eval_rules
 
-bench: $(STAMP)  ## benchmarks (not tests): rules throughput, extraction CPU vs trafilatura, archive upserts/bm25/size
+bench: $(STAMP)  ## benchmarks (not tests): rules throughput, extraction CPU vs trafilatura, archive upserts/bm25/size, crawl start-up
 	$(BIN)/python bench/bench_rules.py
 	$(BIN)/python bench/bench_extract.py
 	$(BIN)/python bench/bench_archive.py
+	$(BIN)/python bench/bench_startup.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

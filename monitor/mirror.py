@@ -73,6 +73,15 @@ def load_sites(root: Path) -> list[Site]:
     return sites
 
 
+def toml_value(value: object) -> str:
+    """A TOML value for a string, number, boolean, list or table (JSON strings are valid TOML strings)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {toml_value(v)}" for key, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _free_closed_port() -> int:
     """A loopback port nothing listens on: requests to it are refused at once (the 'unreachable host')."""
     with socket.socket() as sock:
@@ -122,8 +131,13 @@ class Mirror:
         return self
 
     def stop(self) -> None:
+        # shut the servers down together: each shutdown() waits up to a poll interval of its serve_forever()
+        stoppers = [threading.Thread(target=server.shutdown) for server in self.servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
         for server in self.servers:
-            server.shutdown()
             server.server_close()
 
     def __enter__(self) -> Mirror:
@@ -154,7 +168,7 @@ class Mirror:
             )
             lines.append("[[outlet]]")
             for key, value in source.items():
-                lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+                lines.append(f"{key} = {toml_value(value)}")
             lines.append("")
         return "\n".join(lines)
 

@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from w3lib.url import canonicalize_url
+
 # Query parameters that only track where a click came from; they never change the story.
 TRACKING_PARAMS = frozenset(
     {
@@ -58,7 +60,9 @@ def canonical_url(url: str) -> str:
     Lower-cases scheme and host, drops ``www.``/``m.``/``amp.`` host prefixes, uses https for public hosts,
     drops default ports, fragments, AMP path markers, tracking parameters (``utm_*``, ``fbclid``, ``gclid``,
     ``from`` …), ``;jsessionid=`` path parameters and a trailing slash, and sorts the remaining query
-    parameters. Loopback and IP hosts keep their scheme and port (the test mirror).
+    parameters; the path and query are percent-encoded one way (w3lib's ``canonicalize_url``), so a raw and an
+    encoded form of the same Polish URL are one key. Loopback and IP hosts keep their scheme and port (the test
+    mirror). Idempotent: the canonical form of a canonical URL is itself.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower() or "https"
@@ -80,9 +84,11 @@ def canonical_url(url: str) -> str:
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     query = urlencode(
-        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k))
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
     )
-    return urlunsplit((scheme, netloc, path, query, ""))
+    # w3lib settles the encoding: '…-zełenski' and '…-ze%C5%82enski' are one key, '%2C' and ',' too, and the
+    # query is sorted
+    return canonicalize_url(urlunsplit((scheme, netloc, path, query, "")))
 
 
 def host_of(url: str) -> str:

@@ -55,3 +55,50 @@ def test_query_parameter_order_does_not_make_another_story():
 def test_session_ids_and_amp_flags_do_not_make_another_story():
     assert canonical_url("https://rp.pl/a/b;jsessionid=abc123") == "https://rp.pl/a/b"
     assert canonical_url("https://rp.pl/a/b?_amp=true") == "https://rp.pl/a/b"
+
+
+def test_raw_and_percent_encoded_forms_are_one_key():
+    raw = canonical_url("https://www.rp.pl/swiat/art123-zełenski-w-genewie")
+    encoded = canonical_url("https://rp.pl/swiat/art123-ze%C5%82enski-w-genewie?utm_source=rss")
+    lower_hex = canonical_url("https://rp.pl/swiat/art123-ze%c5%82enski-w-genewie")
+    assert raw == encoded == lower_hex == "https://rp.pl/swiat/art123-ze%C5%82enski-w-genewie"
+    assert canonical_url("https://dziennik.pl/artykuly/9727030%2Cprzelom.html") == canonical_url(
+        "https://dziennik.pl/artykuly/9727030,przelom.html"
+    )
+    for url in (raw, "https://x.pl/a b?q=ą&z=1&a=2", "http://127.0.0.1:8080/a%2Fb/?x=%20"):
+        assert canonical_url(canonical_url(url)) == canonical_url(url)
+
+
+def test_stored_keys_are_rewritten_to_the_canonical_form(tmp_path):
+    import sqlite3
+
+    from monitor.storage import open_database
+
+    path = tmp_path / "a.db"
+    db = open_database(path)
+    conn = db.conn
+    for url, title in (
+        ("https://rp.pl/swiat/art1-zełenski", "old raw form"),
+        ("https://rp.pl/swiat/art2-ze%C5%82enski", "already canonical"),
+        ("https://rp.pl/swiat/art2-zełenski", "raw twin of art2"),
+    ):
+        cursor = conn.execute(
+            "INSERT INTO articles (url, source, title, first_seen) VALUES (?, 'rp', ?, '2026-01-14')",
+            [url, title],
+        )
+        conn.execute("INSERT INTO articles_fts (rowid, title) VALUES (?, ?)", [cursor.lastrowid, title])
+    conn.execute(
+        "INSERT INTO non_articles (url, source, reason, seen_at) VALUES ('https://rp.pl/galeria-ą', 'rp', 'x', 'y')"
+    )
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm006_canonical_urls'")
+    conn.commit()
+    conn.close()
+    db = open_database(path)
+    rows = dict(db.conn.execute("SELECT title, url FROM articles").fetchall())
+    assert rows == {
+        "old raw form": "https://rp.pl/swiat/art1-ze%C5%82enski",
+        "already canonical": "https://rp.pl/swiat/art2-ze%C5%82enski",
+    }
+    assert db.conn.execute("SELECT url FROM non_articles").fetchall() == [("https://rp.pl/galeria-%C4%85",)]
+    db.conn.close()
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -1,7 +1,8 @@
 """Quality floors of the packaged rules on the labelled corpus. A change may raise a floor, never lower it.
 
 The rules are tuned on split "dev" only; "holdout" is the check on texts the rules were not tuned on.
-The floors are the numbers issue #4 asks for (and the dev figures the rules reach today).
+The floors are the numbers issue #4 asked for, raised to the figures the rules reach after issue #12 on the
+corpus as written and on its body-only variant (every text without title and lead).
 """
 
 from __future__ import annotations
@@ -14,29 +15,31 @@ from monitor.classify import load_rules
 from monitor.eval_rules import SHARED, evaluate, load_corpus, main, real_rows
 
 FLOORS = {
-    # split: (precision, recall with mentions excluded; F1 with mentions as negatives; three-way accuracy)
-    "dev": {"precision": 0.98, "recall": 0.98, "f1_strict": 0.97, "accuracy": 0.97},
-    "holdout": {"precision": 0.95, "recall": 0.95, "f1_strict": 0.90, "accuracy": 0.90},
+    # (split, variant): precision, recall with mentions excluded; F1 with mentions as negatives; accuracy
+    ("dev", "full"): {"precision": 1.0, "recall": 1.0, "f1_strict": 1.0, "accuracy": 0.98},
+    ("holdout", "full"): {"precision": 0.97, "recall": 0.96, "f1_strict": 0.96, "accuracy": 0.90},
+    ("dev", "body-only"): {"precision": 1.0, "recall": 0.93, "f1_strict": 0.96, "accuracy": 0.96},
+    ("holdout", "body-only"): {"precision": 1.0, "recall": 0.88, "f1_strict": 0.92, "accuracy": 0.89},
 }
 
 
 @pytest.fixture(scope="module")
 def reports():
     rules, rows = load_rules(), load_corpus()
-    return {split: evaluate(rules, rows, split) for split in FLOORS}
+    return {key: evaluate(rules, rows, *key) for key in FLOORS}
 
 
 def test_corpus_is_large_and_labelled_both_ways():
     rows = load_corpus()
-    assert len(rows) >= 200
+    assert len(rows) >= 380  # 253 texts of #4, 128 written for #12
     assert {r["label"] for r in rows} == {"primary", "mention", "none"}
     assert {r["split"] for r in rows} == {"dev", "holdout"}
     assert len({r["id"] for r in rows}) == len(rows)
 
 
-@pytest.mark.parametrize("split", FLOORS)
-def test_quality_floors(reports, split):
-    report, floor = reports[split], FLOORS[split]
+@pytest.mark.parametrize("key", FLOORS, ids=[" ".join(key) for key in FLOORS])
+def test_quality_floors(reports, key):
+    report, floor = reports[key], FLOORS[key]
     assert report.excluded.precision >= floor["precision"]
     assert report.excluded.recall >= floor["recall"]
     assert report.strict.f1 >= floor["f1_strict"]
@@ -50,9 +53,54 @@ def test_eval_prints_both_splits_and_errors_by_kind(capsys):
     assert "mentions excluded" in out and "mentions negative" in out and "three-way accuracy" in out
     for kind in ("war-no-talks", "other-conflict-talks", "sport", "historical"):
         assert kind in out
+    assert "== dev body-only:" in out and "== holdout body-only:" in out
     assert main(["--json", "--split", "holdout"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["splits"][0]["split"] == "holdout"
+    assert [(s["split"], s["variant"]) for s in data["splits"]] == [
+        ("holdout", "full"),
+        ("holdout", "body-only"),
+    ]
+    assert main(["--json", "--split", "dev", "--variant", "body-only"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(s["split"], s["variant"]) for s in data["splits"]] == [("dev", "body-only")]
+
+
+def test_body_only_variant_drops_title_and_lead():
+    rows = [
+        {
+            "id": "a",
+            "split": "dev",
+            "label": "primary",
+            "title": "Rozmowy pokojowe w Genewie. Kijów czeka na Moskwę",
+            "lead": "",
+            "text": "Pogoda.",
+        },
+    ]
+    rules = load_rules()
+    assert evaluate(rules, rows, "dev").correct == 1
+    report = evaluate(rules, rows, "dev", "body-only")
+    assert report.name == "dev body-only" and report.correct == 0 and report.errors
+    with pytest.raises(ValueError, match="variant must be one of"):
+        evaluate(rules, rows, "dev", "title-only")
+
+
+def test_new_kinds_of_stories_are_in_both_splits():
+    """The kinds issue #12 found missed outside the project are in the corpus, and each has held-out texts."""
+    rows = load_corpus()
+    for kind in (
+        "summit",
+        "third-country-plan",
+        "mission-mediation",
+        "guarantees",
+        "envoy-channel",
+        "conditions",
+        "plan-reaction",
+        "plain-body",
+    ):
+        splits = {r["split"] for r in rows if r["kind"] == kind and r["label"] == "primary"}
+        assert splits == {"dev", "holdout"}, kind
+    no_title = [r for r in rows if not r["title"]]
+    assert {r["label"] for r in no_title} == {"primary", "mention", "none"} and len(no_title) >= 50
 
 
 @pytest.mark.skipif(not (SHARED / "realpages").exists(), reason="../shared/realpages is not here")

@@ -1,6 +1,8 @@
 """Peace-talk rules: entities and keyword groups in TOML, Polish inflection, weighted rules, explained verdicts.
 
-Pure: text in, :class:`Verdict` out. See ``docs/rules.md`` for the file format.
+Pure: text in, :class:`Verdict` out. See ``docs/rules.md`` for the file format. :func:`classify` (``score.py``)
+reads the engine's hits as a person reads an article: the opening stands in for a missing title or lead, and the
+body counts by paragraph.
 
 The engine (``engine.py``, ``text.py``) is compiled to C by mypyc when the package is installed (see
 ``setup.py``); compiled modules are used only when they were built from the sources beside them, so an edited
@@ -8,30 +10,35 @@ engine runs as Python, with a warning, until ``make`` (or ``pip install -e .``) 
 """
 
 from monitor.rules._native import COMPILED  # first: it chooses between compiled modules and sources
-from monitor.rules.engine import Lexicon, classify
+from monitor.rules.engine import Lexicon
 from monitor.rules.explain import check_examples, explain
 from monitor.rules.load import default_rules_path, inflect, load_rules, parse_rules
 from monitor.rules.model import (
     FIELDS,
     RELEVANCE,
+    Adjustment,
     Dominance,
     Entity,
     Example,
     Fired,
     Group,
     Match,
+    Opening,
     Paradigm,
+    Passages,
     Rule,
     RulesError,
     Ruleset,
     Verdict,
 )
+from monitor.rules.score import classify, stand_ins
 from monitor.rules.text import fold, snippet, word_bytes
 
 __all__ = [
     "COMPILED",
     "FIELDS",
     "RELEVANCE",
+    "Adjustment",
     "Dominance",
     "Entity",
     "Example",
@@ -39,7 +46,9 @@ __all__ = [
     "Group",
     "Lexicon",
     "Match",
+    "Opening",
     "Paradigm",
+    "Passages",
     "Rule",
     "Ruleset",
     "RulesError",
@@ -53,5 +62,6 @@ __all__ = [
     "load_rules",
     "parse_rules",
     "snippet",
+    "stand_ins",
     "word_bytes",
 ]

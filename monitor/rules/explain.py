@@ -46,6 +46,10 @@ def explain(ruleset: Ruleset, verdict: Verdict, title: str | None = None) -> str
             )
             for p in hit.partners:
                 lines.append(f"                 near {p.group}: '{p.term}'{_who(ruleset, p)}  {p.snippet}")
+    if verdict.adjustments:
+        lines.append("passages of the body:")
+        for adjustment in verdict.adjustments:
+            lines.append(f"  {_fmt(adjustment.points):>6}  {adjustment.kind}: {adjustment.description}")
     return "\n".join(lines)
 
 
@@ -54,6 +58,7 @@ def _who(ruleset: Ruleset, match: Match) -> str:
 
 
 def fired_rules(ruleset: Ruleset, example: Example) -> set[str]:
+    """The rules an example fires, its fields read as written (the engine's, without an opening standing in)."""
     verdict = classify(ruleset, example.title, example.lead, example.body)
     return {hit.rule for hit in verdict.fired}
 

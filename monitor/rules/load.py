@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from monitor.rules.engine import Lexicon
 from monitor.rules.model import (
@@ -24,7 +24,9 @@ from monitor.rules.model import (
     Entity,
     Example,
     Group,
+    Opening,
     Paradigm,
+    Passages,
     Rule,
     RulesError,
     Ruleset,
@@ -40,7 +42,18 @@ _ID = re.compile(r"[a-z][a-z0-9_]*")
 SELECTOR_KINDS = ("side", "type", "role")
 MIN_STEM = 3
 
-TOP_KEYS = ("ruleset", "fields", "softening", "paradigms", "entity", "groups", "rule", "dominance")
+TOP_KEYS = (
+    "ruleset",
+    "fields",
+    "opening",
+    "passages",
+    "softening",
+    "paradigms",
+    "entity",
+    "groups",
+    "rule",
+    "dominance",
+)
 RULESET_KEYS = ("name", "description", "primary", "mention", "gap", "max_chars")
 GROUP_KEYS = ("terms", "gap", "description")
 ENTITY_KEYS = ("id", "name", "type", "side", "role", "forms", "paradigm", "aliases", "gap", "description")
@@ -63,6 +76,8 @@ RULE_KEYS = (
     "examples_not",
 )
 DOMINANCE_KEYS = ("group", "over", "description")
+OPENING_KEYS = ("title", "lead", "title_chars", "lead_chars", "description")
+PASSAGES_KEYS = ("cap", "spread", "spread_min", "chars", "description")
 EXAMPLE_KEYS = ("title", "lead", "body")
 
 
@@ -70,7 +85,7 @@ class _Checker:
     def __init__(self, path: str):
         self.path = path
 
-    def fail(self, where: str, fieldname: str, problem: str) -> None:
+    def fail(self, where: str, fieldname: str, problem: str) -> NoReturn:
         raise RulesError(f"{self.path}: {where}, field '{fieldname}': {problem}")
 
     def require(self, cond: bool, where: str, fieldname: str, problem: str) -> None:
@@ -106,8 +121,8 @@ class _Checker:
 
     def number(self, spec: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
         value = spec.get(key, default)
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        self.require(ok, where, key, "must be a number")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(where, key, "must be a number")
         return float(value)
 
     def integer(self, spec: dict[str, Any], key: str, where: str, default: int, low: int = 0) -> int:
@@ -115,6 +130,11 @@ class _Checker:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
         self.require(ok, where, key, f"must be a whole number ≥ {low}")
         return int(value)
+
+    def flag(self, spec: dict[str, Any], key: str, where: str) -> bool:
+        value = spec.get(key, False)
+        self.require(isinstance(value, bool), where, key, "must be true or false")
+        return bool(value)
 
     def text(self, spec: dict[str, Any], key: str, where: str, required: bool = False) -> str:
         value = spec.get(key, None if required else "")
@@ -238,6 +258,8 @@ def parse_rules(text: str, path: str = "<rules>", version: str | None = None) ->
     max_chars = c.integer(head, "max_chars", "[ruleset]", 200_000, low=1000)
     weights = c.keys(data.get("fields", {"title": 3.0, "lead": 2.0, "body": 1.0}), FIELDS, "[fields]")
     field_weights = {key: c.number(weights, key, "[fields]") for key in weights}
+
+    opening, passages = parse_opening(data, c), parse_passages(data, c)
 
     parser = _Parser(data, c)
     parser.parse_softening()
@@ -421,7 +443,33 @@ def parse_rules(text: str, path: str = "<rules>", version: str | None = None) ->
         lexicon=Lexicon(terms, groups),
         path=path,
         max_chars=max_chars,
+        opening=opening,
+        passages=passages,
     )
+
+
+def parse_opening(data: dict[str, Any], c: _Checker) -> Opening:
+    """``[opening]``: which missing fields the opening of the text stands in for (default: none)."""
+    spec = c.keys(data.get("opening", {}), OPENING_KEYS, "[opening]")
+    c.text(spec, "description", "[opening]")
+    return Opening(
+        title=c.flag(spec, "title", "[opening]"),
+        lead=c.flag(spec, "lead", "[opening]"),
+        title_chars=c.integer(spec, "title_chars", "[opening]", Opening.title_chars, low=20),
+        lead_chars=c.integer(spec, "lead_chars", "[opening]", Opening.lead_chars, low=20),
+    )
+
+
+def parse_passages(data: dict[str, Any], c: _Checker) -> Passages:
+    """``[passages]``: how the body's points add up by paragraph (default: a plain sum)."""
+    where = "[passages]"
+    spec = c.keys(data.get("passages", {}), PASSAGES_KEYS, where)
+    c.text(spec, "description", where)
+    cap = c.number(spec, "cap", where) if "cap" in spec else None
+    c.require(cap is None or cap > 0, where, "cap", "must be above 0")
+    spread, spread_min = c.number(spec, "spread", where, 0.0), c.number(spec, "spread_min", where, 0.0)
+    c.require(spread >= 0 and spread_min >= 0, where, "spread", "must not be negative")
+    return Passages(cap, spread, spread_min, c.integer(spec, "chars", where, Passages.chars, low=200))
 
 
 def default_rules_path() -> Path:

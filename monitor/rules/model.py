@@ -55,6 +55,15 @@ class Fired:
     context: tuple[Match, ...] = ()
 
 
+@dataclass(frozen=True)
+class Adjustment:
+    """Points the body's passages add to or take from the sum of the rules' hits (see :class:`Passages`)."""
+
+    kind: str  # "cap": a passage's points beyond the cap; "spread": passages that tell the talks
+    points: float
+    description: str
+
+
 @dataclass
 class Verdict:
     relevance: str
@@ -63,6 +72,7 @@ class Verdict:
     matches: list[Match] = field(default_factory=list)
     fired: list[Fired] = field(default_factory=list, compare=False, repr=False)
     notes: list[str] = field(default_factory=list, compare=False, repr=False)
+    adjustments: list[Adjustment] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def flagged(self) -> bool:
@@ -186,6 +196,39 @@ class Dominance:
 
 
 @dataclass(frozen=True)
+class Opening:
+    """How a text without a title or a lead is read: its opening stands in for the missing field.
+
+    Pipelines lose titles (a page without ``<h1>``, a feed item) and leads; the news is then still where Polish
+    portals put it, at the top. With ``title``, the first sentence (or a short first line, a heading) of the
+    lead or else of the body is scored as the title; with ``lead``, the rest of the body's first paragraph, up to
+    ``lead_chars`` characters in whole sentences, is scored as the lead. Matches keep pointing at the text where
+    the words are.
+    """
+
+    title: bool = False
+    lead: bool = False
+    title_chars: int = 250  # a first sentence longer than this is cut at a word
+    lead_chars: int = 400
+
+
+@dataclass(frozen=True)
+class Passages:
+    """How the body's points add up, paragraph by paragraph (a paragraph longer than ``chars`` is read in
+    pieces of that size).
+
+    A story about the talks tells them throughout; a passing mention tells them in one place. So the positive
+    points of body hits in one passage count up to ``cap``, and every passage after the first that scores at
+    least ``spread_min`` adds ``spread``.
+    """
+
+    cap: float | None = None
+    spread: float = 0.0
+    spread_min: float = 0.0
+    chars: int = 1500
+
+
+@dataclass(frozen=True)
 class Ruleset:
     name: str
     version: str
@@ -202,3 +245,5 @@ class Ruleset:
     lexicon: Any = field(default=None, repr=False, compare=False)
     max_chars: int = 200_000
     path: str = ""
+    opening: Opening = field(default_factory=Opening)
+    passages: Passages = field(default_factory=Passages)

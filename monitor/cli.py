@@ -16,7 +16,20 @@ from monitor.extract import NotAnArticle, extract_article
 from monitor.sources import SourcesError, load_sources, select
 from monitor.storage import Storage, StorageError
 
-COLUMNS = ("discovered", "new", "updated", "unchanged", "skipped", "failed", "flagged", "seconds")
+# Each discovered article URL is in exactly one of new, updated, unchanged, skipped and failed (they add up to
+# discovered); feeds_failed counts feeds, sitemaps and section pages, flagged the stored peace-talk stories.
+COLUMNS = (
+    "discovered",
+    "new",
+    "updated",
+    "unchanged",
+    "skipped",
+    "failed",
+    "feeds_failed",
+    "flagged",
+    "seconds",
+)
+OUTCOMES = ("new", "updated", "unchanged", "skipped", "failed")
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_RAN = 0, 1, 2
 
 
@@ -97,14 +110,17 @@ def _cell(row: dict[str, Any], column: str) -> str:
 
 
 def print_summary(rows: list[dict[str, Any]], flagged: list[dict[str, Any]]) -> None:
-    """Per outlet: articles discovered, stored new, updated, unchanged (not fetched again), skipped (not
-    articles or refused by robots.txt), failed requests, flagged stories and seconds; then the flagged stories."""
+    """Per outlet: articles discovered; what became of each (stored new, updated, unchanged or not fetched
+    again, skipped as not an article or refused by robots.txt, failed); failed feeds, sitemaps and section
+    pages; flagged stories and seconds; then the flagged stories."""
     width = max([len("outlet"), *(len(r["source"]) for r in rows)])
-    click.echo(f"{'outlet':<{width}}  " + "  ".join(f"{c:>10}" for c in COLUMNS))
+    widths = {c: max(10, len(c)) for c in COLUMNS}
+    click.echo(f"{'outlet':<{width}}  " + "  ".join(f"{c:>{widths[c]}}" for c in COLUMNS))
     for row in rows:
-        click.echo(f"{row['source']:<{width}}  " + "  ".join(f"{_cell(row, c):>10}" for c in COLUMNS))
+        cells = "  ".join(f"{_cell(row, c):>{widths[c]}}" for c in COLUMNS)
+        click.echo(f"{row['source']:<{width}}  {cells}")
     totals = {c: sum(int(r.get(c) or 0) for r in rows) for c in COLUMNS if c != "seconds"}
-    click.echo(f"{'total':<{width}}  " + "  ".join(f"{totals.get(c, ''):>10}" for c in COLUMNS))
+    click.echo(f"{'total':<{width}}  " + "  ".join(f"{totals.get(c, ''):>{widths[c]}}" for c in COLUMNS))
     click.echo("")
     click.echo(f"Flagged peace-talk stories ({len(flagged)}), newest first:")
     for story in flagged:
@@ -112,17 +128,23 @@ def print_summary(rows: list[dict[str, Any]], flagged: list[dict[str, Any]]) -> 
         click.echo(f"  {published}  {story['outlet']:<{width}}  {story['title']}")
 
 
+def unaccounted(row: dict[str, Any]) -> int:
+    """Discovered article URLs of a row with no outcome: requests still queued when the run stopped early."""
+    return int(row.get("discovered") or 0) - sum(int(row.get(c) or 0) for c in OUTCOMES)
+
+
 def source_problems(rows: list[dict[str, Any]]) -> list[str]:
     """One line per source that had problems; an unreachable one says so."""
     lines = []
     for row in rows:
         errors = json.loads(row.get("errors") or "[]")
-        if not row["failed"] or not errors:
+        failures = int(row.get("failed") or 0) + int(row.get("feeds_failed") or 0)
+        if not failures or not errors:
             continue
         if row["fetched"] == 0 and row["discovered"] == 0:
             lines.append(f"{row['source']}: unreachable or empty — {errors[0]}")
         else:
-            lines.append(f"{row['source']}: {row['failed']} failed request(s) — first: {errors[0]}")
+            lines.append(f"{row['source']}: {failures} failed request(s) — first: {errors[0]}")
     return lines
 
 
@@ -234,7 +256,11 @@ def crawl(
         _fail("the crawl stopped before it started a run; see the log")
     rows, flagged, silent = summarize(db, run_id, int(settings.get("MONITOR_SILENT_RUNS", 3)))
     print_summary(rows, flagged)
-    problems = source_problems(rows)
+    problems = source_problems(rows) + [
+        f"{row['source']}: {unaccounted(row)} discovered article(s) not fetched: the run stopped early"
+        for row in rows
+        if unaccounted(row) > 0
+    ]
     for line in problems:
         click.echo(line, err=True)
     for name in silent:
@@ -242,7 +268,7 @@ def crawl(
             f"{name}: silent — nothing discovered in the last {settings.get('MONITOR_SILENT_RUNS', 3)} runs",
             err=True,
         )
-    broken = [r for r in rows if r["failed"] and r["fetched"] == 0]
+    broken = [r for r in rows if (r["failed"] or r.get("feeds_failed")) and r["fetched"] == 0]
     if rows and len(broken) == len(rows):
         sys.exit(EXIT_NOTHING_RAN)
     sys.exit(EXIT_SOME_FAILED if problems else EXIT_OK)
@@ -260,7 +286,10 @@ def demo(db: str, sites: str | None, verbose: bool) -> None:
 
     root = Path(sites) if sites else default_sites_dir()
     if not root.is_dir():
-        _fail(f"{root}: no fixture sites here (run from a clone of the project)")
+        _fail(
+            f"{root}: the demo's fixture mirror is not installed with the package; in a clone of the project "
+            "run `make demo`, or give --sites DIR"
+        )
     # The mirror listens on new ports each time, so its URLs differ between runs: start from a fresh database.
     for leftover in (Path(db), Path(f"{db}-wal"), Path(f"{db}-shm")):
         leftover.unlink(missing_ok=True)

@@ -11,3 +11,5 @@ from monitor.extract import Article
 class ArticleItem:
     source: str
     article: Article
+    key: str | None = None  # the canonical URL discovery found it under (may differ from the page's own)
+    announced: str | None = None  # the newest time its feed or sitemap gave it

@@ -28,6 +28,8 @@ class Memory:
         default_factory=dict
     )  # canonical URL → stored publication/update time
     feeds: dict[str, FeedState] = field(default_factory=dict)
+    # canonical URL of a discovered link → the newest time discovery gave it when the crawl last fetched it
+    announced: dict[str, str | None] = field(default_factory=dict)
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -39,18 +41,41 @@ def _instant(value: str | None) -> datetime | None:
         return None
 
 
+def _later(a: datetime, b: datetime) -> bool:
+    try:
+        return a > b
+    except TypeError:  # an aware and a naive time: treat as unknown
+        return False
+
+
+def announced_time(link: Link) -> str | None:
+    """The newest time a feed or sitemap gives a link (modified or published), as it gave it."""
+    dated = [(t, v) for v in (link.modified, link.published) if (t := _instant(v)) is not None]
+    if not dated:
+        return None
+    newest = dated[0]
+    for candidate in dated[1:]:
+        if _later(candidate[0], newest[0]):
+            newest = candidate
+    return newest[1]
+
+
 def needs_fetch(link: Link, canonical: str, memory: Memory) -> bool:
-    """New URLs are fetched; stored ones only when the feed or sitemap dates them after what is stored."""
+    """New URLs are fetched; known ones only when discovery announces them as changed since the crawl last
+    fetched them (what it announced then is remembered), or, for articles stored before that was remembered,
+    dated after the time stored for them."""
+    announced = _instant(announced_time(link))
+    if canonical in memory.announced:
+        before = _instant(memory.announced[canonical])
+        if announced is None:
+            return False
+        return before is None or _later(announced, before)
     if canonical not in memory.known:
         return True
     stored = _instant(memory.known[canonical])
-    announced = [t for t in (_instant(link.modified), _instant(link.published)) if t is not None]
-    if stored is None or not announced:
+    if stored is None or announced is None:
         return False
-    try:
-        return max(announced) > stored
-    except TypeError:  # an aware and a naive time: treat as unknown
-        return False
+    return _later(announced, stored)
 
 
 def conditional_headers(state: FeedState | None) -> dict[str, str]:
@@ -72,6 +97,6 @@ def load_memory(db_path: str | Path | None) -> Memory:
         return Memory()
     storage = Storage(db_path, readonly=True)
     try:
-        return Memory(storage.known_articles(), storage.feed_states())
+        return Memory(storage.known_articles(), storage.feed_states(), storage.announced())
     finally:
         storage.close()

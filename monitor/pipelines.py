@@ -23,7 +23,18 @@ from monitor.runlock import REFUSED_BY, holds_lock, refusal
 from monitor.storage import Storage, StorageError, StoredResult
 
 logger = logging.getLogger(__name__)
-COUNTERS = ("discovered", "fetched", "new", "updated", "unchanged", "stored", "flagged", "failed", "skipped")
+COUNTERS = (
+    "discovered",
+    "fetched",
+    "new",
+    "updated",
+    "unchanged",
+    "stored",
+    "flagged",
+    "failed",
+    "skipped",
+    "feeds_failed",
+)
 
 
 def stat_key(source: str, counter: str) -> str:
@@ -64,6 +75,7 @@ class StoragePipeline:
         self.batch_size = max(1, batch_size)
         self.progress_interval = progress_interval
         self.batch: list[tuple[str, Article, Verdict]] = []
+        self.announced: list[tuple[str, str | None]] = []  # (discovered URL, announced time) of the batch
         self.storage: Storage | None = None
         self.ruleset: Ruleset | None = None
         self.run_id: int | None = None
@@ -117,6 +129,8 @@ class StoragePipeline:
         article = item.article
         verdict = classify(self.ruleset, article.title, article.lead, article.text)
         self.batch.append((item.source, article, verdict))
+        if item.key:
+            self.announced.append((item.key, item.announced))
         if len(self.batch) >= self.batch_size:
             self.flush()
         return item
@@ -142,6 +156,7 @@ class StoragePipeline:
         if not self.batch or self.storage is None or self.failure or self.run_id is None:
             return
         batch, self.batch = self.batch, []
+        announced, self.announced = self.announced, []
         run_id = self.run_id
         delta: dict[str, int] = {}
 
@@ -150,7 +165,7 @@ class StoragePipeline:
             return run_id, self.per_source(delta)
 
         try:
-            self.storage.store_batch(batch, progress)
+            self.storage.store_batch(batch, progress, announced)
         except StorageError as exc:
             # Disk full, database locked for longer than the busy timeout…: stop the run; what is stored stays.
             self.stop(str(exc))
@@ -198,7 +213,9 @@ class StoragePipeline:
             if self.run_id is not None:
                 self.storage.finish_run(self.run_id, status, self.per_source())
             if not self.failure:
-                self.storage.save_non_articles(getattr(spider, "non_articles", {}))
+                self.storage.save_non_articles(
+                    getattr(spider, "non_articles", {}), getattr(spider, "announced", {})
+                )
             if reason == "finished" and not self.failure and hasattr(spider, "feed_states_to_save"):
                 self.storage.save_feed_states(spider.feed_states_to_save())
         except StorageError as exc:

@@ -37,12 +37,19 @@ class RobotsTxtUnavailable(IgnoreRequest):
     """The host's robots.txt answered 5xx or could not be fetched."""
 
 
+class ForbiddenByRobots(IgnoreRequest):
+    """The host's robots.txt forbids this URL to us (a skip, not a failure, for an article)."""
+
+
 class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         if isinstance(rp, DisallowAll):
             self._stats.inc_value("robotstxt/host_unavailable")
             raise RobotsTxtUnavailable(f"robots.txt unavailable ({rp.reason}), host skipped in this run")
-        super().process_request_2(rp, request)
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest as exc:
+            raise ForbiddenByRobots(str(exc)) from None
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         url = urlparse_cached(request)
@@ -76,13 +83,14 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
                     parser = None  # no robots.txt: everything is allowed
                 else:
                     await self._parse_robots(response, netloc, request)
-                    parser = self._parsers[netloc]  # set by _parse_robots
+                    parsed = self._parsers[netloc]  # set by _parse_robots
+                    parser = None if isinstance(parsed, Deferred) else parsed
             self._stats.inc_value("robotstxt/request_count")
             pending = self._parsers[netloc]
             if isinstance(pending, Deferred):
                 self._parsers[netloc] = parser
                 pending.callback(parser)
-        parser = self._parsers[netloc]
-        if isinstance(parser, Deferred):
-            return await maybe_deferred_to_future(parser)
-        return parser
+        known = self._parsers[netloc]
+        if isinstance(known, Deferred):
+            return await maybe_deferred_to_future(known)
+        return known

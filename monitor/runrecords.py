@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 # Per outlet and in crawl_runs' totals.
-COUNTERS = ("discovered", "fetched", "stored", "flagged", "failed", "skipped")
+COUNTERS = ("discovered", "fetched", "stored", "flagged", "failed", "skipped", "feeds_failed")
 # Per outlet only.
 INCREMENTAL = ("new", "updated", "unchanged")
 RUNNING, INTERRUPTED = "running", "interrupted"

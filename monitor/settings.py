@@ -59,6 +59,7 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no listening port for an unattended crawl
 
 ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
+SPIDER_MIDDLEWARES = {"monitor.callback_errors.CallbackErrors": 950}  # a callback's exception: a counted failure
 EXTENSIONS = {"monitor.runlock.RunLock": 0}  # the run lock, taken before the archive is opened
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -446,6 +446,18 @@ def m006_canonical_urls(db: sqlite_utils.Database) -> None:
                 conn.execute(f"UPDATE {table} SET url = ? WHERE {key} = ?", [canonical, row_key])
 
 
+@migrations()
+def m006_accounting(db: sqlite_utils.Database) -> None:
+    """Exact run accounting (issue #13): what discovery last announced for each URL the crawl fetched, so an
+    article dated later in a sitemap than on its page is fetched once, not on every run; and failed feeds,
+    sitemaps and section pages counted apart from failed articles (``feeds_failed``)."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS announced (url TEXT PRIMARY KEY, at TEXT, recorded TEXT NOT NULL)"
+    )
+    db["run_sources"].add_column("feeds_failed", int, not_null_default=0)
+    db["crawl_runs"].add_column("feeds_failed", int, not_null_default=0)
+
+
 def known_migrations() -> list[str]:
     """The names of every migration this code knows, in order (read from the registered set itself)."""
     return [migration.name for migration in migrations.pending(sqlite_utils.Database(memory=True))]
@@ -1024,11 +1036,13 @@ class Storage:
         self,
         batch: Iterable[tuple[str, Article, Verdict]],
         progress: Callable[[list[StoredResult]], tuple[int, dict[str, dict[str, Any]]]] | None = None,
+        announced: Iterable[tuple[str, str | None]] = (),
     ) -> list[StoredResult]:
         """Upsert articles with their verdicts in one transaction (all or nothing).
 
         ``progress``, given the batch's results, returns ``(run_id, counts per outlet)`` to write in the same
-        transaction, so a run's recorded counts always match what it stored."""
+        transaction, so a run's recorded counts always match what it stored. ``announced`` pairs the URLs the
+        crawl discovered with the time their feed or sitemap gave them (see :meth:`announced`)."""
         items = list(batch)
         if not items:
             return []
@@ -1038,6 +1052,7 @@ class Storage:
             self._register_sources(conn, sorted({source for source, _a, _v in items}), now_iso())
             results = [self._upsert(conn, source, article, verdict) for source, article, verdict in items]
             self._flush(conn)
+            self._write_announced(conn, announced)
             if progress is not None:
                 run_id, per_source = progress(results)
                 runrecords.write_counts(conn, run_id, per_source, now_iso())
@@ -1123,8 +1138,23 @@ class Storage:
         )
         return {url: stamp for url, stamp in rows}
 
-    def save_non_articles(self, pages: dict[str, tuple[str, str]]) -> None:
-        """Remember pages that are not articles (video, gallery, empty), by canonical URL: (source, reason)."""
+    def announced(self) -> dict[str, str | None]:
+        """For each URL the crawl fetched (canonical form of the discovered link): the newest time its feed or
+        sitemap gave it then (None when it gave none)."""
+        return dict(self.conn.execute("SELECT url, at FROM announced"))
+
+    @staticmethod
+    def _write_announced(conn: sqlite3.Connection, announced: Iterable[tuple[str, str | None]]) -> None:
+        conn.executemany(
+            "INSERT OR REPLACE INTO announced (url, at, recorded) VALUES (?, ?, ?)",
+            [(url, at, now_iso()) for url, at in announced],
+        )
+
+    def save_non_articles(
+        self, pages: dict[str, tuple[str, str]], announced: dict[str, str | None] | None = None
+    ) -> None:
+        """Remember pages that are not articles (video, gallery, empty), by canonical URL: (source, reason),
+        with what discovery announced for them (``announced``, by the same URL)."""
         if not pages:
             return
         seen = now_iso()
@@ -1133,6 +1163,8 @@ class Storage:
                 "INSERT OR REPLACE INTO non_articles (url, source, reason, seen_at) VALUES (?, ?, ?, ?)",
                 [(url, source, reason, seen) for url, (source, reason) in pages.items()],
             )
+            if announced:
+                self._write_announced(conn, ((url, announced.get(url)) for url in pages if url in announced))
 
     def feed_states(self) -> dict[str, Any]:
         """ETag and Last-Modified of each feed or sitemap as the last completed run saw them."""

@@ -11,19 +11,20 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from monitor import settings as monitor_settings
 from monitor.extract import Hints, NotAnArticle, SiteHints, extract_article
 from monitor.feeds import FeedError, Link, parse_discovery, parse_section
 from monitor.items import ArticleItem
-from monitor.memory import FeedState, Memory, conditional_headers, load_memory, needs_fetch
+from monitor.memory import FeedState, Memory, announced_time, conditional_headers, load_memory, needs_fetch
 from monitor.pipelines import stat_key
-from monitor.robots import RobotsTxtUnavailable
+from monitor.robots import ForbiddenByRobots
 from monitor.sources import Source, load_sources, select
 from monitor.storage import StorageError
 from monitor.urls import canonical_url, pattern_target
+
+FEEDS_FAILED = "feeds_failed"  # feeds, sitemaps and section pages that could not be fetched or read
 
 
 def failure_reason(failure: Failure) -> str:
@@ -59,6 +60,7 @@ class NewsSpider(scrapy.Spider):
         self.started = time.monotonic()
         self.last_activity: dict[str, float] = {}
         self.non_articles: dict[str, tuple[str, str]] = {}  # canonical URL → (outlet, reason), remembered
+        self.announced: dict[str, str | None] = {}  # canonical URL of a fetched non-article → announced time
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -122,10 +124,11 @@ class NewsSpider(scrapy.Spider):
         return round(self.last_activity.get(source, self.started) - self.started, 1)
 
     def problem(self, source: str, url: str, reason: str, counter: str | None = "failed") -> None:
-        """Log a problem once, with its URL, and count it; failures are also kept for the run's record."""
+        """Log a problem once, with its URL, and count it; failures (of articles, or of feeds, sitemaps and
+        section pages) are also kept for the run's record."""
         reason = " ".join(reason.split())
         self.logger.warning("%s: %s: %s", source, url, reason)
-        if counter == "failed":
+        if counter in ("failed", FEEDS_FAILED):
             kept = self.errors.setdefault(source, [])
             if len(kept) < self.max_errors:
                 kept.append(f"{url}: {reason}")
@@ -208,10 +211,15 @@ class NewsSpider(scrapy.Spider):
         try:
             discovery = parse_discovery(response.body, response.url)
         except FeedError as exc:
-            self.problem(source, response.url, str(exc).removeprefix(f"{response.url}: "))
+            self.problem(source, response.url, str(exc).removeprefix(f"{response.url}: "), FEEDS_FAILED)
             return
         if discovery.problem:
-            self.problem(source, response.url, f"{discovery.problem} (kept {len(discovery.links)} entries)")
+            self.problem(
+                source,
+                response.url,
+                f"{discovery.problem} (kept {len(discovery.links)} entries)",
+                FEEDS_FAILED,
+            )
         if not discovery.links:
             self.logger.info("%s: %s: empty %s", source, response.url, discovery.kind)
         outlet = self.by_name[source]
@@ -246,12 +254,12 @@ class NewsSpider(scrapy.Spider):
             return
         outlet = self.by_name[source]
         if not isinstance(response, TextResponse):
-            self.problem(source, response.url, "section page is not HTML")
+            self.problem(source, response.url, "section page is not HTML", FEEDS_FAILED)
             return
         try:
             links = parse_section(response.text, response.url, outlet.article_pattern)
         except FeedError as exc:
-            self.problem(source, response.url, str(exc).removeprefix(f"{response.url}: "))
+            self.problem(source, response.url, str(exc).removeprefix(f"{response.url}: "), FEEDS_FAILED)
             return
         for link in links:
             if outlet.owns(link.url):
@@ -274,14 +282,21 @@ class NewsSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.request_failed,
             cb_kwargs={"source": outlet.name, "hints": hints},
-            meta={"feed": feed, "key": key},
+            meta={"feed": feed, "key": key, "announced": announced_time(link)},
         )
 
     def request_failed(self, failure: Failure) -> None:
-        """A request that got no usable response: robots.txt refusals are skips, everything else a failure."""
-        request = failure.request
+        """A request that got no usable response. An article refused by robots.txt is a skip, any other article
+        a failure; a feed, sitemap or section page that could not be read is a failed feed, whatever the
+        reason (robots.txt included: nothing can be discovered from it)."""
+        request = getattr(failure, "request", None)
+        if request is None:
+            return
         source = request.cb_kwargs.get("source", "?")
-        forbidden = failure.check(IgnoreRequest) and not failure.check(HttpError, RobotsTxtUnavailable)
+        if request.callback not in (self.parse_article, None):
+            self.problem(source, request.url, failure_reason(failure), FEEDS_FAILED)
+            return
+        forbidden = bool(failure.check(ForbiddenByRobots))
         if not forbidden and request.meta.get("feed"):
             self.dirty_feeds.add(request.meta["feed"])
         self.problem(source, request.url, failure_reason(failure), "skipped" if forbidden else "failed")
@@ -323,14 +338,18 @@ class NewsSpider(scrapy.Spider):
         except NotAnArticle as exc:
             if source:
                 self.count(source, "fetched")
-                self.non_articles[response.meta.get("key") or canonical_url(response.url)] = (
-                    source,
-                    str(exc),
-                )
+                key = response.meta.get("key") or canonical_url(response.url)
+                self.non_articles[key] = (source, str(exc))
+                self.announced[key] = response.meta.get("announced")
             self.problem(source or "?", response.url, f"not an article: {exc}", "skipped")
             return
         source = source or self.outlet_for(article.canonical_url, None)
         if source is None:
             return
         self.count(source, "fetched")
-        yield ArticleItem(source=source, article=article)
+        yield ArticleItem(
+            source=source,
+            article=article,
+            key=response.meta.get("key"),
+            announced=response.meta.get("announced"),
+        )

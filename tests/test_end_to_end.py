@@ -129,7 +129,9 @@ def test_run_is_recorded_per_source_with_failures_counted(crawled):
     for name, row in per_source.items():
         assert row["stored"] >= 5, name
         assert row["discovered"] >= row["fetched"] >= row["stored"] >= row["flagged"], name
-    assert sum(r["failed"] for r in per_source.values()) >= 4  # 404, 500, truncated feed, unreachable feed
+    assert (
+        sum(r["failed"] + r["feeds_failed"] for r in per_source.values()) >= 4
+    )  # 404, 500, truncated feed, unreachable feed
     assert sum(r["skipped"] for r in per_source.values()) >= 1  # a page with no article text
     assert "Traceback" not in result.stderr
     assert (

@@ -76,4 +76,4 @@ def test_a_host_that_answers_503_with_retry_after_is_slowed_down(tmp_path):
     sites = make_site(tmp_path, None, feed_extra='status = 503\nheaders = { "Retry-After" = "1" }\n')
     row = crawl_site(tmp_path, sites, "-s", "RETRY_TIMES=1")
     assert "HTTP 503, slowing this host to one request per 1 s" in row["log"]
-    assert row["failed"] == 1 and "HTTP 503" in row["errors"]
+    assert row["feeds_failed"] == 1 and row["failed"] == 0 and "HTTP 503" in row["errors"]

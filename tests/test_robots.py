@@ -72,15 +72,20 @@ def crawl_site(tmp_path: Path, sites: Path, *settings: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "stored", "failed", "skipped"),
+    ("status", "body", "stored", "feeds_failed", "skipped"),
     [
-        (503, "", 0, 1, 0),  # server error: the host is not crawled at all in this run
+        (503, "", 0, 1, 0),  # server error: the host is not crawled at all in this run (its feed fails)
         (None, "", 2, 0, 0),  # no robots.txt (404): everything allowed
         (200, "User-agent: *\nDisallow: /private/\n", 1, 0, 1),  # obeyed
     ],
 )
-def test_robots_txt(tmp_path, status, body, stored, failed, skipped):
+def test_robots_txt(tmp_path, status, body, stored, feeds_failed, skipped):
     row = crawl_site(tmp_path, make_site(tmp_path, status, body))
-    assert (row["stored"], row["failed"], row["skipped"]) == (stored, failed, skipped)
+    assert (row["stored"], row["feeds_failed"], row["skipped"], row["failed"]) == (
+        stored,
+        feeds_failed,
+        skipped,
+        0,
+    )
     if status == 503:
         assert "robots.txt unavailable (HTTP 503)" in row["errors"]

@@ -56,7 +56,7 @@ def test_broken_feed_is_counted_and_kept(spider):
         "https://www.rmf24.pl/fakty/feed", body=b"<rss><channel><item>", request=Request("https://x")
     )
     assert list(spider.parse_discovery(response, source="rmf24")) == []
-    assert stat(spider, "failed") == 1
+    assert (stat(spider, "feeds_failed"), stat(spider, "failed")) == (1, 0)
     assert spider.errors["rmf24"][0].startswith("https://www.rmf24.pl/fakty/feed: malformed XML at line 1")
 
 
@@ -100,3 +100,28 @@ def test_project_settings_are_polite():
     assert settings.ROBOTSTXT_OBEY and settings.AUTOTHROTTLE_ENABLED
     assert settings.CONCURRENT_REQUESTS_PER_DOMAIN == 2
     assert settings.SPIDER_MODULES == ["spiders"]
+
+
+def test_an_exception_in_a_callback_is_a_counted_failure_of_its_outlet(spider):
+    from monitor.callback_errors import CallbackErrors
+
+    middleware = CallbackErrors(spider.crawler)
+    spider.crawler.spider = spider
+    url = "https://www.rmf24.pl/fakty/news-a,nId,1"
+    article = HtmlResponse(
+        url,
+        body=b"<html></html>",
+        request=Request(url, callback=spider.parse_article, cb_kwargs={"source": "rmf24"}),
+    )
+    assert middleware.process_spider_exception(article, RecursionError("too deep"), spider) == []
+    feed = XmlResponse(
+        url,
+        body=b"<rss/>",
+        request=Request(url, callback=spider.parse_discovery, cb_kwargs={"source": "rmf24"}),
+    )
+    assert middleware.process_spider_exception(feed, ValueError("bad"), spider) == []
+    assert (stat(spider, "failed"), stat(spider, "feeds_failed")) == (1, 1)
+    assert spider.errors["rmf24"][0] == f"{url}: internal error: RecursionError: too deep"
+    assert spider.crawler.stats.get_value("spider_exceptions/count") == 2
+    unknown = HtmlResponse(url, body=b"", request=Request(url))
+    assert middleware.process_spider_exception(unknown, ValueError("x"), spider) is None

@@ -10,6 +10,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -296,8 +297,9 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
 
 
 def load_sources(path: str | Path | None = None) -> list[Source]:
-    """Read a sources file (the packaged one when ``path`` is empty)."""
-    file = Path(path) if path else default_sources_path()
+    """Read a sources file (the packaged one when ``path`` is empty, read as a resource so that it is found
+    in a zipped egg too)."""
+    file: Traversable = Path(path) if path else resources.files("monitor").joinpath("data", "sources.toml")
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

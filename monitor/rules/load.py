@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -477,8 +478,11 @@ def default_rules_path() -> Path:
 
 
 def load_rules(path: str | Path | None = None) -> Ruleset:
-    """Load a rules file (default: the packaged peace-talk rules); the version is a hash of its bytes."""
-    file = Path(path) if path else default_rules_path()
+    """Load a rules file (default: the packaged peace-talk rules, read as a resource so that it is found in a
+    zipped egg too); the version is a hash of its bytes."""
+    file: Traversable = (
+        Path(path) if path else resources.files("monitor").joinpath("data", "rules", "peace_talks.toml")
+    )
     try:
         raw = file.read_bytes()
     except OSError as exc:

@@ -17,9 +17,9 @@ from monitor.eval_rules import SHARED, evaluate, load_corpus, main, real_rows
 FLOORS = {
     # (split, variant): precision, recall with mentions excluded; F1 with mentions as negatives; accuracy
     ("dev", "full"): {"precision": 1.0, "recall": 1.0, "f1_strict": 1.0, "accuracy": 0.98},
-    ("holdout", "full"): {"precision": 0.97, "recall": 0.96, "f1_strict": 0.96, "accuracy": 0.90},
+    ("holdout", "full"): {"precision": 0.97, "recall": 0.96, "f1_strict": 0.96, "accuracy": 0.91},
     ("dev", "body-only"): {"precision": 1.0, "recall": 0.93, "f1_strict": 0.96, "accuracy": 0.96},
-    ("holdout", "body-only"): {"precision": 1.0, "recall": 0.88, "f1_strict": 0.92, "accuracy": 0.89},
+    ("holdout", "body-only"): {"precision": 1.0, "recall": 0.90, "f1_strict": 0.93, "accuracy": 0.90},
 }
 
 
@@ -31,7 +31,7 @@ def reports():
 
 def test_corpus_is_large_and_labelled_both_ways():
     rows = load_corpus()
-    assert len(rows) >= 380  # 253 texts of #4, 128 written for #12
+    assert len(rows) >= 410  # 253 texts of #4, 158 written for #12
     assert {r["label"] for r in rows} == {"primary", "mention", "none"}
     assert {r["split"] for r in rows} == {"dev", "holdout"}
     assert len({r["id"] for r in rows}) == len(rows)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import lxml.html
 import pytest
 import trafilatura
 
-from monitor.extract import NotAnArticle, clean_authors, decode_html, extract_article
+from monitor.extract import NotAnArticle, clean_authors, decode_html, extract_article, prose_words
 from monitor.extract.dates import is_dateline, text_dates
+from monitor.extract.language import count_words
 
 NOW = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
 LETTERS = "ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ"
@@ -163,6 +165,67 @@ def test_modification_time_is_never_the_publication_time():
     head = '<meta property="article:modified_time" content="2026-01-14T15:10:00+01:00">'
     article = extract_article("https://x.pl/a", page(head=head).encode(), fetched_at=NOW)
     assert article.published is None and article.modified == "2026-01-14T15:10:00+01:00"
+
+
+# --- prose in any script, and the body read again from the page's prose -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "at_least", "at_most"),
+    [
+        (
+            "三月五日上午九时，南湖市地铁五号线正式开通运营。这条线路全长二十八公里，共设二十二座车站。",
+            15,
+            30,
+        ),
+        ("暖かくなってきたので、先週末は久しぶりに近くの山へ出かけました。", 10, 20),
+        ("Rozmowy trwały kilka godzin, a strony uzgodniły kolejne spotkanie.", 9, 9),
+        ("هل ستنجح المفاوضات بين الوفدين في جنيف هذا الأسبوع؟", 9, 9),
+        ("वार्ता का अगला दौर अगले सप्ताह जिनेवा में होगा।", 9, 9),
+        ("Zdjęcie: PAP", 0, 0),
+        ("東京", 0, 0),
+    ],
+)
+def test_prose_is_counted_in_any_script(text, at_least, at_most):
+    assert at_least <= prose_words(text) <= at_most
+
+
+def test_words_in_unspaced_scripts():
+    assert count_words("地铁五号线今日开通运营") == 6  # eleven characters, about two a word
+    assert count_words("Kijów i 東京") == 3
+
+
+def test_a_body_shorter_than_the_pages_prose_is_read_again():
+    from monitor.extract.core import look_again
+    from monitor.extract.prose import main_run, read_prose
+
+    paragraphs = [
+        f"<p>Akapit numer {n} opisuje kolejny etap rozmów delegacji w Genewie i ich skutki.</p>"
+        for n in range(9)
+    ]
+    tree = lxml.html.document_fromstring(
+        "<html><body><div class='box'><p>Krótka zapowiedź tekstu, która nie jest jego treścią, choć ma zdanie.</p></div>"
+        + "<ul>"
+        + "".join(
+            f"<li><a href='/dzial/{n}'>Dział serwisu numer {n} z wiadomościami</a></li>" for n in range(12)
+        )
+        + "</ul>"
+        f"<div class='part'>{''.join(paragraphs[:3])}</div><div class='ad'>Reklama</div>"
+        f"<div class='part'>{''.join(paragraphs[3:])}</div></body></html>"
+    )
+    run = main_run(read_prose(tree), tree)
+    assert len(run) == 9
+    # a shorter box returned while the body was lost: the run replaces it
+    replaced = look_again("Krótka zapowiedź tekstu, która nie jest jego treścią, choć ma zdanie.", run, None)
+    assert (
+        "Akapit numer 0" in replaced and "Akapit numer 8" in replaced and "Krótka zapowiedź" not in replaced
+    )
+    # the first of several boxes returned: the rest of the run follows it
+    first = "\n".join(p[3:-4] for p in paragraphs[:3])
+    continued = look_again(first, run, None)
+    assert continued.count("Akapit numer 0") == 1 and "Akapit numer 8" in continued
+    # a body that holds the run's prose is kept as it is
+    assert look_again(continued, run, None) == continued
 
 
 # --- lead, summary, boilerplate ----------------------------------------------------------------

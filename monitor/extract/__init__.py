@@ -13,10 +13,11 @@ The steps, one module each, tested on stored pages:
 - :mod:`.core` — the whole page, with the refusals (video pages, empty, binary, too large, too slow).
 """
 
-from monitor.extract.body import clean_text, drop_boilerplate, find_lead, take_summary
+from monitor.extract.body import drop_boilerplate, drop_teasers, find_lead, take_summary
 from monitor.extract.core import MAX_BYTES, MIN_WORDS, TIME_LIMIT, extract_article, time_limit
 from monitor.extract.decoding import decode_html
-from monitor.extract.language import detect_language, prose_words
+from monitor.extract.language import count_words, detect_language, prose_words
+from monitor.extract.lines import clean_text, split_credits
 from monitor.extract.metadata import clean_authors, is_paywalled
 from monitor.extract.model import Article, Hints, NotAnArticle, SiteHints
 from monitor.extract.published import DATE_PRECEDENCE, choose_published, collect_dates
@@ -33,14 +34,17 @@ __all__ = [
     "choose_published",
     "clean_authors",
     "clean_text",
+    "count_words",
     "collect_dates",
     "decode_html",
     "detect_language",
     "drop_boilerplate",
+    "drop_teasers",
     "extract_article",
     "find_lead",
     "is_paywalled",
     "prose_words",
+    "split_credits",
     "take_summary",
     "time_limit",
 ]

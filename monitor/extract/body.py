@@ -4,15 +4,17 @@ paragraph taken, trafilatura's output cleaned line by line."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
 import lxml.html
 
-from monitor.extract.dates import is_dateline
 from monitor.extract.language import SENTENCE_END
+from monitor.extract.prose import ProseMap
 from monitor.extract.tree import drop, link_density, marker, norm
 
 # Page parts recognised by words in their class or id (one pass over the tree; kept specific).
 BOILERPLATE_MARKERS = re.compile(
+    r"reading-time|read-time|readtime|czas-czytania|"
     r"cookie|consent|rodo|gdpr|cmp-"
     r"|newsletter|paywall|subscription|subscribe|premium-box|piano"
     r"|related|recommend|polecane|polecamy|see-also|read-also|zobacz"
@@ -22,33 +24,12 @@ BOILERPLATE_MARKERS = re.compile(
     r"|audio|video|player|podcast|gallery|galeria"
 )
 BOILERPLATE_TAGS = frozenset({"nav", "footer", "script", "style", "noscript", "iframe"})
+_COMMENTS = re.compile(r"(?:^|\s)(?:comments?|komentarz\w*|disqus)")
 _EMBEDS = re.compile(r"twitter-tweet|instagram-media|tiktok")
 _LEAD_MARKERS = re.compile(r"lead|intro|summary|standfirst|excerpt|subtitle|sapo")
 _LEAD_TAGS = frozenset({"p", "div", "h2", "strong", "section", "span"})
 
 
-# Lines of trafilatura's output that are outlet boilerplate in every Polish portal.
-_BOILERPLATE_LINES = re.compile(
-    r"""^\s*(?:
-        reklama | advertisement
-      | (?:zobacz|czytaj|przeczytaj)\s+(?:też|także|również|więcej|dalej)\b.*
-      | polecamy\b.* | warto\s+przeczytać\b.* | więcej\s+informacji\s+znajdziesz\b.*
-      | dalsza\s+część\s+(?:artykułu|tekstu)\s+pod\s+(?:materiałem|reklamą|wideo).*
-      | (?:źródło|zrodlo)\s*:.* | oprac(?:\.|owanie)\s*:?.* | (?:fot|foto|fot\.|zdj)\s*[.:].*
-      | (?:zapisz\s+się|zamów|subskrybuj|zasubskrybuj)\b.*newsletter.* | .*\bnewsletter\w*\b.*(?:zapisz|subskryb).*
-      | masz\s+newsa.* | (?:kup|wykup)\s+(?:subskrypcję|prenumeratę|dostęp).* | masz\s+już\s+(?:subskrypcję|konto).*
-      | .*dostępny\s+(?:tylko\s+)?dla\s+(?:subskrybentów|prenumeratorów).* | .*nieograniczony\s+dostęp\s+do.*
-      | komentarze?\s*\(\d+\) | \d+\s+komentarz\w* | skomentuj.* | udostępnij.*
-      | wyświetl\s+ten\s+post\s+(?:na|w)\s+\w+.* | (?:post|wpis)\s+udostępniony\s+przez.*
-      | (?:autor|autorka)(?:\s*/\s*autor\w*)?\s*:\s*\S+(?:\s+\S+){0,3}
-      | .*\(@\w+\)\s+\w+\s+\d{1,2},\s+\d{4}
-      | (?:i\s+)?(?:autor|autorka|author)\s*:\s*[^.!?]{1,40}?(?:\s+\S+){0,10}
-      | dowiedz\s+się\s+więcej\s*:.* | materiał\s+chroniony\s+prawem\s+autorskim.* | wszelkie\s+prawa\s+zastrzeżone.*
-      | zapraszamy\s+(?:też\s+|także\s+|również\s+)?do\s+(?:subskrypcji|prenumeraty|lektury|słuchania|oglądania).*
-      | .*\bwesprzyj\s+(?:nas|naszą|nasz|redakcję|portal)\b.* | .*\bzobacz\s+oferty\b.*
-    )\s*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
 _BOX_HEADINGS = re.compile(
     r"^\s*(?:zobacz|czytaj|przeczytaj)\s+(?:też|także|również|więcej)|^\s*polecamy|^\s*warto\s+przeczytać"
     r"|^\s*najnowsze|^\s*najczęściej\s+czytane|^\s*popularne",
@@ -116,12 +97,13 @@ def find_lead(tree: lxml.html.HtmlElement) -> str | None:
     return None
 
 
-def _holds_the_article(element: lxml.html.HtmlElement) -> bool:
-    """Containers are never dropped as boilerplate: the page, the article, or a block with running prose."""
-    if element.tag in ("html", "body", "article", "main") or element.xpath(".//h1|.//article|.//main"):
+def _holds_the_article(element: lxml.html.HtmlElement, prose: ProseMap) -> bool:
+    """Never dropped as boilerplate, whatever its class says: the page, a box holding the headline, or one that holds
+    most of the page's prose (a post inside a "gallery" or "podcast" box is still the post). Reader comments are
+    never the article, however long."""
+    if element.tag in ("html", "body") or element.tag == "h1" or element.find(".//h1") is not None:
         return True
-    text = norm(element.text_content())
-    return len(text) > 800 and link_density(element, text) < 0.5
+    return not _COMMENTS.search(marker(element)) and prose.holds_the_article(element)
 
 
 def _leading_text(element: lxml.html.HtmlElement, size: int = 40) -> str:
@@ -134,8 +116,25 @@ def _leading_text(element: lxml.html.HtmlElement, size: int = 40) -> str:
     return " ".join(pieces)
 
 
-def drop_boilerplate(tree: lxml.html.HtmlElement) -> None:
-    """Remove page parts that are never article text: chrome by tag, class or id, then link boxes by heading."""
+WIDGET_CHARS = 400  # a sign-up box around an e-mail field is at most this long
+
+
+def _drop_widget(field: lxml.html.HtmlElement, prose: ProseMap) -> None:
+    """Remove the largest box around a form field that is short and holds no article."""
+    box = None
+    element = field.getparent()
+    while element is not None and element.tag not in ("body", "html", "article", "main"):
+        if len(norm(element.text_content())) > WIDGET_CHARS or _holds_the_article(element, prose):
+            break
+        box, element = element, element.getparent()
+    if box is not None:
+        drop(box)
+
+
+def drop_boilerplate(tree: lxml.html.HtmlElement, prose: ProseMap) -> None:
+    """Remove page parts that are never article text: chrome by tag, class or id — unless the part holds the
+    article (see :func:`_holds_the_article`) — then link boxes by heading. A ``<noscript>`` holding the post (blogs
+    that render with scripts put it there) is kept as a plain block."""
     doomed: list[lxml.html.HtmlElement] = []
     boxes: list[lxml.html.HtmlElement] = []
     for element in tree.iter():
@@ -158,14 +157,82 @@ def drop_boilerplate(tree: lxml.html.HtmlElement) -> None:
         ):
             boxes.append(element)
     for element in doomed:
-        if element.tag in ("script", "style", "noscript") or not _holds_the_article(element):
+        if element.tag in ("script", "style"):
             drop(element)
+        elif element.tag == "noscript":
+            if prose.holds_the_article(element):
+                element.tag = "div"
+            else:
+                drop(element)
+        elif not _holds_the_article(element, prose):
+            drop(element)
+    for field in tree.xpath("//input[@type='email' or contains(@name, 'mail')]"):
+        _drop_widget(field, prose)  # a sign-up box: newsletter, alerts, subscription
     for element in boxes:
         text = norm(element.text_content())
         if not text or len(text) >= 600:
             continue
         if element.tag in ("p", "span") or link_density(element, text) >= 0.4 or len(text) < 40:
             drop(element)
+
+
+CARD_CHARS = 500  # a teaser card (a link to another article, its picture, a line or two) is at most this long
+_NOT_A_PAGE = ("#", "javascript:", "mailto:", "tel:", "data:")
+_CARD_BITS = "img | picture | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"
+
+
+def _target(base: str, href: str | None) -> str | None:
+    """Where a link leads, without its fragment; None for links that lead nowhere (fragments, scripts, mail)."""
+    href = (href or "").strip()
+    if not href or href.lower().startswith(_NOT_A_PAGE):
+        return None
+    return urljoin(base, href).split("#", 1)[0].rstrip("/")
+
+
+def drop_teasers(tree: lxml.html.HtmlElement, urls: tuple[str, ...], prose: ProseMap) -> None:
+    """Remove teaser cards of other articles, wherever they sit (inside the body too): the largest box around a
+    headline link to another page that holds no other headline link, is at most ``CARD_CHARS`` long, and looks
+    like a card — a picture or a heading in it, the same link twice, a box heading ("Czytaj też"), or nothing
+    but the link. Judged by structure, not by class names."""
+    base = urls[0]
+    own = {u.split("#", 1)[0].rstrip("/") for u in urls}
+    sizes: dict[lxml.html.HtmlElement, int] = {}
+
+    def size(element: lxml.html.HtmlElement) -> int:
+        if element not in sizes:
+            sizes[element] = len(norm(element.text_content()))
+        return sizes[element]
+
+    cards: list[lxml.html.HtmlElement] = []
+    for link in tree.iter("a"):
+        target = _target(base, link.get("href"))
+        if target is None or target in own:
+            continue
+        words = len(norm(link.text_content()).split())
+        if words < 3 and link.find(".//img") is None:
+            continue  # a label or a name, not a headline
+        card: lxml.html.HtmlElement | None = None
+        element = link.getparent()
+        while element is not None and element.tag not in ("body", "html"):
+            if element.tag == "h1" or size(element) > CARD_CHARS or prose.holds_the_article(element):
+                break
+            others = {  # other headlines: a label or a section name ("Produkty i usługi") is no headline
+                _target(base, a.get("href"))
+                for a in element.iter("a")
+                if len(norm(a.text_content()).split()) >= 4 or a.find(".//img") is not None
+            }
+            if len(others - {None, target}) > 0 or element.find(".//h1") is not None:
+                break
+            card = element
+            element = element.getparent()
+        if card is None or card in cards:
+            continue
+        bare_link = size(link) >= size(card) - 3  # nothing but the headline link
+        twice = sum(1 for a in card.iter("a") if _target(base, a.get("href")) == target) > 1
+        if bare_link or twice or card.xpath(_CARD_BITS) or _BOX_HEADINGS.match(_leading_text(card)):
+            cards.append(card)
+    for card in cards:
+        drop(card)
 
 
 def read_layout_tables(tree: lxml.html.HtmlElement) -> None:
@@ -176,31 +243,3 @@ def read_layout_tables(tree: lxml.html.HtmlElement) -> None:
             if next(element.iterancestors("table"), None) is table:
                 element.tag = "div"
         table.tag = "div"
-
-
-def clean_text(text: str, title: str | None = None) -> str:
-    """Drop boilerplate lines, the headline and repeated lines from trafilatura's output."""
-    kept: list[str] = []
-    seen: set[str] = {norm(title)} if title else set()
-    for line in text.splitlines():
-        stripped = line.strip()
-        if (
-            not stripped
-            or _BOILERPLATE_LINES.match(stripped)
-            or norm(stripped) in seen
-            or is_dateline(stripped)
-        ):
-            continue
-        if len(stripped) > 30:
-            seen.add(norm(stripped))
-        kept.append(stripped)
-    return "\n".join(kept)
-
-
-def with_lead_first(text: str, lead: str | None) -> str:
-    if not lead:
-        return text
-    probe = norm(lead)[:60]
-    if probe and probe in norm(text):
-        return text
-    return lead + "\n" + text if text else lead

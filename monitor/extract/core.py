@@ -7,23 +7,19 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any
 
 import lxml.html
 import trafilatura
+import trafilatura.settings
 
-from monitor.extract.body import (
-    clean_text,
-    drop_boilerplate,
-    find_lead,
-    read_layout_tables,
-    take_summary,
-    with_lead_first,
-)
+from monitor.extract.body import drop_boilerplate, drop_teasers, find_lead, read_layout_tables, take_summary
 from monitor.extract.dates import iso
 from monitor.extract.decoding import decode_html, parse_html
-from monitor.extract.language import detect_language, prose_words
+from monitor.extract.language import count_words, detect_language, prose_words, unspaced_share
+from monitor.extract.lines import clean_text, split_credits, with_lead_first
 from monitor.extract.metadata import (
     byline_authors,
     canonical_link,
@@ -33,6 +29,7 @@ from monitor.extract.metadata import (
     title_of,
 )
 from monitor.extract.model import Article, Hints, NotAnArticle, SiteHints
+from monitor.extract.prose import Block, main_run, read_prose, run_text, run_words
 from monitor.extract.published import choose_published, collect_dates, site_dates
 from monitor.extract.tree import drop, jsonld_objects, meta_values, norm
 from monitor.urls import canonical_url
@@ -86,6 +83,31 @@ def extract_article(
         return _extract(url, body, content_type, hints, now, min_words, site or SiteHints())
 
 
+# trafilatura falls back to a dump of the whole page when its result is shorter than MIN_EXTRACTED_SIZE
+# characters (250): fine for spaced scripts, but 250 characters of Chinese or Japanese are 100 words of prose.
+_DEFAULT_CONFIG = trafilatura.settings.use_config()
+_DENSE_CONFIG = deepcopy(_DEFAULT_CONFIG)
+_DENSE_CONFIG.set(
+    "DEFAULT", "MIN_EXTRACTED_SIZE", str(_DEFAULT_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE") // 3)
+)
+DENSE_SCRIPT_SHARE = 0.3  # pages whose prose is at least this share Chinese, Japanese, Thai … letters
+LOOK_AGAIN = 0.5  # body text with less than this share of the largest run's prose is read again from the run
+
+
+def look_again(text: str, run: list[Block], title: str | None) -> str:
+    """trafilatura's body, or more of it when the page's largest run of prose holds much more: the body split over
+    several boxes (trafilatura returns the first) gets the run's blocks that follow what it returned; a shorter
+    box returned while the body was lost is replaced by the run."""
+    wanted = run_words(run)
+    if not wanted or prose_words(text) >= LOOK_AGAIN * wanted:
+        return text
+    flat = norm(text)
+    found = [i for i, block in enumerate(run) if block.words and block.text in flat]
+    if not found:
+        return clean_text(run_text(run), title)
+    return clean_text(text + "\n" + run_text(run[found[-1] + 1 :]), title)
+
+
 def _extract(
     url: str,
     body: bytes,
@@ -114,12 +136,16 @@ def _extract(
             drop(element)
     summary = take_summary(tree)
     read_layout_tables(tree)
-    drop_boilerplate(tree)
+    prose = read_prose(tree)
+    drop_boilerplate(tree, prose)
+    drop_teasers(tree, (url, canonical), prose)
     lead_paragraph = find_lead(tree)
     # trafilatura's own parse of the cleaned page keeps more of the body than handing it our tree
+    dense = unspaced_share(" ".join(block.text for block in prose.blocks[:200])[:3000]) >= DENSE_SCRIPT_SHARE
     document = trafilatura.bare_extraction(
         lxml.html.tostring(tree, encoding="unicode"),
         url=url,
+        config=_DENSE_CONFIG if dense else _DEFAULT_CONFIG,
         with_metadata=True,
         include_comments=False,
         include_tables=True,
@@ -130,10 +156,11 @@ def _extract(
         },
     )
     text = clean_text((document.text if document is not None else "") or "", title)
-    text = with_lead_first(text, lead_paragraph)
-    prose = prose_words(text)
-    if prose < min_words:
-        raise NotAnArticle(f"no article text ({prose} words of prose)")
+    text = look_again(text, main_run(prose, tree), title)
+    text, credits = split_credits(with_lead_first(text, lead_paragraph))
+    found = prose_words(text)
+    if found < min_words:
+        raise NotAnArticle(f"no article text ({found} words of prose)")
     published, published_source = choose_published(candidates, now)
     if not authors and document is not None and document.author:
         authors = clean_authors([document.author])
@@ -152,6 +179,7 @@ def _extract(
         text=text,
         language=detect_language(text),
         paywalled=paywalled,
-        words=len(text.split()),
+        words=count_words(text),
         fetched_at=iso(now) or "",
+        credits=credits,
     )

@@ -1,4 +1,4 @@
-"""Language of the text and how much of it is running prose."""
+"""Language of the text and how much of it is running prose, in any script."""
 
 from __future__ import annotations
 
@@ -9,8 +9,24 @@ from langdetect import DetectorFactory, LangDetectException, detect
 DetectorFactory.seed = 0  # langdetect is random unless seeded
 LANGUAGE_PREFIX = 1000  # characters given to langdetect: enough for news prose, bounded in time
 PROSE_SENTENCE_WORDS = 5  # a sentence of at least this many words is prose, not a caption or a label
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])[\"”'»)]*\s+|\n+")
-SENTENCE_END = re.compile(r"[.!?…][\"”'»)]*\s*$")
+UNSPACED_LINE_WORDS = (
+    10  # a line of a script without sentence punctuation (Thai …) of this many words is prose
+)
+
+# Sentence ends in the scripts news is written in: Latin, Cyrillic and Greek . ! ? …, the full-width ones of
+# Chinese and Japanese, Arabic and Urdu, Devanagari, Armenian, Ethiopic, Myanmar.
+_TERMINATORS = ".!?…。！？｡؟۔।॥։።፧။"
+_CLOSERS = "\"”'’»)）」』】〕"
+_FULL_WIDTH_END = "。！？｡"
+_SENTENCE_SPLIT = re.compile(
+    rf"(?<=[{_TERMINATORS}])[{_CLOSERS}]*\s+|(?<=[{_FULL_WIDTH_END}])[{_CLOSERS}]*|\n+"
+)
+SENTENCE_END = re.compile(rf"[{_TERMINATORS}][{_CLOSERS}]*\s*$")
+# Scripts written without spaces between words, and about how many characters make a word in each.
+_HAN_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SOUTHEAST_ASIAN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")  # Thai, Lao, Myanmar, Khmer
+HAN_KANA_CHARS_PER_WORD = 2
+SOUTHEAST_ASIAN_CHARS_PER_WORD = 4
 
 
 def detect_language(text: str) -> str | None:
@@ -24,14 +40,43 @@ def detect_language(text: str) -> str | None:
         return None
 
 
+def count_words(text: str) -> int:
+    """Words in any script: space-separated words, and characters of unspaced scripts (Chinese, Japanese,
+    Thai …) counted a word for every few characters."""
+    han = len(_HAN_KANA.findall(text))
+    southeast = len(_SOUTHEAST_ASIAN.findall(text))
+    if not han and not southeast:
+        return len(text.split())
+    spaced = sum(
+        1 for token in text.split() if not _HAN_KANA.search(token) and not _SOUTHEAST_ASIAN.search(token)
+    )
+    return spaced + round(han / HAN_KANA_CHARS_PER_WORD) + round(southeast / SOUTHEAST_ASIAN_CHARS_PER_WORD)
+
+
+def unspaced_share(text: str) -> float:
+    """Share of the letters of ``text`` that belong to scripts written without spaces (Chinese, Japanese, Thai …):
+    the same number of words takes two to four times fewer characters there."""
+    letters = sum(1 for ch in text if ch.isalpha())
+    if not letters:
+        return 0.0
+    return (len(_HAN_KANA.findall(text)) + len(_SOUTHEAST_ASIAN.findall(text))) / letters
+
+
 def prose_words(text: str) -> int:
-    """Words in sentences: runs of at least ``PROSE_SENTENCE_WORDS`` words ending in . ! ? or … .
+    """Words in sentences: runs of at least ``PROSE_SENTENCE_WORDS`` words ending in a sentence mark of any script
+    (. ! ? … 。 ؟ । …); in scripts that do not mark sentences (Thai, Lao, Khmer), lines of at least
+    ``UNSPACED_LINE_WORDS`` words.
 
     Captions, menus, labels and photo credits are not sentences, so a gallery or video page has almost none.
     """
     total = 0
     for sentence in _SENTENCE_SPLIT.split(text):
-        words = len(sentence.split())
-        if words >= PROSE_SENTENCE_WORDS and SENTENCE_END.search(sentence):
+        words = count_words(sentence)
+        if (
+            words >= PROSE_SENTENCE_WORDS
+            and SENTENCE_END.search(sentence)
+            or words >= UNSPACED_LINE_WORDS
+            and _SOUTHEAST_ASIAN.search(sentence)
+        ):
             total += words
     return total

@@ -43,6 +43,9 @@ class Article:
     paywalled: bool
     words: int
     fetched_at: str = field(default="")
+    credits: list[str] = field(
+        default_factory=list
+    )  # sign-offs and sources that ended the body: "aja/PAP", "Źródło: PAP"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,10 +33,9 @@ def marked(tree: lxml.html.HtmlElement, markers: re.Pattern[str]) -> list[lxml.h
 
 
 def drop(element: lxml.html.HtmlElement) -> None:
-    """Remove the element and its text from the tree (its tail stays)."""
-    parent = element.getparent()
-    if parent is not None:
-        parent.remove(element)
+    """Remove the element and its text from the tree; the text that follows it (its tail) stays."""
+    if element.getparent() is not None:
+        element.drop_tree()
 
 
 def link_density(element: lxml.html.HtmlElement, text: str) -> float:

@@ -1,0 +1,138 @@
+"""Where the page's prose is: its paragraph-level blocks, how many words of running prose each holds, and the
+largest run of prose blocks that follow one another — the article body as the page's structure shows it.
+
+The map is read once from the parsed page. It tells the other steps what holds the article (a box is not
+boilerplate when it holds most of the page's prose, whatever its class says), where the article starts (the lead
+is taken from the block before it), and how much body text there is to find (when trafilatura returns much less
+than the largest run, the run is read again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lxml.etree
+import lxml.html
+
+from monitor.extract.language import prose_words
+from monitor.extract.tree import norm
+
+# Paragraph-level blocks: paragraphs, headings, list items and cells without paragraphs inside, and divisions
+# that hold text straight (pages that write text into a <div> with <br> between lines).
+_BLOCKS = lxml.etree.XPath(
+    "//p | //h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //pre"
+    " | //li[not(.//p or .//li)] | //blockquote[not(.//p)] | //dd[not(.//p)] | //td[not(.//p or .//td)]"
+    " | //div[not(.//p)][text()[string-length(normalize-space()) > 40]]"
+)
+TEASER_LINK_SHARE = 0.5  # a block whose text is mostly link text is a link, not prose
+RUN_GAP = 400  # characters of non-prose blocks that end a run of prose (a menu, a list of links, a footer)
+HOLDS_THE_ARTICLE = 0.5  # share of the page's prose a box must hold to be the article
+
+
+@dataclass(slots=True)
+class Block:
+    """One paragraph-level element and its text."""
+
+    element: lxml.html.HtmlElement
+    text: str
+    words: int  # words of running prose (0: a heading, a label, a caption, a link)
+
+
+@dataclass
+class ProseMap:
+    """The page's blocks in document order and the prose words each element holds."""
+
+    blocks: list[Block]
+    total: int  # prose words on the page
+    held: dict[lxml.html.HtmlElement, int] = field(default_factory=dict)  # prose words inside each element
+
+    def words_in(self, element: lxml.html.HtmlElement) -> int:
+        """Prose words inside ``element`` (as the page was when the map was read)."""
+        return self.held.get(element, 0)
+
+    def holds_the_article(self, element: lxml.html.HtmlElement) -> bool:
+        """True when ``element`` holds most of the page's prose."""
+        held = self.held.get(element, 0)
+        return held > 0 and held >= HOLDS_THE_ARTICLE * self.total
+
+
+def _own_text(element: lxml.html.HtmlElement) -> str:
+    """Text written straight into a division (its tails included), not the text of the blocks inside it."""
+    parts = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and child.tag in ("a", "b", "strong", "em", "i", "span", "u", "font"):
+            parts.append(child.text_content())
+        parts.append(child.tail or "")
+    return norm(" ".join(parts))
+
+
+def _link_text(element: lxml.html.HtmlElement) -> int:
+    return sum(len(norm(a.text_content())) for a in element.iter("a"))
+
+
+def read_prose(tree: lxml.html.HtmlElement) -> ProseMap:
+    """The prose map of the page as it is now."""
+    found = _BLOCKS(tree)
+    chosen = set(found)
+    blocks: list[Block] = []
+    held: dict[lxml.html.HtmlElement, int] = {}
+    total = 0
+    for element in found:
+        if any(ancestor in chosen for ancestor in element.iterancestors()):
+            continue  # a heading inside a list item: the item is the block
+        text = _own_text(element) if element.tag == "div" else norm(element.text_content())
+        if not text:
+            continue
+        words = prose_words(text)
+        if words and _link_text(element) > TEASER_LINK_SHARE * len(text):
+            words = 0
+        blocks.append(Block(element, text, words))
+        if words:
+            total += words
+            for ancestor in element.iterancestors():
+                held[ancestor] = held.get(ancestor, 0) + words
+            held[element] = held.get(element, 0) + words
+    return ProseMap(blocks, total, held)
+
+
+def _attached(element: lxml.html.HtmlElement, root: lxml.html.HtmlElement) -> bool:
+    """Still in the page (no ancestor of it was removed)."""
+    parent = element.getparent()
+    while parent is not None:
+        element, parent = parent, parent.getparent()
+    return element is root
+
+
+def main_run(prose: ProseMap, root: lxml.html.HtmlElement) -> list[Block]:
+    """The largest run of prose blocks still in the page, with the headings and short blocks between them."""
+    best: list[Block] = []
+    best_words = 0
+    run: list[Block] = []
+    words = gap = 0
+    for block in prose.blocks:
+        if not _attached(block.element, root):
+            continue
+        if block.words:
+            run.append(block)
+            words += block.words
+            gap = 0
+            if words > best_words:
+                best, best_words = list(run), words
+        elif run:
+            gap += len(block.text)
+            if gap > RUN_GAP:
+                run, words, gap = [], 0, 0
+            else:
+                run.append(block)
+    while best and not best[-1].words:
+        best.pop()
+    return best
+
+
+def run_text(run: list[Block]) -> str:
+    """The run as body text, one block a line."""
+    return "\n".join(block.text for block in run)
+
+
+def run_words(run: list[Block]) -> int:
+    return sum(block.words for block in run)

@@ -19,7 +19,7 @@ from monitor.extract.body import drop_boilerplate, drop_teasers, find_lead, read
 from monitor.extract.dates import iso
 from monitor.extract.decoding import decode_html, parse_html
 from monitor.extract.language import count_words, detect_language, prose_words, unspaced_share
-from monitor.extract.lines import clean_text, split_credits, with_lead_first
+from monitor.extract.lines import clean_text, drop_leading_bylines, split_credits, with_lead_first
 from monitor.extract.metadata import (
     byline_authors,
     canonical_link,
@@ -30,7 +30,7 @@ from monitor.extract.metadata import (
 )
 from monitor.extract.model import Article, Hints, NotAnArticle, SiteHints
 from monitor.extract.prose import Block, main_run, read_prose, run_text, run_words
-from monitor.extract.published import choose_published, collect_dates, site_dates
+from monitor.extract.published import choose_published, collect_dates, htmldate_candidates, site_dates
 from monitor.extract.tree import drop, jsonld_objects, meta_values, norm
 from monitor.urls import canonical_url
 
@@ -117,8 +117,9 @@ def _extract(
     min_words: int,
     site: SiteHints,
 ) -> Article:
+    html = decode_html(body, content_type)
     try:
-        tree = parse_html(decode_html(body, content_type))
+        tree = parse_html(html)
     except ValueError as exc:
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
     og_type = next((v for _k, v in meta_values(tree, ("og:type",))), "")
@@ -146,30 +147,24 @@ def _extract(
         lxml.html.tostring(tree, encoding="unicode"),
         url=url,
         config=_DENSE_CONFIG if dense else _DEFAULT_CONFIG,
-        with_metadata=True,
         include_comments=False,
         include_tables=True,
-        date_extraction_params={
-            "extensive_search": False,
-            "original_date": True,
-            "max_date": now.date().isoformat(),
-        },
     )
-    text = clean_text((document.text if document is not None else "") or "", title)
+    text = drop_leading_bylines(clean_text((document.text if document is not None else "") or "", title))
     text = look_again(text, main_run(prose, tree), title)
     text, credits = split_credits(with_lead_first(text, lead_paragraph))
     found = prose_words(text)
     if found < min_words:
         raise NotAnArticle(f"no article text ({found} words of prose)")
+    if not candidates:  # nothing on the page the ways we look: htmldate searches it its own way
+        candidates = htmldate_candidates(html, url, now, modified)
     published, published_source = choose_published(candidates, now)
-    if not authors and document is not None and document.author:
-        authors = clean_authors([document.author])
     description = next((v for _k, v in meta_values(tree, ("description", "og:description"))), None)
     lead = summary or lead_paragraph or norm(description) or None
     return Article(
         url=url,
         canonical_url=canonical_url(canonical),
-        title=title or (document.title if document else None),
+        title=title,
         authors=authors,
         published=published,
         published_source=published_source,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from monitor.extract.dates import is_dateline
+from monitor.extract.language import SENTENCE_END, prose_words
 from monitor.extract.tree import norm
 
 # Lines of body text that are page furniture in every Polish portal (and the few English ones of the same kind).
@@ -106,6 +107,22 @@ def clean_text(text: str, title: str | None = None) -> str:
             seen.add(norm(stripped))
         kept.append(stripped)
     return "\n".join(kept)
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_DAY = re.compile(r"(?<![\d,])\d{1,2}(?!\d|,\d)")
+
+
+def drop_leading_bylines(text: str) -> str:
+    """Short lines before the first sentence of the body that carry a date — "Posted by Helen on March 3, 2024 in
+    Gardening", "Jan Nowak, 3 marca 2024" — in any language: bylines and datelines, not body."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if SENTENCE_END.search(line) and prose_words(line):
+            break
+        if len(line) <= 120 and _YEAR.search(line) and _DAY.search(_YEAR.sub(" ", line)):
+            lines[index] = ""
+    return "\n".join(line for line in lines if line)
 
 
 def _is_credit(line: str) -> bool:

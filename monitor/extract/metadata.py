@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import lxml.etree
 import lxml.html
 
 from monitor.extract.tree import is_article_type, marked, meta_values, norm
@@ -35,7 +36,7 @@ _ROLE_WORDS = re.compile(
     r"|komentator\w*|współpracown\w*|szef\w*|kierownik\w*|zastępc\w*|analityk\w*)\b.*$",
     re.IGNORECASE,
 )
-_PHOTO_CREDIT = re.compile(r"(?i)\b(?:foto|fot\.|zdj\.|zdjęci[ae]|photo|ilustracja)\b")
+_PHOTO_CREDIT = re.compile(r"(?i)\b(?:foto|fot|zdj|zdjęci[ae]|photo|ilustracja)\b")
 
 
 def clean_authors(names: list[str]) -> list[str]:
@@ -80,16 +81,40 @@ def byline_authors(tree: lxml.html.HtmlElement) -> list[str]:
     )
     for element in bylines[:4]:
         names.append(element.text_content())
+    if not clean_authors(names):
+        names += [element.text_content() for element in _MARKED_BYLINES(tree)[:3]]
     return names
 
 
+# Bylines named by their class or id ("article-author-name", "story-footer__author"): the innermost such element
+# with a short text, not an author's biography box.
+_MARKED_BYLINES = lxml.etree.XPath(
+    "//*[contains(@class,'author') or contains(@id,'author') or contains(@class,'byline')]"
+    "[not(.//*[contains(@class,'author') or contains(@id,'author') or contains(@class,'byline')])]"
+    "[not(contains(@class,'bio') or contains(@class,'about') or contains(@class,'avatar') or contains(@class,'photo')"
+    " or contains(@class,'image') or contains(@class,'img') or contains(@class,'foto'))]"
+    "[string-length(normalize-space()) > 3 and string-length(normalize-space()) < 80]"
+)
+
+
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|–—·•:/]|-{1,2}|::)\s+")
+
+
 def title_of(tree: lxml.html.HtmlElement, fallback: str | None) -> str | None:
+    """The headline: the page's ``<h1>``, else ``og:title``, else the discovery hint, else the ``<title>`` without
+    the site's name ("Headline – Site" or "Site | Headline": the longest part)."""
     for h1 in tree.iter("h1"):
         text = norm(h1.text_content())
         if 3 <= len(text) <= 300:
             return text
-    og = [v for _k, v in meta_values(tree, ("og:title",))]
-    return norm(og[0]) if og else fallback
+    og = [v for _k, v in meta_values(tree, ("og:title", "twitter:title"))]
+    if og:
+        return norm(og[0])
+    if fallback:
+        return fallback
+    head = tree.find(".//title")
+    text = norm(head.text_content()) if head is not None else ""
+    return max(_TITLE_SEPARATOR.split(text), key=len) if text else None
 
 
 def is_paywalled(tree: lxml.html.HtmlElement, objects: list[dict[str, Any]]) -> bool:

@@ -4,8 +4,9 @@ choice among them by ``DATE_PRECEDENCE``."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import htmldate
 import lxml.html
 
 from monitor.extract.dates import WARSAW, date_from_url, has_time, iso, parse_date, plausible, text_dates
@@ -23,6 +24,7 @@ DATE_PRECEDENCE = (
     "time[datetime]",
     "text",
     "url",
+    "htmldate",  # only when none of the above is on the page: htmldate's own search of the page
 )
 _META_PUBLISHED = (
     "article:published_time",
@@ -174,3 +176,44 @@ def site_dates(tree: lxml.html.HtmlElement, selector: str | None, now: datetime)
                 }
             ]
     return []
+
+
+def _new_year_written(html: str, year: int) -> bool:
+    """The page writes 1 January of ``year`` as a date (htmldate answers a bare year, such as a copyright year,
+    with 1 January of it)."""
+    y = str(year)
+    pattern = (
+        rf"{y}[-/.]0?1[-/.]0?1(?!\d)|(?<!\d)0?1[-/.]0?1[-/.]{y}"
+        rf"|(?<!\d)0?1\.?\s*(?:st\s+|er\s+|de\s+)?(?:stycznia|styczeń|jan\w*|ene\w*|genn\w*)\s*,?\s*(?:de\s+)?{y}"
+        rf"|jan\w*\s+0?1(?:st)?\s*,?\s*{y}"
+    )
+    return re.search(pattern, html, re.IGNORECASE) is not None
+
+
+def htmldate_candidates(
+    html: str, url: str, now: datetime, modified: str | None = None
+) -> list[dict[str, str]]:
+    """The publication day htmldate finds on the page (its extensive search of the markup and text, in any
+    language), as a candidate with its own provenance; asked only when the page gives no date the ways above.
+
+    Not taken: a bare year (htmldate gives 1 January of a copyright year when it finds nothing better) and the
+    day of the page's modification time (htmldate falls back to it; it is never the publication time)."""
+    try:
+        found = htmldate.find_date(
+            html,
+            url=url,
+            extensive_search=True,
+            original_date=True,
+            max_date=(now + timedelta(days=1)).date().isoformat(),
+        )
+    except ValueError:
+        return []
+    parsed = parse_date(found)
+    if parsed is None or not plausible(parsed, now):
+        return []
+    if (parsed.month, parsed.day) == (1, 1) and not _new_year_written(html, parsed.year):
+        return []
+    value = iso(parsed.astimezone(WARSAW)) or ""
+    if modified and modified[:10] == value[:10]:
+        return []
+    return [{"value": value, "source": "htmldate", "timed": ""}]

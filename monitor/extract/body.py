@@ -60,27 +60,38 @@ def take_summary(tree: lxml.html.HtmlElement) -> str | None:
 _STRONG_LEAD = re.compile(r"lead(?!er)|sapo|standfirst")
 
 
-def find_lead(tree: lxml.html.HtmlElement) -> str | None:
-    """The lead paragraph marked up as such (class 'lead', 'intro' …) or a bold first paragraph of the article."""
+def find_lead(tree: lxml.html.HtmlElement, body_start: lxml.html.HtmlElement | None = None) -> str | None:
+    """The lead paragraph marked up as such (class 'lead', 'intro' …) or a bold first paragraph of the article.
+
+    Taken from the right block by position: the nearest one after the headline that does not come after the
+    start of the article body (``body_start``, the first block of the page's largest run of prose) — an excerpt
+    or summary further down the page (a teaser, the next post, a box after the text) is not this article's lead
+    — and never from inside a link or a list item.
+    """
+    order = {element: index for index, element in enumerate(tree.iter())}
     h1 = next(tree.iter("h1"), None)
-    order = {element: index for index, element in enumerate(tree.iter())} if h1 is not None else {}
-    start = order.get(h1, 0)
+    start = order.get(h1, 0) if h1 is not None else 0
+    limit = order.get(body_start, len(order)) if body_start is not None else len(order)
+    if body_start is not None:
+        limit += sum(
+            1 for _ in body_start.iter()
+        )  # the first block itself, and what it holds, may be the lead
     found: list[tuple[int, str]] = []
-    candidates = [
-        element
-        for element in tree.iter()
-        if element.tag in _LEAD_TAGS
-        and (element.get("itemprop") == "description" or _LEAD_MARKERS.search(marker(element)))
-    ]
-    for element in candidates:
+    for element in order:
+        if element.tag not in _LEAD_TAGS or not (
+            element.get("itemprop") == "description" or _LEAD_MARKERS.search(marker(element))
+        ):
+            continue
         named = marker(element)
         text = norm(element.text_content())
         if "leader" in named or not 60 <= len(text) <= 1200 or _BOX_HEADINGS.match(text):
             continue
-        if link_density(element, text) > 0.3:
+        if link_density(element, text) > 0.3 or next(element.iterancestors("a", "li"), None) is not None:
             continue
+        position = order[element]
+        if position >= limit:
+            continue  # after the body has begun: another block's excerpt or summary
         if _STRONG_LEAD.search(named) or SENTENCE_END.search(text):
-            position = order.get(element, 0)
             # the nearest one after the headline; one before it only when nothing follows
             found.append((position - start if position >= start else 10**6 - position, text))
     if found:
@@ -92,7 +103,7 @@ def find_lead(tree: lxml.html.HtmlElement) -> str | None:
                 continue
             bold = p.xpath("./strong|./b")
             if bold and len(norm(bold[0].text_content())) >= 0.8 * len(text) and len(text) >= 60:
-                return text
+                return text if order.get(p, 0) < limit else None
             break
     return None
 

@@ -29,7 +29,7 @@ from monitor.extract.metadata import (
     title_of,
 )
 from monitor.extract.model import Article, Hints, NotAnArticle, SiteHints
-from monitor.extract.prose import Block, main_run, read_prose, run_text, run_words
+from monitor.extract.prose import Block, first_block_of, main_run, read_prose, run_text, run_words
 from monitor.extract.published import choose_published, collect_dates, htmldate_candidates, site_dates
 from monitor.extract.tree import drop, jsonld_objects, meta_values, norm
 from monitor.urls import canonical_url
@@ -140,7 +140,7 @@ def _extract(
     prose = read_prose(tree)
     drop_boilerplate(tree, prose)
     drop_teasers(tree, (url, canonical), prose)
-    lead_paragraph = find_lead(tree)
+    run = main_run(prose, tree)
     # trafilatura's own parse of the cleaned page keeps more of the body than handing it our tree
     dense = unspaced_share(" ".join(block.text for block in prose.blocks[:200])[:3000]) >= DENSE_SCRIPT_SHARE
     document = trafilatura.bare_extraction(
@@ -151,7 +151,8 @@ def _extract(
         include_tables=True,
     )
     text = drop_leading_bylines(clean_text((document.text if document is not None else "") or "", title))
-    text = look_again(text, main_run(prose, tree), title)
+    text = look_again(text, run, title)
+    lead_paragraph = find_lead(tree, first_block_of(text, prose, tree))
     text, credits = split_credits(with_lead_first(text, lead_paragraph))
     found = prose_words(text)
     if found < min_words:

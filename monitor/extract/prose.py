@@ -136,3 +136,12 @@ def run_text(run: list[Block]) -> str:
 
 def run_words(run: list[Block]) -> int:
     return sum(block.words for block in run)
+
+
+def first_block_of(text: str, prose: ProseMap, root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The first prose block of the page (in document order) that the body text holds: where the body begins."""
+    flat = norm(text)
+    for block in prose.blocks:
+        if block.words and block.text in flat and _attached(block.element, root):
+            return block.element
+    return None

@@ -458,6 +458,13 @@ def m006_accounting(db: sqlite_utils.Database) -> None:
     db["crawl_runs"].add_column("feeds_failed", int, not_null_default=0)
 
 
+@migrations()
+def m007_credits(db: sqlite_utils.Database) -> None:
+    """``articles.credits`` (issue #12): the sign-offs and sources extraction takes off the end of the body
+    ("aja/PAP", "Źródło: PAP"), as a JSON list; how wire copies can be told apart from an outlet's own stories."""
+    db["articles"].add_column("credits", str)
+
+
 def known_migrations() -> list[str]:
     """The names of every migration this code knows, in order (read from the registered set itself)."""
     return [migration.name for migration in migrations.pending(sqlite_utils.Database(memory=True))]
@@ -757,6 +764,7 @@ _ARTICLE_COLUMNS = (
     "lead",
     "text",
     "authors",
+    "credits",
     "published",
     "published_source",
     "modified",
@@ -783,6 +791,7 @@ _REFRESHED = (
     "fetched_url",
     "source",
     "authors",
+    "credits",
     "published",
     "published_source",
     "modified",
@@ -913,6 +922,7 @@ class Storage:
             article.url,
             source,
             json.dumps(article.authors, ensure_ascii=False),
+            json.dumps(article.credits, ensure_ascii=False),
             article.published,
             article.published_source,
             article.modified,

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
+import lxml.etree
 import lxml.html
 
 from monitor.extract.language import SENTENCE_END
 from monitor.extract.prose import ProseMap
-from monitor.extract.tree import drop, link_density, marker, norm
+from monitor.extract.tree import Named, drop, link_density, marked, marker, norm
 
 # Page parts recognised by words in their class or id (one pass over the tree; kept specific).
 BOILERPLATE_MARKERS = re.compile(
@@ -23,9 +24,7 @@ BOILERPLATE_MARKERS = re.compile(
     r"|advert|reklama|adslot|ad-slot|ad-container|banner"
     r"|audio|video|player|podcast|gallery|galeria"
 )
-BOILERPLATE_TAGS = frozenset({"nav", "footer", "script", "style", "noscript", "iframe"})
 _COMMENTS = re.compile(r"(?:^|\s)(?:comments?|komentarz\w*|disqus)")
-_EMBEDS = re.compile(r"twitter-tweet|instagram-media|tiktok")
 _LEAD_MARKERS = re.compile(r"lead|intro|summary|standfirst|excerpt|subtitle|sapo")
 _LEAD_TAGS = frozenset({"p", "div", "h2", "strong", "section", "span"})
 
@@ -34,6 +33,17 @@ _BOX_HEADINGS = re.compile(
     r"^\s*(?:zobacz|czytaj|przeczytaj)\s+(?:też|także|również|więcej)|^\s*polecamy|^\s*warto\s+przeczytać"
     r"|^\s*najnowsze|^\s*najczęściej\s+czytane|^\s*popularne",
     re.IGNORECASE,
+)
+# Page chrome by tag: scripts, styles, navigation, footers, frames, a header outside the article, social embeds.
+_CHROME_TAGS = lxml.etree.XPath(
+    "//script | //style | //noscript | //nav | //footer | //iframe | //header[not(ancestor::article)]"
+    " | //blockquote[contains(@class, 'twitter-tweet') or contains(@class, 'instagram-media')"
+    " or contains(@class, 'tiktok')]"
+)
+_TEXT_HOLDERS = lxml.etree.XPath("//*[not(self::script or self::style)][text()[normalize-space()]]")
+_BOX_TAGS = frozenset({"div", "aside", "section", "ul", "p", "span"})
+_BOX_HEADING_START = re.compile(
+    r"\s*(?:zobacz|czytaj|przeczytaj|polecamy|warto|najnowsze|najczęściej|popularne)", re.IGNORECASE
 )
 _SUMMARY_HEADING = re.compile(r"^\s*w\s+skrócie\s*:?\s*$", re.IGNORECASE)
 
@@ -142,31 +152,23 @@ def _drop_widget(field: lxml.html.HtmlElement, prose: ProseMap) -> None:
         drop(box)
 
 
-def drop_boilerplate(tree: lxml.html.HtmlElement, prose: ProseMap) -> None:
+def drop_boilerplate(tree: lxml.html.HtmlElement, prose: ProseMap, named: Named | None = None) -> None:
     """Remove page parts that are never article text: chrome by tag, class or id — unless the part holds the
     article (see :func:`_holds_the_article`) — then link boxes by heading. A ``<noscript>`` holding the post (blogs
     that render with scripts put it there) is kept as a plain block."""
-    doomed: list[lxml.html.HtmlElement] = []
+    doomed = _CHROME_TAGS(tree)
+    doomed += [
+        e for e in marked(tree, BOILERPLATE_MARKERS, named) if e.tag not in ("script", "style", "noscript")
+    ]
     boxes: list[lxml.html.HtmlElement] = []
-    for element in tree.iter():
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
-        if tag in ("script", "style", "noscript"):
-            doomed.append(element)
-            continue
-        chrome = (
-            tag in BOILERPLATE_TAGS
-            or (tag == "header" and next(element.iterancestors("article"), None) is None)
-            or (tag == "blockquote" and _EMBEDS.search(marker(element)))
-            or ((element.get("class") or element.get("id")) and BOILERPLATE_MARKERS.search(marker(element)))
-        )
-        if chrome:
-            doomed.append(element)
-        elif tag in ("div", "aside", "section", "ul", "p", "span") and _BOX_HEADINGS.match(
-            _leading_text(element)
-        ):
-            boxes.append(element)
+    headings = [e for e in _TEXT_HOLDERS(tree) if e.text and _BOX_HEADING_START.match(e.text)]
+    for owner in headings:  # the boxes that begin with a link-box heading ("Zobacz także", "Polecamy")
+        for _ in range(4):
+            if owner is None:
+                break
+            if owner.tag in _BOX_TAGS and owner not in boxes and _BOX_HEADINGS.match(_leading_text(owner)):
+                boxes.append(owner)
+            owner = owner.getparent()
     for element in doomed:
         if element.tag in ("script", "style"):
             drop(element)
@@ -208,37 +210,44 @@ def drop_teasers(tree: lxml.html.HtmlElement, urls: tuple[str, ...], prose: Pros
     base = urls[0]
     own = {u.split("#", 1)[0].rstrip("/") for u in urls}
     sizes: dict[lxml.html.HtmlElement, int] = {}
+    links: dict[
+        lxml.html.HtmlElement, tuple[str | None, int]
+    ] = {}  # where each link leads, its words or 9 (picture)
 
     def size(element: lxml.html.HtmlElement) -> int:
         if element not in sizes:
             sizes[element] = len(norm(element.text_content()))
         return sizes[element]
 
+    def link(a: lxml.html.HtmlElement) -> tuple[str | None, int]:
+        if a not in links:
+            words = len(a.text_content().split())
+            if words < 4 and a.find(".//img") is not None:
+                words = 9
+            links[a] = (_target(base, a.get("href")) if words >= 3 else None, words)
+        return links[a]
+
     cards: list[lxml.html.HtmlElement] = []
-    for link in tree.iter("a"):
-        target = _target(base, link.get("href"))
+    for anchor in tree.iter("a"):
+        target, words = link(anchor)
         if target is None or target in own:
-            continue
-        words = len(norm(link.text_content()).split())
-        if words < 3 and link.find(".//img") is None:
-            continue  # a label or a name, not a headline
+            continue  # a label, a name, a fragment: not a headline of another page
         card: lxml.html.HtmlElement | None = None
-        element = link.getparent()
+        element = anchor.getparent()
         while element is not None and element.tag not in ("body", "html"):
             if element.tag == "h1" or size(element) > CARD_CHARS or prose.holds_the_article(element):
                 break
-            others = {  # other headlines: a label or a section name ("Produkty i usługi") is no headline
-                _target(base, a.get("href"))
-                for a in element.iter("a")
-                if len(norm(a.text_content()).split()) >= 4 or a.find(".//img") is not None
-            }
-            if len(others - {None, target}) > 0 or element.find(".//h1") is not None:
+            # another headline (a label or a section name, "Produkty i usługi", is none) ends the card
+            if (
+                any((other := link(a))[1] >= 4 and other[0] not in (None, target) for a in element.iter("a"))
+                or element.find(".//h1") is not None
+            ):
                 break
             card = element
             element = element.getparent()
         if card is None or card in cards:
             continue
-        bare_link = size(link) >= size(card) - 3  # nothing but the headline link
+        bare_link = size(anchor) >= size(card) - 3  # nothing but the headline link
         twice = sum(1 for a in card.iter("a") if _target(base, a.get("href")) == target) > 1
         if bare_link or twice or card.xpath(_CARD_BITS) or _BOX_HEADINGS.match(_leading_text(card)):
             cards.append(card)

@@ -31,7 +31,7 @@ from monitor.extract.metadata import (
 from monitor.extract.model import Article, Hints, NotAnArticle, SiteHints
 from monitor.extract.prose import Block, first_block_of, main_run, read_prose, run_text, run_words
 from monitor.extract.published import choose_published, collect_dates, htmldate_candidates, site_dates
-from monitor.extract.tree import drop, jsonld_objects, meta_values, norm
+from monitor.extract.tree import drop, jsonld_objects, meta_values, named_elements, norm
 from monitor.urls import canonical_url
 
 MIN_WORDS = 40  # fewer words of running prose: not an article (video, gallery, stub)
@@ -128,9 +128,10 @@ def _extract(
     objects = jsonld_objects(tree)
     title = title_of(tree, hints.title if hints else None)
     canonical = canonical_link(tree, url) or url
-    paywalled = is_paywalled(tree, objects)
+    named = named_elements(tree)
+    paywalled = is_paywalled(tree, objects, named)
     authors = clean_authors(jsonld_authors(objects) or byline_authors(tree))
-    candidates, modified = collect_dates(tree, url, hints, now)
+    candidates, modified = collect_dates(tree, url, hints, now, named)
     candidates = site_dates(tree, site.date_selector, now) + candidates
     for selector in site.drop:
         for element in tree.cssselect(selector):
@@ -138,7 +139,7 @@ def _extract(
     summary = take_summary(tree)
     read_layout_tables(tree)
     prose = read_prose(tree)
-    drop_boilerplate(tree, prose)
+    drop_boilerplate(tree, prose, named)
     drop_teasers(tree, (url, canonical), prose)
     run = main_run(prose, tree)
     # trafilatura's own parse of the cleaned page keeps more of the body than handing it our tree

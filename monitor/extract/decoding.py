@@ -39,6 +39,7 @@ _HTML_LANG = re.compile(rb"""<html[^>]*?\slang\s*=\s*["']?([a-zA-Z]{2,3})""", re
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _NON_ASCII_RUNS = re.compile(rb"[\x80-\xff]+")
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 # Single-byte charsets of Latin script: the bytes alone cannot say which one, the letters they make can.
 LATIN_SINGLE_BYTE = ("cp1250", "iso8859_2", "cp1252")
@@ -85,7 +86,7 @@ def _nearly_utf8(body: bytes) -> str | None:
         pass
     text = body.decode("utf-8", errors="replace")
     broken = text.count("\ufffd")
-    sound = sum(1 for ch in text if ord(ch) > 0x7F) - broken
+    sound = len(_UTF8_SEQUENCE.findall(body))
     if sound >= 4 * broken and broken <= max(2, UTF8_TOLERANCE * sound):
         return text
     return None

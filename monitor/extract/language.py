@@ -7,7 +7,7 @@ import re
 from langdetect import DetectorFactory, LangDetectException, detect
 
 DetectorFactory.seed = 0  # langdetect is random unless seeded
-LANGUAGE_PREFIX = 1000  # characters given to langdetect: enough for news prose, bounded in time
+LANGUAGE_PREFIX = 400  # characters given to langdetect: enough for a few sentences of prose, bounded in time
 PROSE_SENTENCE_WORDS = 5  # a sentence of at least this many words is prose, not a caption or a label
 UNSPACED_LINE_WORDS = (
     10  # a line of a script without sentence punctuation (Thai …) of this many words is prose
@@ -25,6 +25,7 @@ SENTENCE_END = re.compile(rf"[{_TERMINATORS}][{_CLOSERS}]*\s*$")
 # Scripts written without spaces between words, and about how many characters make a word in each.
 _HAN_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SOUTHEAST_ASIAN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")  # Thai, Lao, Myanmar, Khmer
+_LETTER = re.compile(r"[^\W\d_]")
 HAN_KANA_CHARS_PER_WORD = 2
 SOUTHEAST_ASIAN_CHARS_PER_WORD = 4
 
@@ -56,7 +57,7 @@ def count_words(text: str) -> int:
 def unspaced_share(text: str) -> float:
     """Share of the letters of ``text`` that belong to scripts written without spaces (Chinese, Japanese, Thai …):
     the same number of words takes two to four times fewer characters there."""
-    letters = sum(1 for ch in text if ch.isalpha())
+    letters = len(_LETTER.findall(text))
     if not letters:
         return 0.0
     return (len(_HAN_KANA.findall(text)) + len(_SOUTHEAST_ASIAN.findall(text))) / letters

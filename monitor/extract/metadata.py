@@ -8,7 +8,7 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
-from monitor.extract.tree import is_article_type, marked, meta_values, norm
+from monitor.extract.tree import Named, is_article_type, marked, meta_values, norm
 from monitor.urls import absolute, host_of, on_domains
 
 _PAYWALL_MARKERS = re.compile(r"paywall|premium|subscri|locked|piano")
@@ -117,17 +117,19 @@ def title_of(tree: lxml.html.HtmlElement, fallback: str | None) -> str | None:
     return max(_TITLE_SEPARATOR.split(text), key=len) if text else None
 
 
-def is_paywalled(tree: lxml.html.HtmlElement, objects: list[dict[str, Any]]) -> bool:
+def is_paywalled(
+    tree: lxml.html.HtmlElement, objects: list[dict[str, Any]], named: Named | None = None
+) -> bool:
     """JSON-LD says the article is not free, or the page shows a subscriber-only box."""
     for node in objects:
         free = node.get("isAccessibleForFree")
         if free is False or (isinstance(free, str) and free.strip().lower() in ("false", "no", "0")):
             return True
-    for element in marked(tree, _PAYWALL_MARKERS)[:20]:
+    for element in marked(tree, _PAYWALL_MARKERS, named)[:20]:
         if _PAYWALL_TEXT.search(norm(element.text_content())[:400]):
             return True
     body = tree.find("body")
-    return bool(body is not None and _PAYWALL_TEXT.search(norm(body.text_content())))
+    return bool(body is not None and _PAYWALL_TEXT.search(body.text_content()))
 
 
 def canonical_link(tree: lxml.html.HtmlElement, url: str) -> str | None:

@@ -19,10 +19,13 @@ from monitor.extract.tree import norm
 
 # Paragraph-level blocks: paragraphs, headings, list items and cells without paragraphs inside, and divisions
 # that hold text straight (pages that write text into a <div> with <br> between lines).
+# A heading or a division inside a list item, a quotation or a cell is part of that block, not one of its own.
+_INSIDE = "[not(ancestor::li or ancestor::blockquote or ancestor::dd or ancestor::td)]"
 _BLOCKS = lxml.etree.XPath(
-    "//p | //h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //pre"
-    " | //li[not(.//p or .//li)] | //blockquote[not(.//p)] | //dd[not(.//p)] | //td[not(.//p or .//td)]"
-    " | //div[not(.//p)][text()[string-length(normalize-space()) > 40]]"
+    f"//p | //h1{_INSIDE} | //h2{_INSIDE} | //h3{_INSIDE} | //h4{_INSIDE} | //h5{_INSIDE} | //h6{_INSIDE}"
+    f" | //pre{_INSIDE} | //li[not(.//p or .//li)][not(ancestor::td or ancestor::blockquote)]"
+    " | //blockquote[not(.//p or .//li)] | //dd[not(.//p or .//li)] | //td[not(.//p or .//td or .//li)]"
+    f" | //div[not(.//p)][text()[string-length(normalize-space()) > 40]]{_INSIDE}"
 )
 TEASER_LINK_SHARE = 0.5  # a block whose text is mostly link text is a link, not prose
 RUN_GAP = 400  # characters of non-prose blocks that end a run of prose (a menu, a list of links, a footer)
@@ -72,14 +75,10 @@ def _link_text(element: lxml.html.HtmlElement) -> int:
 
 def read_prose(tree: lxml.html.HtmlElement) -> ProseMap:
     """The prose map of the page as it is now."""
-    found = _BLOCKS(tree)
-    chosen = set(found)
     blocks: list[Block] = []
     held: dict[lxml.html.HtmlElement, int] = {}
     total = 0
-    for element in found:
-        if any(ancestor in chosen for ancestor in element.iterancestors()):
-            continue  # a heading inside a list item: the item is the block
+    for element in _BLOCKS(tree):
         text = _own_text(element) if element.tag == "div" else norm(element.text_content())
         if not text:
             continue

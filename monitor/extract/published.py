@@ -11,7 +11,7 @@ import lxml.html
 
 from monitor.extract.dates import WARSAW, date_from_url, has_time, iso, parse_date, plausible, text_dates
 from monitor.extract.model import Hints
-from monitor.extract.tree import is_article_type, jsonld_objects, marked, meta_values, norm
+from monitor.extract.tree import Named, is_article_type, jsonld_objects, marked, meta_values, norm
 
 # Where a publication date came from, best first. Modification times are never publication times.
 DATE_PRECEDENCE = (
@@ -68,6 +68,7 @@ def collect_dates(
     url: str,
     hints: Hints | None,
     now: datetime,
+    named: Named | None = None,
 ) -> tuple[list[dict[str, str]], str | None]:
     """Every publication-date candidate with its source, plus the modification time when one is given."""
     candidates: list[dict[str, str]] = []
@@ -113,7 +114,7 @@ def collect_dates(
         else:
             add(element.get("datetime"), "time[datetime]")
     seen_text: set[str] = set()
-    for element in marked(tree, _DATE_MARKERS)[:60]:
+    for element in marked(tree, _DATE_MARKERS, named)[:60]:
         text = norm(element.text_content())
         if not text or len(text) > 200 or text in seen_text:
             continue

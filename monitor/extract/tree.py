@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+import lxml.etree
 import lxml.html
 
 
@@ -19,17 +20,25 @@ def marker(element: lxml.html.HtmlElement) -> str:
     return f"{element.get('class') or ''} {element.get('id') or ''}".lower()
 
 
-def marked(tree: lxml.html.HtmlElement, markers: re.Pattern[str]) -> list[lxml.html.HtmlElement]:
+Named = list[tuple[lxml.html.HtmlElement, str]]
+_NAMED = lxml.etree.XPath("//*[@class or @id]")
+
+
+def named_elements(tree: lxml.html.HtmlElement) -> Named:
+    """Every element with a class or an id, with :func:`marker`'s text, in document order: read once per page and
+    filtered by each step that looks for parts by their names."""
+    return [(element, marker(element)) for element in _NAMED(tree)]
+
+
+def marked(
+    tree: lxml.html.HtmlElement, markers: re.Pattern[str], named: Named | None = None
+) -> list[lxml.html.HtmlElement]:
     """Elements whose class or id contains one of the marker words, in document order."""
-    found = []
-    for element in tree.iter():
-        if (
-            isinstance(element.tag, str)
-            and (element.get("class") or element.get("id"))
-            and markers.search(marker(element))
-        ):
-            found.append(element)
-    return found
+    return [
+        element
+        for element, name in (named_elements(tree) if named is None else named)
+        if markers.search(name)
+    ]
 
 
 def drop(element: lxml.html.HtmlElement) -> None:

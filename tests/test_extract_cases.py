@@ -182,6 +182,11 @@ def test_modification_time_is_never_the_publication_time():
         ("Rozmowy trwały kilka godzin, a strony uzgodniły kolejne spotkanie.", 9, 9),
         ("هل ستنجح المفاوضات بين الوفدين في جنيف هذا الأسبوع؟", 9, 9),
         ("वार्ता का अगला दौर अगले सप्ताह जिनेवा में होगा।", 9, 9),
+        ("Die Bundesregierung beschloss Entlastungsmaßnahmen.", 4, 4),  # few long words
+        ("Hallituksen neuvottelut jatkuvat torstaina.", 4, 4),
+        ("Ein Satz. Noch kurz.", 0, 0),
+        (" ".join(["słowo"] * 16), 16, 16),  # a paragraph that does not end in a sentence mark
+        ("Kijów zimą, zdjęcia czytelników", 0, 0),
         ("Zdjęcie: PAP", 0, 0),
         ("東京", 0, 0),
     ],

@@ -24,7 +24,10 @@ BOILERPLATE_MARKERS = re.compile(
     r"|advert|reklama|adslot|ad-slot|ad-container|banner"
     r"|audio|video|player|podcast|gallery|galeria"
 )
-_COMMENTS = re.compile(r"(?:^|\s)(?:comments?|komentarz\w*|disqus)")
+# Parts that are never the article, however much prose they hold: reader comments and consent dialogs.
+_NEVER_THE_ARTICLE = re.compile(
+    r"(?:^|[\s_-])(?:comments?|komentarz\w*|disqus|cookies?|consent|gdpr|rodo|cmp|onetrust)"
+)
 _LEAD_MARKERS = re.compile(r"lead|intro|summary|standfirst|excerpt|subtitle|sapo")
 _LEAD_TAGS = frozenset({"p", "div", "h2", "strong", "section", "span"})
 
@@ -120,11 +123,11 @@ def find_lead(tree: lxml.html.HtmlElement, body_start: lxml.html.HtmlElement | N
 
 def _holds_the_article(element: lxml.html.HtmlElement, prose: ProseMap) -> bool:
     """Never dropped as boilerplate, whatever its class says: the page, a box holding the headline, or one that holds
-    most of the page's prose (a post inside a "gallery" or "podcast" box is still the post). Reader comments are
-    never the article, however long."""
+    most of the page's prose (a post inside a "gallery" or "podcast" box is still the post). Reader comments and
+    consent dialogs are never the article, however long."""
     if element.tag in ("html", "body") or element.tag == "h1" or element.find(".//h1") is not None:
         return True
-    return not _COMMENTS.search(marker(element)) and prose.holds_the_article(element)
+    return not _NEVER_THE_ARTICLE.search(marker(element)) and prose.holds_the_article(element)
 
 
 def _leading_text(element: lxml.html.HtmlElement, size: int = 40) -> str:

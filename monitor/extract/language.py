@@ -9,6 +9,9 @@ from langdetect import DetectorFactory, LangDetectException, detect
 DetectorFactory.seed = 0  # langdetect is random unless seeded
 LANGUAGE_PREFIX = 400  # characters given to langdetect: enough for a few sentences of prose, bounded in time
 PROSE_SENTENCE_WORDS = 5  # a sentence of at least this many words is prose, not a caption or a label
+SHORT_SENTENCE_WORDS = 3  # … or of this many words when they are long (SHORT_SENTENCE_LETTERS letters in all)
+SHORT_SENTENCE_LETTERS = 30
+UNTERMINATED_WORDS = 15  # a line this long is prose even when it does not end in a sentence mark
 UNSPACED_LINE_WORDS = (
     10  # a line of a script without sentence punctuation (Thai …) of this many words is prose
 )
@@ -64,20 +67,25 @@ def unspaced_share(text: str) -> float:
 
 
 def prose_words(text: str) -> int:
-    """Words in sentences: runs of at least ``PROSE_SENTENCE_WORDS`` words ending in a sentence mark of any script
-    (. ! ? … 。 ؟ । …); in scripts that do not mark sentences (Thai, Lao, Khmer), lines of at least
-    ``UNSPACED_LINE_WORDS`` words.
+    """Words in running prose, in any script:
 
-    Captions, menus, labels and photo credits are not sentences, so a gallery or video page has almost none.
+    - sentences ending in a sentence mark of any script (. ! ? … 。 ؟ । …) of at least ``PROSE_SENTENCE_WORDS``
+      words — or of ``SHORT_SENTENCE_WORDS`` long words (Finnish, Hungarian, German compounds);
+    - lines of at least ``UNTERMINATED_WORDS`` words without a mark (paragraphs that do not end in one), and in
+      scripts that do not mark sentences (Thai, Lao, Khmer) lines of ``UNSPACED_LINE_WORDS`` words.
+
+    Captions, menus, labels and photo credits are neither, so a gallery or video page has almost none.
     """
     total = 0
     for sentence in _SENTENCE_SPLIT.split(text):
         words = count_words(sentence)
-        if (
-            words >= PROSE_SENTENCE_WORDS
-            and SENTENCE_END.search(sentence)
-            or words >= UNSPACED_LINE_WORDS
-            and _SOUTHEAST_ASIAN.search(sentence)
+        if words < SHORT_SENTENCE_WORDS:
+            continue
+        if SENTENCE_END.search(sentence):
+            if words >= PROSE_SENTENCE_WORDS or len(_LETTER.findall(sentence)) >= SHORT_SENTENCE_LETTERS:
+                total += words
+        elif words >= UNTERMINATED_WORDS or (
+            words >= UNSPACED_LINE_WORDS and _SOUTHEAST_ASIAN.search(sentence)
         ):
             total += words
     return total

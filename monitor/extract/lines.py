@@ -20,8 +20,10 @@ _BOILERPLATE_LINES = re.compile(
       | polecamy\b.* | warto\s+przeczytać\b.* | więcej\s+informacji\s+znajdziesz\b.* | więcej\s+na\s+ten\s+temat\b.*
       | może\s+(?:cię|was|pana|panią)\s+(?:też\s+|także\s+)?zainteresować\b.* | najnowsze | najczęściej\s+czytane
       | (?:see\s+also|read\s+(?:more|also|next)|related(?:\s+articles?)?)\b\s*:?.*
-      | dalsza\s+część\s+(?:artykułu|tekstu)\s+pod\s+(?:materiałem|reklamą|wideo).*
-      | (?:fot|foto|fot\.|zdj|zdjęcie|zdjęcia|źródło\s+zdjęć|źródło\s+zdjęcia|ilustracja)\s*[.:].{0,120}
+      | dalsza\s+część\s+(?:artykułu|tekstu|materiału)\b.{0,40}?\bpod\s+(?:materiałem|reklamą|wideo|filmem|nagraniem).*
+      | (?:wideo|video|galeria|zdjęcia|podcast)\s*:.{0,150} | (?:posłuchaj|odsłuchaj|słuchaj)\s+(?:artykułu|tekstu)\b.{0,80}
+      | .{0,40}\baudio\s+generowane\b.{0,80} | obserwuj\s+(?:nas|serwis|\S+\s+w\s+google).{0,80}
+      | (?:fot|foto|fot\.|zdj|zdjęcie|zdjęcia|ilustracja|źródło\s+(?:zdjęć|zdjęcia|ilustracji|grafiki)(?:\s+\w+)?)\s*[.:].{0,120}
       | (?=.{0,240}$)(?=.*\bnewslett?er)(?=.*\b(?:zapisz|subskryb|zasubskryb|zamów|otrzymuj|dołącz|sign\s+up|subscribe)).*
       | bądź\s+na\s+bieżąco\b.{0,80} | masz\s+newsa.*
       | (?:kup|wykup)\s+(?:subskrypcję|prenumeratę|dostęp).* | masz\s+już\s+(?:subskrypcję|konto).*
@@ -40,7 +42,7 @@ _BOILERPLATE_LINES = re.compile(
 _READING_TIME = re.compile(
     r"""^\s*(?:
         (?:ten\s+)?(?:tekst|artykuł|materiał|wpis)?\s*przeczytasz\s+(?:w\s+)?(?:około\s+|ok\.\s*|mniej\s+niż\s+)?\d*\s*\w*
-      | (?:szacowany\s+)?czas\s+(?:czytania|lektury)\s*:?\s*.{0,20}
+      | (?:szacowany\s+)?czas\s+(?:czytania|lektury)\s*:?\s*.{0,20} | przeczytanie\s+zajmie\s+.{0,30}
       | (?:około\s+|ok\.\s*)?\d+\s*(?:min\.?|minut[ya]?|minuty)\s+(?:czytania|lektury|read(?:ing)?)
       | (?:reading\s+time|read\s+time)\s*:?\s*.{0,20}
     )\s*$""",

@@ -53,6 +53,7 @@ class Case:
     with_: list[str]
     without: list[str]
     authors: list[str] | None = None
+    credits: list[str] = field(default_factory=list)  # sign-offs and sources that end the body
     paragraphs: list[str] = field(default_factory=list)  # the whole expected body, where known
     first_words: str | None = None
     day: str | None = None  # the publication day as the truth writes it (YYYY-MM-DD)
@@ -65,6 +66,7 @@ class Output:
     title: str | None
     published: str | None
     authors: list[str] | None = None
+    credits: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,7 +166,7 @@ def run_ours(case: Case, min_words: int = 0) -> Output:
         )
     except NotAnArticle:
         return Output("", None, None)
-    return Output(article.text, article.title, article.published, article.authors)
+    return Output(article.text, article.title, article.published, article.authors, article.credits)
 
 
 def run_trafilatura(case: Case) -> Output:
@@ -192,6 +194,7 @@ def golden_cases(root: Path = GOLDEN) -> list[Case]:
                 with_=truth.get("with", []),
                 without=truth.get("without", []),
                 authors=truth.get("authors"),
+                credits=truth.get("credits", []),
             )
         )
     return cases

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from monitor.extract import NotAnArticle, extract_article
 
-EXTRACTED = ("title", "published", "modified", "authors", "paywalled", "lead")
+EXTRACTED = ("title", "published", "modified", "authors", "paywalled", "lead", "credits")
 
 
 def regenerate(page: Path) -> list[str]:

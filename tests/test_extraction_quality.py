@@ -46,6 +46,7 @@ def test_there_are_enough_golden_pages():
 def test_golden_page(case):
     out = run_ours(case)
     assert out.title == case.title
+    assert out.credits == case.credits
     assert out.published == case.published
     assert out.authors == case.authors
     text = " ".join(out.text.split())

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import trafilatura
+from trafilatura.settings import Document
 
 from monitor.extract import MIN_WORDS, NotAnArticle, extract_article
 from monitor.extract.dates import WARSAW
@@ -171,7 +172,7 @@ def run_ours(case: Case, min_words: int = 0) -> Output:
 
 def run_trafilatura(case: Case) -> Output:
     document = trafilatura.bare_extraction(case.body, url=case.url, with_metadata=True)
-    if document is None:
+    if not isinstance(document, Document):
         return Output("", None, None)
     authors = [a.strip() for a in (document.author or "").split(";") if a.strip()]
     return Output(document.text or "", document.title, document.date, authors)
@@ -285,7 +286,7 @@ class SharedScore(Counts):
             if not right:
                 self.misses.append(f"TIME    {case.name}: got {out.published} want {case.instant}")
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, float | int | str]:
         return {
             "pages": self.pages,
             "precision": round(self.precision, 4),

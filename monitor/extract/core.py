@@ -14,6 +14,7 @@ from typing import Any
 import lxml.html
 import trafilatura
 import trafilatura.settings
+from trafilatura.settings import Document
 
 from monitor.extract.body import drop_boilerplate, drop_teasers, find_lead, read_layout_tables, take_summary
 from monitor.extract.dates import iso
@@ -151,7 +152,8 @@ def _extract(
         include_comments=False,
         include_tables=True,
     )
-    text = drop_leading_bylines(clean_text((document.text if document is not None else "") or "", title))
+    extracted = document.text if isinstance(document, Document) else None
+    text = drop_leading_bylines(clean_text(extracted or "", title))
     text = look_again(text, run, title)
     lead_paragraph = find_lead(tree, first_block_of(text, prose, tree))
     text, credits = split_credits(with_lead_first(text, lead_paragraph))

@@ -164,7 +164,8 @@ def date_from_url(url: str) -> datetime | None:
     if not match:
         return None
     try:
-        return datetime(*(int(g) for g in match.groups()), tzinfo=WARSAW)
+        year, month, day = (int(g) for g in match.groups())
+        return datetime(year, month, day, tzinfo=WARSAW)
     except ValueError:
         return None
 

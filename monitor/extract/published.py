@@ -119,16 +119,16 @@ def collect_dates(
         if not text or len(text) > 200 or text in seen_text:
             continue
         seen_text.add(text)
-        for value, kind in text_dates(text, now):
+        for when, kind in text_dates(text, now):
             if kind == "modified":
-                if plausible(value, now):
-                    modified.append(value)
+                if plausible(when, now):
+                    modified.append(when)
             else:
-                add(value, "text", raw=value.strftime("%H:%M") if (value.hour or value.minute) else "")
+                add(when, "text", raw=when.strftime("%H:%M") if (when.hour or when.minute) else "")
     if not any(c["source"] == "text" for c in candidates):
-        for value, kind in text_dates(_text_after_headline(tree), now):
+        for when, kind in text_dates(_text_after_headline(tree), now):
             if kind == "published":
-                add(value, "text", raw=value.strftime("%H:%M") if (value.hour or value.minute) else "")
+                add(when, "text", raw=when.strftime("%H:%M") if (when.hour or when.minute) else "")
                 break
     url_date = date_from_url(url)
     if url_date is not None:

@@ -10,7 +10,7 @@ import lxml.etree
 import lxml.html
 
 from monitor.extract.language import SENTENCE_END
-from monitor.extract.prose import ProseMap
+from monitor.extract.prose import ProseMap, main_run, run_words
 from monitor.extract.tree import Named, drop, link_density, marked, marker, norm
 
 # Page parts recognised by words in their class or id (one pass over the tree; kept specific).
@@ -193,15 +193,18 @@ def drop_boilerplate(tree: lxml.html.HtmlElement, prose: ProseMap, named: Named 
 
 
 CARD_CHARS = 500  # a teaser card (a link to another article, its picture, a line or two) is at most this long
+CARDS_AT_MOST = 0.5  # share of the body's prose teaser cards may hold; more, and they are the page's items
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|svg)(?:[?#].*)?$", re.IGNORECASE)
 _NOT_A_PAGE = ("#", "javascript:", "mailto:", "tel:", "data:")
 _CARD_BITS = "img | picture | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"
 
 
 def _target(base: str, href: str | None) -> str | None:
-    """Where a link leads, without its fragment; None for links that lead nowhere (fragments, scripts, mail)."""
+    """Where a link leads, without its fragment; None for links that lead nowhere (fragments, scripts, mail) or to
+    a picture file."""
     href = (href or "").strip()
-    if not href or href.lower().startswith(_NOT_A_PAGE):
-        return None
+    if not href or href.lower().startswith(_NOT_A_PAGE) or _IMAGE_FILE.search(href):
+        return None  # nowhere, or a picture opened large: not another page
     return urljoin(base, href).split("#", 1)[0].rstrip("/")
 
 
@@ -254,6 +257,13 @@ def drop_teasers(tree: lxml.html.HtmlElement, urls: tuple[str, ...], prose: Pros
         twice = sum(1 for a in card.iter("a") if _target(base, a.get("href")) == target) > 1
         if bare_link or twice or card.xpath(_CARD_BITS) or _BOX_HEADINGS.match(_leading_text(card)):
             cards.append(card)
+    # When the page's largest run of prose sits mostly in such boxes, the page is a list of items (a listicle, a
+    # product round-up): its items are its content, so only the cards without prose go.
+    run = main_run(prose, tree)
+    in_cards = {id(e) for card in cards for e in card.iter()}
+    carded = sum(block.words for block in run if id(block.element) in in_cards)
+    if carded > CARDS_AT_MOST * run_words(run):
+        cards = [card for card in cards if not prose.words_in(card)]
     for card in cards:
         drop(card)
 

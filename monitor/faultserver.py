@@ -8,7 +8,9 @@ a test can change a site between two crawls. It never listens beyond loopback.
 A spec is ``{"sites": {NAME: {"routes": {PATH: ROUTE}}}}``; a route is a JSON object with
 
 - ``status`` (200), or ``statuses`` (one per request in turn, the last one repeating), ``headers``, ``content_type``;
-- the body: ``body`` (text; ``{base}`` and ``{base:SITE}`` become base URLs), ``file`` (bytes from a file) or
+- a PATH ending in ``*`` answers every path that starts with what comes before it;
+- the body: ``body`` (text; ``{base}``, ``{base:SITE}`` and ``{path}`` become base URLs and the request's path),
+  ``file`` (bytes from a file) or
   ``generate`` (``{"kind": "nested" | "table" | "attribute" | "sitemap" | "articles", ...}``, see :func:`generate`);
 - ``etag: true``: an ETag, and 304 to a request that sends it back;
 - ``delay``: seconds before the answer (a read timeout);
@@ -170,6 +172,9 @@ class Spec:
                 self.mtime = mtime
             routes = self.data["sites"].get(site, {}).get("routes", {})
             route = routes.get(path)
+            if route is None:  # "PREFIX*" routes answer every path that starts with PREFIX
+                prefixes = [key for key in routes if key.endswith("*") and path.startswith(key[:-1])]
+                route = routes[max(prefixes, key=len)] if prefixes else None
             hit = self.hits.get((site, path), 0)
             self.hits[(site, path)] = hit + 1
             return route, hit
@@ -181,12 +186,12 @@ class Spec:
         return text
 
 
-def _body(spec: Spec, site: str, route: dict[str, Any]) -> bytes:
+def _body(spec: Spec, site: str, route: dict[str, Any], path: str) -> bytes:
     if "file" in route:
         return Path(route["file"]).read_bytes()
     if "generate" in route:
         return generate(route["generate"], spec.bases[site])
-    body = route.get("body", "")
+    body = route.get("body", "").replace("{path}", path)
     return spec.expand(body, site).encode(route.get("charset", "utf-8"), errors="replace")
 
 
@@ -212,7 +217,7 @@ def handler(
 
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             self._log()
-            route, hit = spec.route(site, self.path)
+            route, hit = spec.route(site, self.path.split("?", 1)[0])
             if route is None:
                 self._send(404, {"Content-Type": "text/html"}, b"<html><body><h1>404</h1></body></html>")
                 return
@@ -231,7 +236,7 @@ def handler(
                     make(int(route.get("expands_to", BOMB_SIZE))),
                 )
                 return
-            body = _body(spec, site, route)
+            body = _body(spec, site, route, self.path)
             if route.get("etag"):
                 etag = f'"{zlib.crc32(body):08x}"'
                 headers["ETag"] = etag

@@ -24,6 +24,13 @@ MONITOR_SILENT_RUNS = 3  # an outlet that discovers nothing in this many runs in
 MONITOR_INCREMENTAL = (
     True  # skip stored articles unless discovery says they changed; conditional feed requests
 )
+MONITOR_MAX_PAGE_BYTES = (
+    8 * 1024 * 1024
+)  # an article page larger than this, sent or decompressed, is a failure
+MONITOR_MAX_LINKS = 2000  # links followed from one feed or sitemap (the newest); 0 = all
+MONITOR_MAX_SITEMAPS = (
+    50  # feeds and sitemaps read per outlet and run (sitemap indexes included); 0 = no limit
+)
 MONITOR_PROGRESS_INTERVAL = (
     15.0  # seconds between writes of a running run's counts (also written with each batch)
 )
@@ -41,6 +48,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "monitor.robots.PoliteRobotsTxtMiddleware": 100,
     "monitor.politeness.BackoffMiddleware": 560,  # before RetryMiddleware (550) sees 429/503
+    "monitor.download_limits.RedirectLoops": 50,  # a redirect back into its own chain fails, not vanishes
+    # bounded decompression (bombs) in place of Scrapy's HttpCompressionMiddleware
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "monitor.download_limits.BoundedDecompression": 590,
 }
 MONITOR_MAX_BACKOFF = 300.0  # seconds: the longest delay Retry-After or 429/503 back-off may impose on a host
 AUTOTHROTTLE_ENABLED = True
@@ -59,7 +70,9 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no listening port for an unattended crawl
 
 ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
-SPIDER_MIDDLEWARES = {"monitor.callback_errors.CallbackErrors": 950}  # a callback's exception: a counted failure
+SPIDER_MIDDLEWARES = {
+    "monitor.callback_errors.CallbackErrors": 950
+}  # a callback's exception: a counted failure
 EXTENSIONS = {"monitor.runlock.RunLock": 0}  # the run lock, taken before the archive is opened
 
 FEED_EXPORT_ENCODING = "utf-8"

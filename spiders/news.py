@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Any
 
 import scrapy
@@ -34,6 +35,8 @@ def failure_reason(failure: Failure) -> str:
     if response is not None:
         return f"HTTP {response.status}"
     name = type(value).__name__
+    if "DataLoss" in name:
+        return "the connection closed before the whole body arrived (data loss)"
     text = " ".join(str(value).split()).rstrip(".")
     if isinstance(value, IgnoreRequest) or not text:
         return text or name  # our own refusals say it all
@@ -52,6 +55,10 @@ class NewsSpider(scrapy.Spider):
         self.errors: dict[str, list[str]] = {}
         self.min_words = 40
         self.max_errors = 20
+        self.max_page_bytes = monitor_settings.MONITOR_MAX_PAGE_BYTES
+        self.max_links = monitor_settings.MONITOR_MAX_LINKS
+        self.max_sitemaps = monitor_settings.MONITOR_MAX_SITEMAPS
+        self.discovery_seen: dict[str, set[str]] = {}  # per outlet: feeds and sitemaps requested in this run
         self.memory = Memory()
         self.incremental = True
         self.db_path: str | None = None
@@ -82,6 +89,9 @@ class NewsSpider(scrapy.Spider):
         spider.incremental = settings.getbool("MONITOR_INCREMENTAL", True)
         spider.db_path = settings.get("MONITOR_DB")
         spider.min_words = settings.getint("MONITOR_MIN_WORDS", monitor_settings.MONITOR_MIN_WORDS)
+        spider.max_page_bytes = settings.getint("MONITOR_MAX_PAGE_BYTES", spider.max_page_bytes)
+        spider.max_links = settings.getint("MONITOR_MAX_LINKS", spider.max_links)
+        spider.max_sitemaps = settings.getint("MONITOR_MAX_SITEMAPS", spider.max_sitemaps)
         spider.max_errors = settings.getint(
             "MONITOR_MAX_ERRORS_KEPT", monitor_settings.MONITOR_MAX_ERRORS_KEPT
         )
@@ -160,6 +170,7 @@ class NewsSpider(scrapy.Spider):
 
     def discovery_request(self, url: str, source: str) -> scrapy.Request:
         """A feed or sitemap request, conditional on the validators the last completed run saw."""
+        self.discovery_seen.setdefault(source, set()).add(canonical_url(url))
         return self.request(
             url,
             source,
@@ -223,15 +234,56 @@ class NewsSpider(scrapy.Spider):
         if not discovery.links:
             self.logger.info("%s: %s: empty %s", source, response.url, discovery.kind)
         outlet = self.by_name[source]
-        for link in discovery.links:
+        for link in self.bounded(source, response.url, discovery.links):
             if not outlet.owns(link.url):
                 self.problem(
                     source, link.url, f"off-domain link in {response.url}, not followed", "offdomain"
                 )
             elif link.is_sitemap:
-                yield self.discovery_request(link.url, source)
+                yield from self.child_sitemap(source, link.url, response.url)
             else:
                 yield from self.follow(outlet, link, requested)
+
+    def bounded(self, source: str, url: str, links: list[Link]) -> list[Link]:
+        """At most ``MONITOR_MAX_LINKS`` links of one feed or sitemap: the newest (undated ones last), in the
+        document's order."""
+        if self.max_links <= 0 or len(links) <= self.max_links:
+            return links
+
+        def newest_first(index: int) -> float:
+            when = announced_time(links[index])
+            try:
+                return -datetime.fromisoformat(when).timestamp() if when else float("inf")
+            except ValueError:
+                return float("inf")
+
+        keep = sorted(sorted(range(len(links)), key=newest_first)[: self.max_links])
+        self.logger.warning(
+            "%s: %s: %d links, following the newest %d (MONITOR_MAX_LINKS)",
+            source,
+            url,
+            len(links),
+            len(keep),
+        )
+        self.count(source, "links_dropped", len(links) - len(keep))
+        return [links[i] for i in keep]
+
+    def child_sitemap(self, source: str, url: str, index: str) -> Iterator[scrapy.Request]:
+        """A sitemap listed by a sitemap index: once per run, and at most ``MONITOR_MAX_SITEMAPS`` per outlet."""
+        seen = self.discovery_seen.setdefault(source, set())
+        if canonical_url(url) in seen:
+            self.problem(
+                source, url, f"listed again by {index} (a sitemap index loop), not read twice", FEEDS_FAILED
+            )
+        elif len(seen) >= self.max_sitemaps > 0:
+            self.problem(
+                source,
+                url,
+                f"more than {self.max_sitemaps} feeds and sitemaps (MONITOR_MAX_SITEMAPS), not read",
+                FEEDS_FAILED,
+            )
+        else:
+            yield self.discovery_request(url, source)
 
     def is_article_url(self, outlet: Source, url: str) -> bool:
         """The outlet's article pattern decides, for every discovery kind; other URLs are counted, not fetched."""
@@ -282,7 +334,15 @@ class NewsSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.request_failed,
             cb_kwargs={"source": outlet.name, "hints": hints},
-            meta={"feed": feed, "key": key, "announced": announced_time(link)},
+            meta={
+                "feed": feed,
+                "key": key,
+                "announced": announced_time(link),
+                "download_maxsize": self.max_page_bytes,
+            },
+            # the spider requests each canonical URL once itself; past the duplicate filter, a redirect back
+            # into its own chain is reported (monitor.download_limits.RedirectLoops) instead of vanishing
+            dont_filter=True,
         )
 
     def request_failed(self, failure: Failure) -> None:
@@ -320,7 +380,7 @@ class NewsSpider(scrapy.Spider):
         # A saved page (scrapy parse file://…) names its outlet through its canonical link.
         source = self.outlet_for(response.url, source, quiet=response.url.startswith("file:"))
         outlet = self.by_name.get(source) if source else None
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or None
         if not isinstance(response, TextResponse):
             if source:
                 self.count(source, "fetched")

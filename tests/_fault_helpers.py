@@ -72,7 +72,11 @@ def fault_server(spec: dict[str, Any], folder: Path) -> Iterator[Server]:
 
 
 def outlet(name: str, base: str, *, feeds=(), sitemaps=(), sections=(), pattern=r"/a/", **extra) -> str:
-    """One ``[[outlet]]`` block for a fault-server site (addresses are paths on its base URL)."""
+    """One ``[[outlet]]`` block for a fault-server site (addresses are paths on its base URL).
+
+    Every site is on 127.0.0.1, and Scrapy keys download slots (delays, back-off) by host name, not port: the
+    outlet's own ``concurrency`` gives it a slot of its own, as distinct hosts have on the web."""
+    extra.setdefault("concurrency", 4)
     netloc = base.removeprefix("http://")
     lines = [
         "[[outlet]]",
@@ -162,3 +166,29 @@ OUTCOMES = ("new", "updated", "unchanged", "skipped", "failed")
 def adds_up(row: dict[str, Any]) -> bool:
     """Every discovered article URL is in exactly one outcome column."""
     return row["discovered"] == sum(row[c] for c in OUTCOMES)
+
+
+def record(
+    fault: str,
+    expected: str,
+    observed: str,
+    *,
+    peak_mb: float | None = None,
+    stored: int | None = None,
+    expected_rows: int | None = None,
+) -> None:
+    """One row of docs/reliability.md: what the fault suite saw, appended to ``$MONITOR_RELIABILITY_OUT`` when
+    ``python -m monitor.reliability`` runs the suite (nothing is written otherwise)."""
+    target = os.environ.get("MONITOR_RELIABILITY_OUT")
+    if not target:
+        return
+    row = {
+        "fault": fault,
+        "expected": expected,
+        "observed": observed,
+        "peak_mb": None if peak_mb is None else round(peak_mb, 1),
+        "stored": stored,
+        "expected_rows": expected_rows,
+    }
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -2,11 +2,15 @@
 
 Target (issue #12): this extractor at or below plain ``trafilatura.bare_extraction`` (ratio ≤ 1.0) on the golden
 pages, the extraction-case pages and, when ../shared is there, the real pages. Run: ``python bench/bench_extract.py``
-(or ``make bench``); for figures to quote, run it under farm-bench.
+(or ``make bench``); for figures to quote, compare the two extractors as whole processes with farm-bench:
+
+    farm-bench -n 7 -- .venv/bin/python bench/bench_extract.py --only monitor \
+        --vs '.venv/bin/python bench/bench_extract.py --only trafilatura'
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import statistics
 import sys
@@ -31,7 +35,15 @@ def cpu(fn, repeat: int) -> float:
     return statistics.median(best)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--only",
+        choices=("monitor", "trafilatura"),
+        help="run one extractor over the pages (--rounds times) and print nothing: for farm-bench --vs",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
     cases = golden_cases() + golden_cases(MECHANISMS) + realpage_cases()
     repeat = 5
 
@@ -50,6 +62,10 @@ def main() -> int:
         for case in cases:
             trafilatura.bare_extraction(case.body, url=case.url, with_metadata=True)
 
+    if args.only:
+        for _ in range(args.rounds):
+            (ours if args.only == "monitor" else plain)()
+        return 0
     ours()  # warm up caches, langdetect profiles
     plain()
     t_ours, t_plain = cpu(ours, repeat), cpu(plain, repeat)

@@ -220,3 +220,71 @@ def test_a_broken_rules_file_refuses_the_run_before_it_touches_the_database(tmp_
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {rules}") and len(result.stderr.strip().splitlines()) == 1
     assert not db.exists()
+
+
+def test_scrapy_crawl_honours_the_run_lock_and_writes_nothing(tmp_path):
+    db = tmp_path / "m.db"
+    holder = hold_lock(db.with_suffix(".lock"))
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "news",
+                "-s",
+                f"MONITOR_DB={db}",
+                "-s",
+                f"MONITOR_SOURCES={dead_sources(tmp_path)}",
+            ],
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 0
+    assert f"not crawling: another run holds the lock {db.with_suffix('.lock')}" in result.stderr
+    assert f"PID {holder.pid}" in result.stderr and "(lock_held)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not db.exists()
+
+
+def test_crawl_wait_runs_once_the_holder_lets_go(tmp_path):
+    db = tmp_path / "m.db"
+    lock = db.with_suffix(".lock")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD.replace("time.sleep(60)", "time.sleep(2)"), str(lock)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    args = [
+        "crawl",
+        "--db",
+        str(db),
+        "--sources",
+        str(dead_sources(tmp_path)),
+        "--wait",
+        "-s",
+        "RETRY_TIMES=0",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    holder.wait()
+    assert result.returncode == 2  # it ran: its only outlet is unreachable
+    assert "x: unreachable" in result.stderr
+    import sqlite3
+
+    assert sqlite3.connect(db).execute("SELECT status FROM crawl_runs").fetchall() == [("finished",)]

@@ -7,6 +7,7 @@ locked, from a newer monitor) is one ``error:`` line on stderr and exit status 2
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -174,32 +175,50 @@ def plugins_dir() -> Path:
     return Path(str(resources.files("monitor") / "data" / "datasette" / "plugins"))
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
 @click.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
 def serve(db: str, host: str, port: int) -> None:
-    """Browse the archive in Datasette: titled tables and views, facets, canned queries, folded search."""
-    from datasette.cli import cli as datasette_cli
+    """Browse the archive in Datasette: titled tables and views, facets, canned queries, folded search.
+
+    Datasette runs any read-only SQL it is sent: beyond 127.0.0.1 (--host 0.0.0.0), anyone who can reach the
+    port reads the whole archive. Put it behind a reverse proxy that asks for a password (docs/archive.md).
+    """
+    import asyncio
+
+    import uvicorn
+    from datasette.app import Datasette
 
     file = Path(db)
     _reader(db).conn.close()  # one clear line for a bad file, and an older schema upgraded first
-    with tempfile.TemporaryDirectory(prefix="monitor-serve-") as tmp:
-        metadata = Path(tmp) / "metadata.json"
-        metadata.write_text(json.dumps(datasette_metadata(file), ensure_ascii=False), encoding="utf-8")
-        args = [
-            "serve",
-            str(file),
-            "--metadata",
-            str(metadata),
-            "--plugins-dir",
-            str(plugins_dir()),
-            "--host",
-            host,
-            "--port",
-            str(port),
-        ]
-        datasette_cli.main(args=args, prog_name="datasette")
+    if not is_loopback(host):
+        click.echo(
+            f"warning: listening on {host}:{port}: anyone who can reach it can read the whole archive and run any "
+            "read-only SQL on it; put it behind a reverse proxy with authentication (see docs/archive.md)",
+            err=True,
+        )
+    # A WAL archive in a folder we cannot write can only be read as immutable (nobody can be writing it there).
+    immutable = not os.access(file.parent, os.W_OK)
+    datasette = Datasette(
+        [] if immutable else [str(file)],
+        immutables=[str(file)] if immutable else [],
+        metadata=datasette_metadata(file),
+        plugins_dir=str(plugins_dir()),
+    )
+    asyncio.run(datasette.invoke_startup())
+    # No temporary files: the metadata is passed in memory, so nothing is left behind however the server stops.
+    uvicorn.run(datasette.app(), host=host, port=port, log_level="info", lifespan="on")
 
 
 @click.command()

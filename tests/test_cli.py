@@ -261,3 +261,74 @@ def test_classify_writes_every_valid_line_and_names_each_bad_one(tmp_path):
     assert "Traceback" not in result.stderr.decode()
     nothing = run([*MONITOR, "classify"], input="nope\n")
     assert nothing.returncode == 2 and nothing.stdout == "" and "<stdin>:1:" in nothing.stderr
+
+
+def _archive(db: Path) -> None:
+    from monitor.storage import Storage
+
+    Storage(db).close()
+
+
+def test_serve_leaves_no_temporary_folder_behind_and_answers(tmp_path):
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    db = tmp_path / "m.db"
+    _archive(db)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**ENV, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(
+        [*MONITOR, "serve", "--db", str(db), "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        address = None
+        while address is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+            address = found.group(1) if found else None
+        assert address, "the server did not start"
+        with urllib.request.urlopen(f"{address}/m/sources.json") as response:
+            assert response.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert list(scratch.iterdir()) == []  # nothing left behind (a monitor-serve-* folder was, every run)
+
+
+def test_serve_warns_when_it_listens_beyond_loopback(tmp_path, monkeypatch):
+    import uvicorn
+    from click.testing import CliRunner
+
+    from monitor.archive_cli import is_loopback
+    from monitor.cli import main
+
+    db = tmp_path / "m.db"
+    _archive(db)
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(kwargs))
+    runner = CliRunner()
+    public = runner.invoke(main, ["serve", "--db", str(db), "--host", "0.0.0.0", "--port", "8123"])
+    assert public.exit_code == 0, public.output
+    assert (
+        "warning: listening on 0.0.0.0:8123: anyone who can reach it can read the whole archive"
+        in public.stderr
+    )
+    assert "reverse proxy with authentication" in public.stderr
+    local = runner.invoke(main, ["serve", "--db", str(db)])
+    assert local.exit_code == 0 and "warning" not in local.stderr
+    assert [s["host"] for s in served] == ["0.0.0.0", "127.0.0.1"]
+    assert is_loopback("127.0.0.2") and is_loopback("::1") and is_loopback("localhost")
+    assert (
+        not is_loopback("0.0.0.0")
+        and not is_loopback("192.168.1.5")
+        and not is_loopback("monitor.example.pl")
+    )

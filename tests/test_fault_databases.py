@@ -199,3 +199,35 @@ def test_running_as_root_still_tests_permissions(tmp_path):
         text=True,
     )
     assert probe.stdout.strip() == "False"
+
+
+def test_serve_works_on_an_archive_in_a_read_only_folder(healthy, tmp_path):
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    folder = tmp_path / "archive"
+    db = make("read-only folder", healthy, folder)
+    proc = subprocess.Popen(
+        [*unprivileged(), *MONITOR, "serve", "--db", str(db), "--port", "0"],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        address, deadline = None, time.monotonic() + 60
+        while address is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert line or proc.poll() is None, "serve ended early"
+            found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+            address = found.group(1) if found else None
+        with urllib.request.urlopen(f"{address}/m/articles.json?_size=1&_shape=array") as response:
+            assert "Rozmowy" in response.read().decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        folder.chmod(0o755)
+    assert sorted(p.name for p in folder.iterdir()) == ["m.db"]

@@ -30,7 +30,15 @@ from monitor.extract.metadata import (
     title_of,
 )
 from monitor.extract.model import Article, Hints, NotAnArticle, SiteHints
-from monitor.extract.prose import Block, first_block_of, main_run, read_prose, run_text, run_words
+from monitor.extract.prose import (
+    Block,
+    continuation,
+    first_block_of,
+    main_run,
+    read_prose,
+    run_text,
+    run_words,
+)
 from monitor.extract.published import choose_published, collect_dates, htmldate_candidates, site_dates
 from monitor.extract.tree import drop, jsonld_objects, meta_values, named_elements, norm
 from monitor.urls import canonical_url
@@ -92,21 +100,26 @@ _DENSE_CONFIG.set(
     "DEFAULT", "MIN_EXTRACTED_SIZE", str(_DEFAULT_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE") // 3)
 )
 DENSE_SCRIPT_SHARE = 0.3  # pages whose prose is at least this share Chinese, Japanese, Thai … letters
-LOOK_AGAIN = 0.5  # body text with less than this share of the largest run's prose is read again from the run
+LOOK_AGAIN = 0.8  # body text with less than this share of the largest run's prose gets the rest of its kind
+REPLACE = 0.5  # body text outside the run with less than this share of the run's prose is replaced by the run
 
 
 def look_again(text: str, run: list[Block], title: str | None) -> str:
-    """trafilatura's body, or more of it when the page's largest run of prose holds much more: the body split over
-    several boxes (trafilatura returns the first) gets the run's blocks that follow what it returned; a shorter
-    box returned while the body was lost is replaced by the run."""
+    """trafilatura's body, or more of it when the page's largest run of prose holds much more.
+
+    A body split over several boxes (trafilatura returns the first) gets the run's blocks of the same kind that
+    follow what it returned; a shorter box returned while the body was lost (none of its text is in the run) is
+    replaced by the run."""
     wanted = run_words(run)
-    if not wanted or prose_words(text) >= LOOK_AGAIN * wanted:
+    found = prose_words(text)
+    if not wanted or found >= LOOK_AGAIN * wanted:
         return text
     flat = norm(text)
-    found = [i for i, block in enumerate(run) if block.words and block.text in flat]
-    if not found:
-        return clean_text(run_text(run), title)
-    return clean_text(text + "\n" + run_text(run[found[-1] + 1 :]), title)
+    returned = [i for i, block in enumerate(run) if block.words and block.text in flat]
+    if returned:
+        more = continuation(run, returned)
+        return clean_text(text + "\n" + run_text(more), title) if more else text
+    return clean_text(run_text(run), title) if found < REPLACE * wanted else text
 
 
 def _extract(
@@ -143,9 +156,8 @@ def _extract(
     drop_boilerplate(tree, prose, named)
     drop_teasers(tree, (url, canonical), prose)
     run = main_run(prose, tree)
-    # trafilatura's own parse of the cleaned page keeps more of the body than handing it our tree
     dense = unspaced_share(" ".join(block.text for block in prose.blocks[:200])[:3000]) >= DENSE_SCRIPT_SHARE
-    document = trafilatura.bare_extraction(
+    document = trafilatura.bare_extraction(  # its own parse of the cleaned page keeps more than our tree does
         lxml.html.tostring(tree, encoding="unicode"),
         url=url,
         config=_DENSE_CONFIG if dense else _DEFAULT_CONFIG,

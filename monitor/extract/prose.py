@@ -144,3 +144,31 @@ def first_block_of(text: str, prose: ProseMap, root: lxml.html.HtmlElement) -> l
         if block.words and block.text in flat and _attached(block.element, root):
             return block.element
     return None
+
+
+def _kind(block: Block) -> tuple[str, frozenset[str]]:
+    """A block's tag and the class words of the block and of its box: blocks of one body share them."""
+    parent = block.element.getparent()
+    words = (block.element.get("class") or "").split()
+    if parent is not None:
+        words += (parent.get("class") or "").split() or [f"<{parent.tag}>"]
+    return block.element.tag, frozenset(words)
+
+
+def continuation(run: list[Block], returned: list[int]) -> list[Block]:
+    """The blocks of ``run`` after the last of those returned (indices) that are of the same kind as the returned
+    ones — the rest of a body split over several boxes, not the author's note, the comments or the teasers that may
+    follow it in the same run — with the headings between them."""
+    kinds = [_kind(run[i]) for i in returned]
+    tags = {tag for tag, _ in kinds}
+    words = frozenset().union(*(w for _, w in kinds)) if kinds else frozenset()
+    found: list[Block] = []
+    headings: list[Block] = []
+    for block in run[returned[-1] + 1 :]:
+        tag, own = _kind(block)
+        if block.words and tag in tags and own & words:
+            found += headings + [block]
+            headings = []
+        elif block.element.tag in ("h2", "h3", "h4", "h5", "h6"):
+            headings.append(block)
+    return found

@@ -13,6 +13,7 @@ import trafilatura
 from monitor.extract import NotAnArticle, clean_authors, decode_html, extract_article, prose_words
 from monitor.extract.dates import is_dateline, text_dates
 from monitor.extract.language import count_words
+from monitor.extract.lines import is_boilerplate_line, split_credits
 
 NOW = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
 LETTERS = "ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ"
@@ -243,6 +244,48 @@ def test_w_skrocie_goes_to_lead_and_lead_paragraph_starts_the_body():
     assert article.lead == "Pierwszy punkt streszczenia. Drugi punkt."
     assert "Pierwszy punkt" not in article.text
     assert article.text.startswith("To jest lead artykułu")
+
+
+@pytest.mark.parametrize(
+    ("line", "furniture"),
+    [
+        ("Ten tekst przeczytasz w 3 minuty", True),
+        ("4 min czytania", True),
+        ("Dalszy ciąg materiału pod wideo", True),
+        ("Dalsza część artykułu znajduje się pod materiałem wideo", True),
+        ("Masz ciekawy temat? Napisz do nas", True),
+        ("Więcej informacji ze świata na stronie głównej Gazeta.pl", True),
+        ("Tagi: Ukraina, Rosja, rozmowy pokojowe", True),
+        ("Obserwuj nas w Google News", True),
+        ("Zobacz także: Putin w Moskwie", True),
+        ("Komentarze", True),
+        ("Czas czytania tekstu skrócił się dzięki nowej redakcji, która pisze krócej.", False),
+        ("Napisał do nas czytelnik z Lublina, który widział wybuch.", False),
+        ("Komentarze polityków były ostre, a premier zapowiedział odpowiedź.", False),
+    ],
+)
+def test_furniture_lines(line, furniture):
+    assert is_boilerplate_line(line) is furniture
+
+
+@pytest.mark.parametrize(
+    ("text", "body", "credits"),
+    [
+        ("Zdanie pierwsze.\nOstatnie zdanie. aja/PAP", "Zdanie pierwsze.\nOstatnie zdanie.", ["aja/PAP"]),
+        ("Zdanie pierwsze.\nOstatnie zdanie. (PAP)", "Zdanie pierwsze.\nOstatnie zdanie.", ["(PAP)"]),
+        ("Zdanie.\nPAP/IAR/PR24/mg", "Zdanie.", ["PAP/IAR/PR24/mg"]),
+        ("Zdanie.\n(dpa/jak)", "Zdanie.", ["(dpa/jak)"]),
+        ("Zdanie.\nŹródło: Onet, PAP\noprac. mb", "Zdanie.", ["Źródło: Onet, PAP", "oprac. mb"]),
+        ("Zdanie.\nTekst: Jan Kowalski", "Zdanie.", ["Tekst: Jan Kowalski"]),
+        ("Zdanie.\nŹródło: GUS\nKolejne zdanie.", "Zdanie.\nKolejne zdanie.", ["Źródło: GUS"]),
+        ("Zdanie.\ntak, nie", "Zdanie.\ntak, nie", []),
+        ("Opracowanie planu potrwa rok.", "Opracowanie planu potrwa rok.", []),
+        ("Zdanie mówi o 3/4 wyborców.", "Zdanie mówi o 3/4 wyborców.", []),
+        ("W rozmowie z PAP powiedział, że tak.", "W rozmowie z PAP powiedział, że tak.", []),
+    ],
+)
+def test_credits_and_sign_offs_leave_the_body(text, body, credits):
+    assert split_credits(text) == (body, credits)
 
 
 @pytest.mark.parametrize(

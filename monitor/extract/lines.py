@@ -21,6 +21,10 @@ _BOILERPLATE_LINES = re.compile(
       | może\s+(?:cię|was|pana|panią)\s+(?:też\s+|także\s+)?zainteresować\b.* | najnowsze | najczęściej\s+czytane
       | (?:see\s+also|read\s+(?:more|also|next)|related(?:\s+articles?)?)\b\s*:?.*
       | dalsza\s+część\s+(?:artykułu|tekstu|materiału)\b.{0,40}?\bpod\s+(?:materiałem|reklamą|wideo|filmem|nagraniem).*
+      | dalszy\s+ciąg\s+(?:artykułu|tekstu|materiału)\b.{0,60}
+      | (?:masz\s+(?:ciekawy\s+)?(?:temat|informację|sygnał)|napisz\s+do\s+(?:nas|autora|autorki|redakcji))\b.{0,120}
+      | więcej\s+(?:informacji|wiadomości|tekstów|artykułów)\b.{0,40}\bna\s+stronie\s+głównej\b.{0,40}
+      | (?:tagi|tematy|słowa\s+kluczowe|tags)\s*:.{0,200} | (?:dodaj\s+)?komentarz[ey]? | komentarze\s*:?
       | (?:wideo|video|galeria|zdjęcia|podcast)\s*:.{0,150} | (?:posłuchaj|odsłuchaj|słuchaj)\s+(?:artykułu|tekstu)\b.{0,80}
       | .{0,40}\baudio\s+generowane\b.{0,80} | obserwuj\s+(?:nas|serwis|\S+\s+w\s+google).{0,80}
       | (?:fot|foto|fot\.|zdj|zdjęcie|zdjęcia|ilustracja|źródło\s+(?:zdjęć|zdjęcia|ilustracji|grafiki)(?:\s+\w+)?)\s*[.:].{0,120}

@@ -95,6 +95,22 @@ def test_latin_single_byte_pages_read_as_letters(lang, label, codec, words):
     assert words in decode_html(body)
 
 
+@pytest.mark.parametrize(
+    ("lang", "meta", "codec", "words"),
+    [
+        ("uk", "windows-1251", "cp1251", "Перемовини в Женеві тривали кілька годин."),
+        ("uk", None, "cp1251", "Перемовини в Женеві тривали кілька годин."),
+        ("ru", None, "cp1251", "Переговоры в Женеве продолжались несколько часов."),
+        ("zh", "gbk", "gbk", "日内瓦的会谈持续了几个小时。"),
+        ("el", None, "cp1253", "Οι συνομιλίες στη Γενεύη διήρκεσαν αρκετές ώρες."),
+    ],
+)
+def test_legacy_charsets_of_other_scripts(lang, meta, codec, words):
+    head = f'<meta charset="{meta}">' if meta else ""
+    body = f'<html lang="{lang}"><head>{head}</head><body><p>{words}</p></body></html>'.encode(codec)
+    assert words in decode_html(body)
+
+
 def test_other_declared_charsets_and_xml_declarations():
     japanese = "東京で和平交渉についての会合が開かれた。"
     body = f'<html><head><meta charset="shift_jis"></head><body><p>{japanese}</p></body></html>'

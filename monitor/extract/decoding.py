@@ -6,7 +6,8 @@ The decision is made on the bytes, then the page is decoded once with the codec 
 2. UTF-8 when the bytes are UTF-8 — or nearly: a page whose non-ASCII text is UTF-8 apart from a broken byte or
    two is UTF-8 with those bytes replaced, never a legacy charset from end to end;
 3. a declared charset that is not a single-byte Latin one (Shift_JIS, GBK, windows-1251 …), when the bytes
-   decode under it;
+   decode under it; with none declared, the legacy charset of the page's language when it is not written in Latin
+   script (windows-1251 for Russian or Ukrainian, Shift_JIS for Japanese …);
 4. otherwise the single-byte Latin charset (windows-1250, ISO-8859-2, windows-1252) under which the non-ASCII
    characters are letters most often — a declared one first, then the page's language decides the order. A
    Polish page labelled ISO-8859-1 or ISO-8859-2 that really uses windows-1250 is read as windows-1250; a French
@@ -47,6 +48,12 @@ LATIN_SINGLE_BYTE = ("cp1250", "iso8859_2", "cp1252")
 CENTRAL_EUROPEAN = frozenset(
     {"pl", "cs", "sk", "hu", "sl", "hr", "bs", "sr", "ro", "sq", "pol", "ces", "slk"}
 )
+# The legacy charset a page in a language outside Latin script used before UTF-8, when it declares none.
+LEGACY_BY_LANGUAGE = {
+    "ru": "cp1251", "uk": "cp1251", "be": "cp1251", "bg": "cp1251", "mk": "cp1251", "el": "cp1253",
+    "he": "cp1255", "ar": "cp1256", "fa": "cp1256", "th": "cp874", "ja": "shift_jis", "zh": "gb18030",
+    "ko": "euc_kr",
+}  # fmt: skip
 UTF8_TOLERANCE = 0.02  # broken sequences a UTF-8 page may have (at least 2), as a share of its sound ones
 _POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 _HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
@@ -146,6 +153,9 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
             continue
     found = _HTML_LANG.search(body[:8192])
     lang = found.group(1).decode("ascii").lower() if found else None
+    legacy = LEGACY_BY_LANGUAGE.get(lang or "")
+    if legacy and not any(c in LATIN_SINGLE_BYTE for c in declared):
+        return body.decode(legacy, errors="replace")
     return _latin(body, declared, lang)
 
 

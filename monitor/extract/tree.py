@@ -12,7 +12,7 @@ import lxml.html
 
 def norm(text: str | None) -> str:
     """Whitespace runs folded to one space, ends stripped."""
-    return re.sub(r"\s+", " ", text or "").strip()
+    return " ".join((text or "").split())
 
 
 def marker(element: lxml.html.HtmlElement) -> str:

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: crawl demo test eval lint format clean bench
 
-$(STAMP): pyproject.toml setup.py monitor/rules/engine.py monitor/rules/text.py
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -45,4 +45,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache *.egg-info build monitor/rules/*.so monitor/rules/_built.py
+	rm -rf $(VENV) data .pytest_cache .ruff_cache *.egg-info build

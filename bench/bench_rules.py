@@ -6,9 +6,8 @@ Articles are built from the labelled corpus (title, lead and a body of ``--chars
 texts, so the matcher sees real Polish with its usual density of names and talk words: ~60 term hits an article).
 With ``../shared`` present, the same is measured on articles built from real news pages on other topics, which
 is what most of a crawl is. One core, one process.
-Target (issue #4): ≥ 2,000 articles of 5,000 characters per second; loading the rules in under 1 s.
-The figures are for the engine as installed (compiled by mypyc, see setup.py; ``engine_compiled``); run with
-``MONITOR_PURE_PYTHON=1`` for the same code as Python.
+Target (issue #14): ≥ 1,000 articles of 5,000 characters per second on one core (a million-article archive
+rescored in under 20 minutes); loading the rules in under 1 s.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import monitor.rules  # noqa: E402
 from monitor.classify import classify, default_rules_path, load_rules  # noqa: E402
 from monitor.eval_rules import load_corpus, real_rows  # noqa: E402
 
@@ -113,7 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "rules": str(path),
         "ruleset": ruleset.version,
-        "engine_compiled": monitor.rules.COMPILED,
         "load_seconds_best": round(min(loads), 4),
         "load_seconds_first": round(loads[0], 4),
         "articles": len(articles),
@@ -137,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for key, value in result.items():
             print(f"{key:>34}: {value}")
-        ok = result["articles_per_second_wall"] >= 2000 and result["load_seconds_first"] < 1.0
-        print(f"{'target met':>34}: {ok} (≥ 2,000 articles/s of 5,000 chars, rules load < 1 s)")
+        ok = result["articles_per_second_cpu"] >= 1000 and result["load_seconds_first"] < 1.0
+        print(f"{'target met':>34}: {ok} (≥ 1,000 articles/s of 5,000 chars on one core, rules load < 1 s)")
     return 0
 
 

@@ -3,13 +3,8 @@
 Pure: text in, :class:`Verdict` out. See ``docs/rules.md`` for the file format. :func:`classify` (``score.py``)
 reads the engine's hits as a person reads an article: the opening stands in for a missing title or lead, and the
 body counts by paragraph.
-
-The engine (``engine.py``, ``text.py``) is compiled to C by mypyc when the package is installed (see
-``setup.py``); compiled modules are used only when they were built from the sources beside them, so an edited
-engine runs as Python, with a warning, until ``make`` (or ``pip install -e .``) compiles it again.
 """
 
-from monitor.rules._native import COMPILED  # first: it chooses between compiled modules and sources
 from monitor.rules.engine import Lexicon
 from monitor.rules.explain import check_examples, explain
 from monitor.rules.load import default_rules_path, inflect, load_rules, parse_rules
@@ -35,7 +30,6 @@ from monitor.rules.score import classify, stand_ins
 from monitor.rules.text import fold, snippet, word_bytes
 
 __all__ = [
-    "COMPILED",
     "FIELDS",
     "RELEVANCE",
     "Adjustment",

@@ -10,10 +10,8 @@ place). Rules then combine the hits of groups and entities, filed once per selec
 ``tests/rules_reference.py`` keeps the engine this one replaced (one dictionary lookup per word of
 ``bytes.split()``); the two give the same verdicts, down to every match and snippet.
 
-This module (and ``text.py``) is compiled to C by mypyc at install (``setup.py``, ``_native.py``), and is
-written for it: typed locals, plain classes with slots, loops by position, ``str.count``/``str.find`` (direct C
-calls once compiled) rather than generic calls such as ``bisect(key=...)`` or ``zip(strict=True)``. It runs
-unchanged as Python.
+It was written for mypyc, which compiled it to C at install until #14: typed locals, plain classes with slots,
+loops by position. It runs as plain Python.
 """
 
 from __future__ import annotations

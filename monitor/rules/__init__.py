@@ -5,8 +5,8 @@ reads the engine's hits as a person reads an article: the opening stands in for 
 body counts by paragraph.
 """
 
-from monitor.rules.engine import Lexicon
 from monitor.rules.explain import check_examples, explain
+from monitor.rules.lexicon import Lexicon
 from monitor.rules.load import default_rules_path, inflect, load_rules, parse_rules
 from monitor.rules.model import (
     FIELDS,

@@ -16,7 +16,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from monitor.rules.engine import Lexicon
+from monitor.rules.lexicon import Lexicon
 from monitor.rules.model import (
     ENTITY_TYPES,
     FIELDS,

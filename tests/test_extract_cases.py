@@ -336,6 +336,24 @@ def test_boilerplate_is_not_body(boilerplate):
     assert "Zdanie numer 7" in article.text
 
 
+def test_teasers_go_but_paragraphs_with_links_stay():
+    paragraph = (
+        "<p class='body-text'>Jak pisaliśmy wcześniej, <a href='/swiat/rozmowy-w-genewie-trwaja-drugi-dzien'>rozmowy"
+        " w Genewie trwają drugi dzień</a>, a delegacje mają się spotkać ponownie w piątek rano.</p>"
+    )
+    teasers = "".join(
+        f"<div class='latest-item'><a href='/kraj/tekst-{n}'>Inny tekst numer {n} o czymś innym</a>"
+        f"<p>Zajawka tekstu numer {n}, która opisuje, o czym on jest, w jednym zdaniu.</p></div>"
+        for n in range(3)
+    )
+    body = SENTENCES.replace("<p>", "<p class='body-text'>") + paragraph
+    article = extract_article(
+        "https://x.pl/a", page(body + f"<div class='latest'>{teasers}</div>").encode(), fetched_at=NOW
+    )
+    assert "rozmowy w Genewie trwają drugi dzień, a delegacje mają się spotkać" in article.text
+    assert "Zajawka tekstu" not in article.text and "Inny tekst numer" not in article.text
+
+
 def test_paywall_by_jsonld_and_by_box():
     head = '<script type="application/ld+json">{"@type":"NewsArticle","isAccessibleForFree":false}</script>'
     assert extract_article("https://x.pl/a", page(head=head).encode(), fetched_at=NOW).paywalled

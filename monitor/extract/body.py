@@ -157,21 +157,12 @@ def _drop_widget(field: lxml.html.HtmlElement, prose: ProseMap) -> None:
 
 def drop_boilerplate(tree: lxml.html.HtmlElement, prose: ProseMap, named: Named | None = None) -> None:
     """Remove page parts that are never article text: chrome by tag, class or id — unless the part holds the
-    article (see :func:`_holds_the_article`) — then link boxes by heading. A ``<noscript>`` holding the post (blogs
-    that render with scripts put it there) is kept as a plain block."""
+    article (see :func:`_holds_the_article`) — and sign-up boxes around an e-mail field. A ``<noscript>`` holding the
+    post (blogs that render with scripts put it there) is kept as a plain block."""
     doomed = _CHROME_TAGS(tree)
     doomed += [
         e for e in marked(tree, BOILERPLATE_MARKERS, named) if e.tag not in ("script", "style", "noscript")
     ]
-    boxes: list[lxml.html.HtmlElement] = []
-    headings = [e for e in _TEXT_HOLDERS(tree) if e.text and _BOX_HEADING_START.match(e.text)]
-    for owner in headings:  # the boxes that begin with a link-box heading ("Zobacz także", "Polecamy")
-        for _ in range(4):
-            if owner is None:
-                break
-            if owner.tag in _BOX_TAGS and owner not in boxes and _BOX_HEADINGS.match(_leading_text(owner)):
-                boxes.append(owner)
-            owner = owner.getparent()
     for element in doomed:
         if element.tag in ("script", "style"):
             drop(element)
@@ -184,6 +175,21 @@ def drop_boilerplate(tree: lxml.html.HtmlElement, prose: ProseMap, named: Named 
             drop(element)
     for field in tree.xpath("//input[@type='email' or contains(@name, 'mail')]"):
         _drop_widget(field, prose)  # a sign-up box: newsletter, alerts, subscription
+
+
+def drop_link_boxes(tree: lxml.html.HtmlElement) -> None:
+    """Remove boxes that begin with a link-box heading ("Zobacz także", "Czytaj też", "Polecamy", "Najnowsze"):
+    a heading line on its own, or a short box of links under it. Run after :func:`drop_teasers`, which needs the
+    heading to recognise the card under it."""
+    boxes: list[lxml.html.HtmlElement] = []
+    headings = [e for e in _TEXT_HOLDERS(tree) if e.text and _BOX_HEADING_START.match(e.text)]
+    for owner in headings:
+        for _ in range(4):
+            if owner is None:
+                break
+            if owner.tag in _BOX_TAGS and owner not in boxes and _BOX_HEADINGS.match(_leading_text(owner)):
+                boxes.append(owner)
+            owner = owner.getparent()
     for element in boxes:
         text = norm(element.text_content())
         if not text or len(text) >= 600:
@@ -208,11 +214,25 @@ def _target(base: str, href: str | None) -> str | None:
     return urljoin(base, href).split("#", 1)[0].rstrip("/")
 
 
+def _one_of_a_row(card: lxml.html.HtmlElement) -> bool:
+    """The box is one of a row of boxes alike (same tag and class, two or more): a list of teasers. Paragraphs are
+    never such boxes: a row of them is the article, and a link in one is part of its sentence."""
+    parent = card.getparent()
+    if (
+        parent is None
+        or not card.get("class")
+        or card.tag not in ("div", "li", "article", "section", "aside")
+    ):
+        return False
+    alike = [c for c in parent if c.tag == card.tag and c.get("class") == card.get("class")]
+    return len(alike) >= 2
+
+
 def drop_teasers(tree: lxml.html.HtmlElement, urls: tuple[str, ...], prose: ProseMap) -> None:
     """Remove teaser cards of other articles, wherever they sit (inside the body too): the largest box around a
     headline link to another page that holds no other headline link, is at most ``CARD_CHARS`` long, and looks
-    like a card — a picture or a heading in it, the same link twice, a box heading ("Czytaj też"), or nothing
-    but the link. Judged by structure, not by class names."""
+    like a card — a picture or a heading in it, the same link twice, a box heading ("Czytaj też"), nothing but
+    the link, or one of a row of boxes alike. Judged by structure, not by class names."""
     base = urls[0]
     own = {u.split("#", 1)[0].rstrip("/") for u in urls}
     sizes: dict[lxml.html.HtmlElement, int] = {}
@@ -255,7 +275,13 @@ def drop_teasers(tree: lxml.html.HtmlElement, urls: tuple[str, ...], prose: Pros
             continue
         bare_link = size(anchor) >= size(card) - 3  # nothing but the headline link
         twice = sum(1 for a in card.iter("a") if _target(base, a.get("href")) == target) > 1
-        if bare_link or twice or card.xpath(_CARD_BITS) or _BOX_HEADINGS.match(_leading_text(card)):
+        if (
+            bare_link
+            or twice
+            or card.xpath(_CARD_BITS)
+            or _BOX_HEADINGS.match(_leading_text(card))
+            or _one_of_a_row(card)
+        ):
             cards.append(card)
     # When the page's largest run of prose sits mostly in such boxes, the page is a list of items (a listicle, a
     # product round-up): its items are its content, so only the cards without prose go.

@@ -16,7 +16,14 @@ import trafilatura
 import trafilatura.settings
 from trafilatura.settings import Document
 
-from monitor.extract.body import drop_boilerplate, drop_teasers, find_lead, read_layout_tables, take_summary
+from monitor.extract.body import (
+    drop_boilerplate,
+    drop_link_boxes,
+    drop_teasers,
+    find_lead,
+    read_layout_tables,
+    take_summary,
+)
 from monitor.extract.dates import iso
 from monitor.extract.decoding import decode_html, parse_html
 from monitor.extract.language import count_words, detect_language, prose_words, unspaced_share
@@ -155,6 +162,7 @@ def _extract(
     prose = read_prose(tree)
     drop_boilerplate(tree, prose, named)
     drop_teasers(tree, (url, canonical), prose)
+    drop_link_boxes(tree)
     run = main_run(prose, tree)
     dense = unspaced_share(" ".join(block.text for block in prose.blocks[:200])[:3000]) >= DENSE_SCRIPT_SHARE
     document = trafilatura.bare_extraction(  # its own parse of the cleaned page keeps more than our tree does

@@ -9,6 +9,7 @@ than the largest run, the run is read again).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import lxml.etree
@@ -156,12 +157,12 @@ def _kind(block: Block) -> tuple[str, frozenset[str]]:
 
 
 def continuation(run: list[Block], returned: list[int]) -> list[Block]:
-    """The blocks of ``run`` after the last of those returned (indices) that are of the same kind as the returned
-    ones — the rest of a body split over several boxes, not the author's note, the comments or the teasers that may
+    """The blocks of ``run`` after the last of those returned (indices) that are of the kind most of the returned
+    ones are — the rest of a body split over several boxes, not the author's note, the comments or the teasers that may
     follow it in the same run — with the headings between them."""
-    kinds = [_kind(run[i]) for i in returned]
-    tags = {tag for tag, _ in kinds}
-    words = frozenset().union(*(w for _, w in kinds)) if kinds else frozenset()
+    kinds = Counter(_kind(run[i]) for i in returned)
+    (tag, words), _count = kinds.most_common(1)[0]  # the body's own blocks, not a teaser that slipped in
+    tags = {tag}
     found: list[Block] = []
     headings: list[Block] = []
     for block in run[returned[-1] + 1 :]:

@@ -894,7 +894,8 @@ class Storage:
         except sqlite3.Error as exc:
             if _locked(exc):
                 raise StorageError(_describe(self.path, exc, self.busy_timeout_ms)) from exc
-            raise StorageError(f"{self.path}: {what} failed: {exc}") from exc
+            hint = " (is the disk full?)" if "disk I/O error" in str(exc) else ""
+            raise StorageError(f"{self.path}: {what} failed: {exc}{hint}") from exc
 
     def _register_sources(self, conn: sqlite3.Connection, sources: Iterable[Any], seen_at: str) -> None:
         for source in sources:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _fault_helpers import own_lines
+
 ROOT = Path(__file__).resolve().parent.parent
 MONITOR = [sys.executable, "-m", "monitor.cli"]
 ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
@@ -163,7 +165,7 @@ def test_extract_fetches_a_url_and_reports_unreachable_ones(tmp_path):
         "paywalled",
         "words",
     }
-    (line,) = result.stderr.strip().splitlines()
+    (line,) = own_lines(result.stderr)
     assert line.startswith(dead) and "refused" in line.lower()
 
 
@@ -185,7 +187,7 @@ def test_a_bad_setting_value_is_one_line_naming_it_with_no_summary_of_an_earlier
         result = run([*MONITOR, "crawl", "--db", str(db), "--sources", str(sources), "-s", setting])
         assert result.returncode == 2, (setting, result.stdout, result.stderr)
         assert result.stdout == "", setting  # no summary, least of all the previous run's
-        (line,) = result.stderr.strip().splitlines()
+        (line,) = own_lines(result.stderr)
         assert line.startswith("error: ") and setting.split("=")[0] in line
     runs = sqlite3.connect(db).execute("SELECT count(*) FROM crawl_runs").fetchone()[0]
     assert runs == 1
@@ -201,7 +203,7 @@ def test_a_crawl_that_cannot_start_says_so_in_one_line_and_reports_no_earlier_ru
     )
     assert result.returncode == 2
     assert result.stdout == ""
-    (line,) = result.stderr.strip().splitlines()
+    (line,) = own_lines(result.stderr)
     assert line.startswith("error: the crawl could not start") and "SCHEDULER" in line
     assert "Traceback" not in result.stderr
 
@@ -254,7 +256,7 @@ def test_classify_writes_every_valid_line_and_names_each_bad_one(tmp_path):
     assert result.returncode == 1
     out = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert [o["id"] for o in out] == ["a", "d", {"x": 1}]
-    errors = result.stderr.decode().strip().splitlines()
+    errors = own_lines(result.stderr.decode())
     assert [e.removeprefix(f"error: {path}:").split(":")[0] for e in errors] == ["2", "3", "6", "7", "8"]
     assert all(e.startswith(f"error: {path}:") for e in errors)
     assert "'title'" in errors[0] and "UTF-8" in errors[1] and "'text'" in errors[4]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from _archive_helpers import ENV, MONITOR, ROOT, article, verdict
+from _fault_helpers import own_lines
 
 from monitor.storage import Storage, StorageError, check_writable
 
@@ -119,7 +120,7 @@ def test_writers_refuse_an_unusable_archive_in_one_line_and_write_nothing(health
     folder.chmod(0o755)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    (line,) = result.stderr.strip().splitlines()
+    (line,) = own_lines(result.stderr)
     assert line.startswith(f"error: {db}: ")
     expected = {
         "read-only file": "the file is read-only",
@@ -165,7 +166,7 @@ def test_readers_refuse_a_damaged_archive_in_one_line(healthy, tmp_path, state, 
         assert result.returncode == 0  # the best matches do not include a damaged row
         return
     assert result.returncode == 2, result.stdout
-    (line,) = result.stderr.strip().splitlines()
+    (line,) = own_lines(result.stderr)
     assert line.startswith(f"error: {db}: ")
 
 

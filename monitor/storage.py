@@ -61,7 +61,7 @@ class StorageError(RuntimeError):
 
 @migrations()
 def m001_initial(db: sqlite_utils.Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {
             "id": int,
             "url": str,
@@ -88,11 +88,11 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"url", "source"},
     )
-    db["articles"].create_index(["url"], unique=True)
-    db["articles"].create_index(["published"])
-    db["articles"].create_index(["relevance", "published"])
-    db["articles"].create_index(["source", "published"])
-    db["matches"].create(
+    db.table("articles").create_index(["url"], unique=True)
+    db.table("articles").create_index(["published"])
+    db.table("articles").create_index(["relevance", "published"])
+    db.table("articles").create_index(["source", "published"])
+    db.table("matches").create(
         {
             "article_id": int,
             "rule": str,
@@ -106,9 +106,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         foreign_keys=[("article_id", "articles", "id")],
     )
-    db["matches"].create_index(["article_id"])
-    db["matches"].create_index(["term"])
-    db["crawl_runs"].create(
+    db.table("matches").create_index(["article_id"])
+    db.table("matches").create_index(["term"])
+    db.table("crawl_runs").create(
         {
             "id": int,
             "started": str,
@@ -125,7 +125,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["run_sources"].create(
+    db.table("run_sources").create(
         {
             "run_id": int,
             "source": str,
@@ -335,10 +335,10 @@ def m002_archive(db: sqlite_utils.Database) -> None:
     """Sources, revisions, content hashes, wire-story links, FTS5 with folded diacritics, the analysts' views."""
     conn = db.conn
     for column, kind in (("content_hash", str), ("story_id", int), ("changed_at", str)):
-        db["articles"].add_column(column, kind)
-    db["articles"].add_column("revisions", int, not_null_default=0)
-    db["run_sources"].add_column("started", str)
-    db["run_sources"].add_column("finished", str)
+        db.table("articles").add_column(column, kind)
+    db.table("articles").add_column("revisions", int, not_null_default=0)
+    db.table("run_sources").add_column("started", str)
+    db.table("run_sources").add_column("finished", str)
     for statement in M002_SCHEMA:
         conn.execute(statement)
     for sql in FTS_TRIGGERS.values():
@@ -386,8 +386,8 @@ def m003_incremental(db: sqlite_utils.Database) -> None:
     """The crawl's memory (issue #6): feed validators for conditional requests, and the per-run counts of new,
     updated and unchanged articles with each outlet's duration."""
     for column, kind in (("new", int), ("updated", int), ("unchanged", int)):
-        db["run_sources"].add_column(column, kind, not_null_default=0)
-    db["run_sources"].add_column("duration", float)
+        db.table("run_sources").add_column(column, kind, not_null_default=0)
+    db.table("run_sources").add_column("duration", float)
     db.conn.execute(
         "CREATE TABLE IF NOT EXISTS feed_state (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, "
         "checked_at TEXT NOT NULL)"
@@ -422,7 +422,7 @@ def m005_outlets(db: sqlite_utils.Database) -> None:
     articles stored and flagged in the last 7 and 30 days and gives the last article's date."""
     for name in VIEWS:
         db.conn.execute(f"DROP VIEW IF EXISTS {name}")
-    db["sources"].add_column("outlet_group", str)
+    db.table("sources").add_column("outlet_group", str)
     _replace_views(db.conn)
 
 
@@ -454,15 +454,15 @@ def m006_accounting(db: sqlite_utils.Database) -> None:
     db.conn.execute(
         "CREATE TABLE IF NOT EXISTS announced (url TEXT PRIMARY KEY, at TEXT, recorded TEXT NOT NULL)"
     )
-    db["run_sources"].add_column("feeds_failed", int, not_null_default=0)
-    db["crawl_runs"].add_column("feeds_failed", int, not_null_default=0)
+    db.table("run_sources").add_column("feeds_failed", int, not_null_default=0)
+    db.table("crawl_runs").add_column("feeds_failed", int, not_null_default=0)
 
 
 @migrations()
 def m007_credits(db: sqlite_utils.Database) -> None:
     """``articles.credits`` (issue #12): the sign-offs and sources extraction takes off the end of the body
     ("aja/PAP", "Źródło: PAP"), as a JSON list; how wire copies can be told apart from an outlet's own stories."""
-    db["articles"].add_column("credits", str)
+    db.table("articles").add_column("credits", str)
 
 
 def known_migrations() -> list[str]:

@@ -34,6 +34,8 @@ KNOWN = frozenset(
         "extract",
         "delay",
         "concurrency",
+        "max_links",
+        "max_sitemaps",
         *URL_LISTS,
     }
 )
@@ -86,6 +88,10 @@ class Source:
     extract: SiteHints = SiteHints()
     delay: float | None = None  # seconds between requests to this outlet (its own download slot)
     concurrency: int | None = None  # requests in flight to this outlet at once
+    max_links: int | None = None  # links followed per feed or sitemap (None: MONITOR_MAX_LINKS; 0: all)
+    max_sitemaps: int | None = (
+        None  # feeds and sitemaps read per run (None: MONITOR_MAX_SITEMAPS; 0: no limit)
+    )
 
     def owns(self, url: str) -> bool:
         """True when ``url`` is on one of this outlet's domains."""
@@ -267,6 +273,10 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
         ):
             raise _fail(path, where, "concurrency", f"{concurrency!r} must be a whole number, 1 or more")
+        limits = {key: entry.get(key) for key in ("max_links", "max_sitemaps")}
+        for key, limit in limits.items():
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+                raise _fail(path, where, key, f"{limit!r} must be a whole number, 0 (no limit) or more")
         source = Source(
             name=name,
             title=title,
@@ -276,6 +286,7 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
             extract=site,
             delay=float(delay) if delay is not None else None,
             concurrency=concurrency,
+            **limits,
             group=group,
             addresses=tuple(addresses),
             **lists,

@@ -245,9 +245,11 @@ class NewsSpider(scrapy.Spider):
                 yield from self.follow(outlet, link, requested)
 
     def bounded(self, source: str, url: str, links: list[Link]) -> list[Link]:
-        """At most ``MONITOR_MAX_LINKS`` links of one feed or sitemap: the newest (undated ones last), in the
-        document's order."""
-        if self.max_links <= 0 or len(links) <= self.max_links:
+        """At most the outlet's ``max_links`` (else ``MONITOR_MAX_LINKS``) links of one feed or sitemap: the
+        newest (undated ones last), in the document's order."""
+        outlet = self.by_name[source]
+        most = self.max_links if outlet.max_links is None else outlet.max_links
+        if most <= 0 or len(links) <= most:
             return links
 
         def newest_first(index: int) -> float:
@@ -257,9 +259,9 @@ class NewsSpider(scrapy.Spider):
             except ValueError:
                 return float("inf")
 
-        keep = sorted(sorted(range(len(links)), key=newest_first)[: self.max_links])
+        keep = sorted(sorted(range(len(links)), key=newest_first)[:most])
         self.logger.warning(
-            "%s: %s: %d links, following the newest %d (MONITOR_MAX_LINKS)",
+            "%s: %s: %d links, following the newest %d (max_links, MONITOR_MAX_LINKS)",
             source,
             url,
             len(links),
@@ -269,18 +271,18 @@ class NewsSpider(scrapy.Spider):
         return [links[i] for i in keep]
 
     def child_sitemap(self, source: str, url: str, index: str) -> Iterator[scrapy.Request]:
-        """A sitemap listed by a sitemap index: once per run, and at most ``MONITOR_MAX_SITEMAPS`` per outlet."""
+        """A sitemap listed by a sitemap index: once per run, and at most the outlet's ``max_sitemaps`` (else
+        ``MONITOR_MAX_SITEMAPS``) feeds and sitemaps per outlet."""
         seen = self.discovery_seen.setdefault(source, set())
+        outlet = self.by_name[source]
+        most = self.max_sitemaps if outlet.max_sitemaps is None else outlet.max_sitemaps
         if canonical_url(url) in seen:
             self.problem(
                 source, url, f"listed again by {index} (a sitemap index loop), not read twice", FEEDS_FAILED
             )
-        elif len(seen) >= self.max_sitemaps > 0:
+        elif len(seen) >= most > 0:
             self.problem(
-                source,
-                url,
-                f"more than {self.max_sitemaps} feeds and sitemaps (MONITOR_MAX_SITEMAPS), not read",
-                FEEDS_FAILED,
+                source, url, f"more than {most} feeds and sitemaps (max_sitemaps), not read", FEEDS_FAILED
             )
         else:
             yield self.discovery_request(url, source)

@@ -169,6 +169,7 @@ SITES: dict[str, dict[str, Any]] = {
         },
         "links": [],
         "sitemaps": ["/big.xml"],
+        "max_links": 40,  # sources.toml: the 50,000-URL sitemap yields its newest 40
     },
     "selfindex": {
         "routes": {
@@ -196,13 +197,13 @@ SITES: dict[str, dict[str, Any]] = {
                 )
             },
         },
-        # two feeds of 25 variants each, under MONITOR_MAX_LINKS: tracking parameters and fragments (one
+        # two feeds of 25 variants each: tracking parameters and fragments (one
         # canonical URL), then ?page= (25 URLs, one page: its rel=canonical makes them one row)
         "links": [f"/a/v.html?utm_source=x{i}&fbclid={i}#akapit{i}" for i in range(25)],
         "feeds": ["/feed2.xml"],
     },
 }
-MAX_LINKS = 40  # MONITOR_MAX_LINKS for this crawl: the 50,000-URL sitemap yields its newest 40
+MAX_LINKS = SITES["bigsitemap"]["max_links"]
 
 
 def spec() -> dict[str, Any]:
@@ -228,6 +229,7 @@ def main_crawl(tmp_path_factory):
                     server.bases[name],
                     feeds=["/feed.xml", *site.get("feeds", [])],
                     sitemaps=site.get("sitemaps", []),
+                    **({"max_links": site["max_links"]} if "max_links" in site else {}),
                 )
                 for name, site in SITES.items()
             )
@@ -239,7 +241,6 @@ def main_crawl(tmp_path_factory):
             settings={
                 "RETRY_TIMES": "2",
                 "DOWNLOAD_TIMEOUT": "2",
-                "MONITOR_MAX_LINKS": str(MAX_LINKS),
                 "MONITOR_MAX_BACKOFF": "1",
             },
             timeout=300,
@@ -471,7 +472,7 @@ def test_a_sitemap_of_50000_urls_is_cut_to_the_newest(main_crawl):
     ]
     record(
         "a sitemap of 50,000 URLs",
-        f"the newest {MAX_LINKS} followed (MONITOR_MAX_LINKS)",
+        f"the newest {MAX_LINKS} followed (max_links in sources.toml)",
         outcome(row),
         stored=row["stored"],
         expected_rows=MAX_LINKS + 1,

@@ -9,6 +9,7 @@ from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
+from monitor.feeds import parse_discovery
 from monitor.items import ArticleItem
 from spiders.news import NewsSpider
 
@@ -125,3 +126,24 @@ def test_an_exception_in_a_callback_is_a_counted_failure_of_its_outlet(spider):
     assert spider.crawler.stats.get_value("spider_exceptions/count") == 2
     unknown = HtmlResponse(url, body=b"", request=Request(url))
     assert middleware.process_spider_exception(unknown, ValueError("x"), spider) is None
+
+
+def test_per_outlet_limits_are_validated_and_override_the_settings(tmp_path):
+    from monitor.sources import SourcesError, load_sources
+
+    path = tmp_path / "s.toml"
+    for bad in ("-1", "true", "2.5", '"10"'):
+        path.write_text(SOURCES + f"max_links = {bad}\n")
+        with pytest.raises(SourcesError, match=r"outlet 'rmf24' \(entry 1\), field 'max_links'"):
+            load_sources(path)
+    path.write_text(SOURCES + "max_links = 1\nmax_sitemaps = 0\n")
+    (outlet,) = load_sources(path)
+    assert (outlet.max_links, outlet.max_sitemaps) == (1, 0)
+    crawler = get_crawler(NewsSpider, {"MONITOR_SOURCES": str(path), "MONITOR_MAX_LINKS": 500})
+    spider = NewsSpider.from_crawler(crawler)
+    response = XmlResponse(
+        "https://www.rmf24.pl/fakty/feed", body=FEED, request=Request("https://www.rmf24.pl/fakty/feed")
+    )
+    links = parse_discovery(FEED, response.url).links
+    (kept,) = spider.bounded("rmf24", response.url, links)
+    assert kept == links[0]  # the only dated link is the newest

@@ -97,7 +97,7 @@ def _first(filed: _Filed) -> Hit | None:
 def _near(hits: list[Hit], lo: int, hi: int, skip: Hit) -> Hit | None:
     """The hit of ``hits`` (one field's, in text order) closest to words lo..hi (inclusive), if any reaches
     into them; never the anchor ``skip`` itself."""
-    best: Hit | None = None
+    best, distance = None, 0.0
     middle = (lo + hi) / 2
     for at in range(bisect_left(hits, lo - _NEAR_BEFORE, key=_FIRST), len(hits)):
         hit = hits[at]
@@ -105,8 +105,8 @@ def _near(hits: list[Hit], lo: int, hi: int, skip: Hit) -> Hit | None:
             break
         if hit.last < lo or (hit.first == skip.first and hit.label == skip.label):
             continue
-        if best is None or abs(hit.first - middle) < abs(best.first - middle):
-            best = hit
+        if best is None or abs(hit.first - middle) < distance:
+            best, distance = hit, abs(hit.first - middle)
     return best
 
 
@@ -141,8 +141,9 @@ class _Nearby:
         """The hits that let ``anchor`` score: the nearest of each other ``all`` selector, then of the first
         ``any`` selector that has one near; None when one is missing or a ``none`` selector is near."""
         lo, hi = anchor.first - self.within, anchor.last + self.within
-        if any(_near(hits, lo, hi, anchor) is not None for hits in self.blockers):
-            return None
+        for hits in self.blockers:
+            if _near(hits, lo, hi, anchor) is not None:
+                return None
         partners = []
         for selector, hits in self.others:
             hit = _near(hits, lo, hi, anchor)

@@ -156,9 +156,8 @@ class Lexicon:
         longest hit wins a word, and group hits give way to longer group hits around them."""
         if not text or self._automaton is None:
             return []
-        padded = (
-            b" " + word_bytes(text) + b" "
-        )  # a space before every word: its position is the word's offset
+        # a space before every word: its position in the padded text is the word's offset in the text
+        padded = b" " + word_bytes(text) + b" "
         found = self._automaton.find_matches_as_indexes(padded)
         if not found:
             return []

@@ -316,6 +316,7 @@ class FaultServer:
         for site in data["sites"]:
             server = ThreadingHTTPServer((LOOPBACK, 0), handler(self.spec, site, self.log, log_lock))
             server.daemon_threads = True
+            server.block_on_close = False  # stopping does not wait for a slow or endless answer to end
             self.servers.append(server)
             self.spec.bases[site] = f"http://{LOOPBACK}:{server.server_address[1]}"
             threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -78,7 +78,7 @@ WITH ranked AS (
     SELECT rs.source, rs.discovered,
            row_number() OVER (PARTITION BY rs.source ORDER BY rs.run_id DESC) AS recent
     FROM run_sources rs JOIN crawl_runs r ON r.id = rs.run_id
-    WHERE r.spider IS NOT 'ingest'
+    WHERE r.spider IS NOT 'ingest' AND r.status IS NOT 'running'
 )
 SELECT source FROM ranked WHERE recent <= :runs
 GROUP BY source HAVING count(*) = :runs AND max(coalesce(discovered, 0)) = 0
@@ -89,7 +89,7 @@ SILENT_HOURS_SQL = """
 WITH watched AS (
     SELECT rs.source, min(r.started) AS first_run, max(r.started) AS last_run
     FROM run_sources rs JOIN crawl_runs r ON r.id = rs.run_id
-    WHERE r.spider IS NOT 'ingest'
+    WHERE r.spider IS NOT 'ingest' AND r.status IS NOT 'running'
     GROUP BY rs.source
 )
 SELECT w.source, (SELECT max(a.first_seen) FROM articles a WHERE a.source = w.source) AS last_new

@@ -217,11 +217,12 @@ VIEWS = {
     # One pass over the run history (a crawl every 15 minutes is 35,000 runs a year per outlet).
     "source_health": """
         WITH runs AS (
-            SELECT rs.source, rs.run_id, rs.discovered, rs.fetched, rs.stored, rs.flagged, rs.failed,
+            SELECT rs.source, rs.run_id, rs.discovered, rs.fetched, rs.stored, rs.flagged,
+                   rs.failed + rs.feeds_failed AS failed, r.status,
                    coalesce(r.finished, r.started) AS at,
                    row_number() OVER (PARTITION BY rs.source ORDER BY rs.run_id DESC) AS recent
             FROM run_sources rs JOIN crawl_runs r ON r.id = rs.run_id
-            WHERE r.spider IS NOT 'ingest'
+            WHERE r.spider IS NOT 'ingest' AND r.status IS NOT 'running'
         ),
         per AS (
             SELECT source,
@@ -232,7 +233,8 @@ VIEWS = {
                    round(avg(CASE WHEN recent <= 10 THEN stored END), 2) AS stored_per_run,
                    round(avg(CASE WHEN recent <= 10 THEN flagged END), 2) AS flagged_per_run,
                    coalesce(min(CASE WHEN stored > 0 THEN recent END) - 1, count(*)) AS runs_since_last_stored,
-                   max(CASE WHEN failed > 0 THEN run_id END) AS last_failed_run
+                   max(CASE WHEN failed > 0 THEN run_id END) AS last_failed_run,
+                   sum(recent <= 10 AND status = 'interrupted') AS interrupted_runs_of_last_10
             FROM runs GROUP BY source
         ),
         -- articles stored (first seen) in the last 30 days, read through idx_articles_first_seen
@@ -263,7 +265,8 @@ VIEWS = {
                coalesce(recent.flagged_7d, 0) AS flagged_7d,
                coalesce(recent.stored_30d, 0) AS stored_30d,
                coalesce(recent.flagged_30d, 0) AS flagged_30d,
-               (SELECT max(a.published) FROM articles a WHERE a.source = s.name) AS last_published
+               (SELECT max(a.published) FROM articles a WHERE a.source = s.name) AS last_published,
+               coalesce(per.interrupted_runs_of_last_10, 0) AS interrupted_runs_of_last_10
         FROM sources s LEFT JOIN per ON per.source = s.name LEFT JOIN recent ON recent.source = s.name
         ORDER BY s.name""",
     "wire_stories": """
@@ -463,6 +466,14 @@ def m007_credits(db: sqlite_utils.Database) -> None:
     """``articles.credits`` (issue #12): the sign-offs and sources extraction takes off the end of the body
     ("aja/PAP", "Źródło: PAP"), as a JSON list; how wire copies can be told apart from an outlet's own stories."""
     db.table("articles").add_column("credits", str)
+
+
+@migrations()
+def m008_health(db: sqlite_utils.Database) -> None:
+    """``source_health`` after exact run accounting (#13): runs still going are left out, a failed feed, sitemap
+    or section (``feeds_failed``) makes a failed run as a failed article does, and interrupted runs are counted
+    (``interrupted_runs_of_last_10``)."""
+    _replace_views(db.conn)
 
 
 def known_migrations() -> list[str]:

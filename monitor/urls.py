@@ -64,7 +64,9 @@ def canonical_url(url: str) -> str:
     encoded form of the same Polish URL are one key. Loopback and IP hosts keep their scheme and port (the test
     mirror). Idempotent: the canonical form of a canonical URL is itself.
     """
-    parts = urlsplit(url.strip())
+    # w3lib first as well as last: it drops control characters and turns backslashes into slashes, which must
+    # happen before slashes are collapsed and the trailing one dropped, or a second pass would change the result
+    parts = urlsplit(canonicalize_url(url.strip()))
     scheme = parts.scheme.lower() or "https"
     host = (parts.hostname or "").lower()
     port = parts.port

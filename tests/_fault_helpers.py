@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from monitor.faultserver import requests_logged
 
@@ -200,3 +203,16 @@ def own_lines(stderr: str) -> list[str]:
     """The lines a command wrote itself on stderr: without the rules engine's notice that its compiled copy is
     stale (logged at import in a working tree whose engine source changed since the last build)."""
     return [line for line in stderr.strip().splitlines() if "changed since compiled" not in line]
+
+
+DROP = "-dac_override,-dac_read_search,-fowner"
+SETPRIV = ["setpriv", "--inh-caps", DROP, "--bounding-set", DROP]
+
+
+def unprivileged() -> list[str]:
+    """A prefix that runs a command without root's power to ignore file permissions (CI runs as root)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.fail("running as root without setpriv: permission tests cannot drop root's capabilities")
+    return SETPRIV

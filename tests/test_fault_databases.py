@@ -7,7 +7,6 @@ dropped (``setpriv``), as an ordinary user would.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import sqlite3
@@ -17,12 +16,10 @@ from pathlib import Path
 
 import pytest
 from _archive_helpers import ENV, MONITOR, ROOT, article, verdict
-from _fault_helpers import own_lines
+from _fault_helpers import own_lines, unprivileged
 
 from monitor.storage import Storage, StorageError, check_writable
 
-DROP = "-dac_override,-dac_read_search,-fowner"
-SETPRIV = ["setpriv", "--inh-caps", DROP, "--bounding-set", DROP]
 PAGE = next((ROOT / "fixtures" / "sites" / "rmf24" / "articles").glob("*.html"))
 STATES = ("read-only file", "read-only folder", "random bytes", "damaged in the middle")
 READERS = {
@@ -30,15 +27,6 @@ READERS = {
     "report": ["report"],
     "export": ["export", "atom"],
 }
-
-
-def unprivileged() -> list[str]:
-    """A prefix that runs a command without root's power to ignore file permissions."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.fail("running as root without setpriv: permission tests cannot drop root's capabilities")
-    return SETPRIV
 
 
 @pytest.fixture(scope="module")

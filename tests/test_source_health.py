@@ -132,3 +132,22 @@ def test_silent_outlets_by_runs_and_by_hours(tmp_path):
     assert "Silent outlets (2)" in result.stdout
     assert "  dead: nothing discovered in the last 3 runs" in result.stdout
     assert "  quiet: no new article for 24 hours" in result.stdout
+
+
+def test_health_counts_interrupted_runs_and_failed_feeds_and_skips_runs_in_progress(tmp_path):
+    storage = Storage(tmp_path / "a.db")
+    finished = storage.start_run("news", [outlet("rp", "national")])
+    storage.finish_run(finished, "finished", {"rp": {"discovered": 4, "fetched": 4, "stored": 4}})
+    broken = storage.start_run("news", ["rp"])
+    storage.finish_run(
+        broken, "finished", {"rp": {"discovered": 0, "feeds_failed": 1, "errors": ["feed: HTTP 500"]}}
+    )
+    killed = storage.start_run("news", ["rp"])
+    storage.db.execute("UPDATE crawl_runs SET status = 'interrupted' WHERE id = ?", [killed])
+    storage.db.conn.commit()
+    storage.start_run("news", ["rp"])  # still running: not counted yet
+    (health,) = storage.db.query("SELECT * FROM source_health WHERE outlet = 'rp'")
+    assert health["runs"] == 3
+    assert health["failed_runs_of_last_10"] == 1 and health["last_error"] == "feed: HTTP 500"
+    assert health["interrupted_runs_of_last_10"] == 1
+    storage.close()

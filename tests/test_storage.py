@@ -104,10 +104,13 @@ def test_runs_are_recorded_per_source(tmp_path):
 # --- the archive (issue #5) --------------------------------------------------------------------------------
 
 import json  # noqa: E402
-import os  # noqa: E402
 import stat  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 import sqlite_utils  # noqa: E402
+from _fault_helpers import unprivileged  # noqa: E402
+from conftest import ROOT  # noqa: E402
 
 from monitor.storage import FTS_AUTOMERGE, FTS_HASHSIZE, known_migrations, migrations, open_for_reading  # noqa: E402
 
@@ -406,13 +409,14 @@ def test_a_read_only_directory_is_refused_before_writing(tmp_path):
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    opening = f"from monitor.storage import Storage; Storage({str(path)!r})"
     try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("this user can write into read-only directories (root)")
-        with pytest.raises(StorageError, match="directory is read-only"):
-            Storage(path)
+        result = subprocess.run(
+            [*unprivileged(), sys.executable, "-c", opening], capture_output=True, text=True, cwd=ROOT
+        )
     finally:
         folder.chmod(stat.S_IRWXU)
+    assert result.returncode != 0 and "directory is read-only" in result.stderr, result.stderr[-1000:]
 
 
 def test_copies_of_one_wire_story_share_a_story_id(tmp_path):

@@ -30,7 +30,7 @@ def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, chec
 def source_copy(tmp: Path) -> Path:
     tree = tmp / "src"
     tree.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.so", "_built.py")
+    ignore = shutil.ignore_patterns("__pycache__")
     for name in BUILD_INPUTS:
         source = ROOT / name
         if source.is_dir():
@@ -42,7 +42,6 @@ def source_copy(tmp: Path) -> Path:
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "SCRAPY_", "VIRTUAL_ENV"))}
-    env["MONITOR_PURE_PYTHON"] = "1"
     return {**env, **extra}
 
 

@@ -162,7 +162,7 @@ def _moved(
 
 def _changed(item: _Frozen, **changes: object) -> _Frozen:
     """A copy of a frozen Match or Fired with some fields changed: ``dataclasses.replace`` without its
-    ``__init__``, which sets each field through ``object.__setattr__`` (as the engine builds them)."""
+    ``__init__``, which sets each field through ``object.__setattr__``."""
     copy = object.__new__(type(item))
     copy.__dict__.update(item.__dict__)
     copy.__dict__.update(changes)

@@ -22,13 +22,13 @@ test: $(STAMP)  ## the whole test suite, offline
 	$(BIN)/python -m pytest -q
 
 eval: $(STAMP)  ## quality figures: extraction on golden pages and real pages, rules on the labelled corpus
-	$(BIN)/python -m monitor.eval_extraction
+	$(BIN)/python -m monitor.devtools.eval_extraction
 	@if [ -f ../shared/tools/eval_extract.py ] && [ -f ../shared/realpages/gold.jsonl ]; then \
 		echo; echo "real pages, the shared scorer itself (../shared/tools/eval_extract.py):"; \
 		$(BIN)/python ../shared/tools/eval_extract.py ../shared/realpages/gold.jsonl ../shared/realpages \
 			-- $(BIN)/monitor extract {file} --url {url} | tail -n 1; \
 	else echo "shared scorer: ../shared/tools/eval_extract.py or ../shared/realpages not found, skipped"; fi
-	$(BIN)/python -m monitor.eval_rules
+	$(BIN)/python -m monitor.devtools.eval_rules
 
 bench: $(STAMP)  ## benchmarks (not tests): rules throughput, extraction CPU vs trafilatura, archive upserts/bm25/size, crawl start-up
 	$(BIN)/python bench/bench_rules.py

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from itertools import accumulate
 from pathlib import Path
 
-from monitor.classify import Match, Verdict
+from monitor.archive import FTS_SETTINGS, Storage
+from monitor.archive.search import search
 from monitor.extract import Article
-from monitor.search import search
-from monitor.storage import FTS_SETTINGS, Storage
+from monitor.rules import Match, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = (

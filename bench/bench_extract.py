@@ -22,7 +22,7 @@ import trafilatura
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.eval_extraction import MECHANISMS, golden_cases, realpage_cases  # noqa: E402
+from monitor.devtools.eval_extraction import MECHANISMS, golden_cases, realpage_cases  # noqa: E402
 from monitor.extract import NotAnArticle, extract_article  # noqa: E402
 
 

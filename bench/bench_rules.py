@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.classify import classify, default_rules_path, load_rules  # noqa: E402
-from monitor.eval_rules import load_corpus, real_rows  # noqa: E402
+from monitor.devtools.eval_rules import load_corpus, real_rows  # noqa: E402
+from monitor.rules import classify, default_rules_path, load_rules  # noqa: E402
 
 
 def build_articles(count: int, chars: int, rows: list[dict] | None = None) -> list[tuple[str, str, str]]:

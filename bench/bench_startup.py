@@ -17,8 +17,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from monitor.mirror import toml_value
-from monitor.sources import load_sources
+from monitor.devtools.mirror import toml_value
+from monitor.discovery.sources import load_sources
 
 FIRST: list[float] = []
 

@@ -16,11 +16,11 @@ from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from monitor.classify import Ruleset, Verdict, classify, load_rules
+from monitor.archive import Storage, StorageError, StoredResult
+from monitor.extensions.runlock import REFUSED_BY, holds_lock, refusal
 from monitor.extract import Article
 from monitor.items import ArticleItem
-from monitor.runlock import REFUSED_BY, holds_lock, refusal
-from monitor.storage import Storage, StorageError, StoredResult
+from monitor.rules import Ruleset, Verdict, classify, load_rules
 
 logger = logging.getLogger(__name__)
 COUNTERS = (

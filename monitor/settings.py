@@ -34,7 +34,7 @@ MONITOR_MAX_SITEMAPS = (
 MONITOR_PROGRESS_INTERVAL = (
     15.0  # seconds between writes of a running run's counts (also written with each batch)
 )
-MONITOR_LOCK = ""  # the run lock file; empty = the archive's name with .lock (data/monitor.lock)
+MONITOR_LOCK = ""  # the run lock file; empty = the archive's name with .lock (data/monitor.extensions.lock)
 MONITOR_LOCK_ENABLED = True  # every crawl takes the lock, however it is started (monitor crawl, scrapy crawl)
 MONITOR_LOCK_WAIT = False  # wait for another run to finish instead of closing at once (monitor crawl --wait)
 MONITOR_LOCK_TIMEOUT = 0.0  # seconds to wait with MONITOR_LOCK_WAIT; 0 = as long as it takes
@@ -46,12 +46,12 @@ MONITOR_BOT_NAME = f"pl-peace-monitor/{__version__}"
 ROBOTSTXT_OBEY = True
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "monitor.robots.PoliteRobotsTxtMiddleware": 100,
-    "monitor.politeness.BackoffMiddleware": 560,  # before RetryMiddleware (550) sees 429/503
-    "monitor.download_limits.RedirectLoops": 50,  # a redirect back into its own chain fails, not vanishes
+    "monitor.middlewares.robots.PoliteRobotsTxtMiddleware": 100,
+    "monitor.middlewares.politeness.BackoffMiddleware": 560,  # before RetryMiddleware (550) sees 429/503
+    "monitor.middlewares.downloads.RedirectLoops": 50,  # a redirect back into its own chain fails, not vanishes
     # bounded decompression (bombs) in place of Scrapy's HttpCompressionMiddleware
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "monitor.download_limits.BoundedDecompression": 590,
+    "monitor.middlewares.downloads.BoundedDecompression": 590,
 }
 MONITOR_MAX_BACKOFF = 300.0  # seconds: the longest delay Retry-After or 429/503 back-off may impose on a host
 AUTOTHROTTLE_ENABLED = True
@@ -71,9 +71,9 @@ REMOTE_CONTROL_ENABLED = False  # no listening port for an unattended crawl
 
 ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
 SPIDER_MIDDLEWARES = {
-    "monitor.callback_errors.CallbackErrors": 950
+    "monitor.middlewares.callbacks.CallbackErrors": 950
 }  # a callback's exception: a counted failure
-EXTENSIONS = {"monitor.runlock.RunLock": 0}  # the run lock, taken before the archive is opened
+EXTENSIONS = {"monitor.extensions.runlock.RunLock": 0}  # the run lock, taken before the archive is opened
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from monitor.classify import Ruleset, Verdict, load_rules
-from monitor.classify import classify as _classify
-from monitor.classify import explain as _explain
 from monitor.extract import Article, NotAnArticle, extract_article
+from monitor.rules import Ruleset, Verdict, load_rules
+from monitor.rules import classify as _classify
+from monitor.rules import explain as _explain
 
 __all__ = ["explain", "extract", "classify", "describe_article", "describe_verdict"]
 

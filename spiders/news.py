@@ -15,15 +15,21 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from monitor import settings as monitor_settings
+from monitor.archive import StorageError, load_memory
+from monitor.discovery.feeds import FeedError, Link, parse_discovery, parse_section
+from monitor.discovery.memory import (
+    FeedState,
+    Memory,
+    announced_time,
+    conditional_headers,
+    needs_fetch,
+)
+from monitor.discovery.sources import Source, load_sources, select
+from monitor.discovery.urls import canonical_url, pattern_target
 from monitor.extract import Hints, NotAnArticle, SiteHints, extract_article
-from monitor.feeds import FeedError, Link, parse_discovery, parse_section
 from monitor.items import ArticleItem
-from monitor.memory import FeedState, Memory, announced_time, conditional_headers, load_memory, needs_fetch
+from monitor.middlewares.robots import ForbiddenByRobots
 from monitor.pipelines import stat_key
-from monitor.robots import ForbiddenByRobots
-from monitor.sources import Source, load_sources, select
-from monitor.storage import StorageError
-from monitor.urls import canonical_url, pattern_target
 
 FEEDS_FAILED = "feeds_failed"  # feeds, sitemaps and section pages that could not be fetched or read
 
@@ -343,7 +349,7 @@ class NewsSpider(scrapy.Spider):
                 "download_maxsize": self.max_page_bytes,
             },
             # the spider requests each canonical URL once itself; past the duplicate filter, a redirect back
-            # into its own chain is reported (monitor.download_limits.RedirectLoops) instead of vanishing
+            # into its own chain is reported (monitor.middlewares.downloads.RedirectLoops) instead of vanishing
             dont_filter=True,
         )
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.classify import Match, Verdict
 from monitor.extract import Article
+from monitor.rules import Match, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 MONITOR = [sys.executable, "-m", "monitor.cli"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from monitor.faultserver import requests_logged
+from monitor.devtools.faultserver import requests_logged
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
@@ -61,7 +61,7 @@ def fault_server(spec: dict[str, Any], folder: Path) -> Iterator[Server]:
     spec_path, log = folder / "spec.json", folder / "requests.jsonl"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.faultserver", str(spec_path), "--log", str(log)],
+        [sys.executable, "-m", "monitor.devtools.faultserver", str(spec_path), "--log", str(log)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -182,7 +182,7 @@ def record(
     expected_rows: int | None = None,
 ) -> None:
     """One row of docs/reliability.md: what the fault suite saw, appended to ``$MONITOR_RELIABILITY_OUT`` when
-    ``python -m monitor.reliability`` runs the suite (nothing is written otherwise)."""
+    ``python -m monitor.devtools.reliability`` runs the suite (nothing is written otherwise)."""
     target = os.environ.get("MONITOR_RELIABILITY_OUT")
     if not target:
         return

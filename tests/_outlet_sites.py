@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from w3lib.url import safe_url_string
 
-from monitor.mirror import toml_value
+from monitor.devtools.mirror import toml_value
 
 KEEP = ("name", "title", "group", "domains", "feeds", "sitemaps", "sections", "article_pattern", "extract")
 

@@ -24,7 +24,7 @@ def fixtures() -> Path:
 def running_mirror(sites: Path, sources: Path) -> Iterator[dict[str, str]]:
     """The loopback mirror of ``sites`` in a subprocess; yields host → base URL and writes its sources file."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.mirror", str(sites), "--sources-out", str(sources)],
+        [sys.executable, "-m", "monitor.devtools.mirror", str(sites), "--sources-out", str(sources)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,

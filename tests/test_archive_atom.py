@@ -9,9 +9,9 @@ import pytest
 from _archive_helpers import MONITOR, demo_db, run
 from lxml import etree
 
-from monitor.archive import flagged_stories, format_report, parse_since
-from monitor.atom import ATOM, atom_feed, rfc3339
-from monitor.feeds import parse_discovery
+from monitor.archive.atom import ATOM, atom_feed, rfc3339
+from monitor.archive.queries import flagged_stories, format_report, parse_since
+from monitor.discovery.feeds import parse_discovery
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 A = f"{{{ATOM}}}"

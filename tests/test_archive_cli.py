@@ -9,7 +9,7 @@ import pytest
 import sqlite_utils
 from _archive_helpers import MONITOR, ROOT, demo_copy, run
 
-from monitor.storage import known_migrations, migrations
+from monitor.archive import known_migrations, migrations
 
 COMMANDS = {
     "search": ["search", "zelenski"],
@@ -119,7 +119,7 @@ def test_export_atom_to_an_unwritable_place_is_one_line(tmp_path_factory, tmp_pa
 def test_every_archive_command_and_option_is_documented():
     import click
 
-    from monitor.archive_cli import export, ingest, report, search, serve
+    from monitor.cli.archive import export, ingest, report, search, serve
 
     docs = (ROOT / "docs" / "archive.md").read_text(encoding="utf-8")
     commands = {

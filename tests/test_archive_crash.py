@@ -20,7 +20,7 @@ WRITER = textwrap.dedent(
     import sys
     sys.path.insert(0, {str(ROOT / "tests")!r})
     from _archive_helpers import article, verdict
-    from monitor.storage import Storage
+    from monitor.archive import Storage
 
     storage = Storage(sys.argv[1])
     rows = [

@@ -2,9 +2,9 @@
 
 import json
 
-from monitor.classify import Verdict
+from monitor.archive import Storage
 from monitor.extract import Article
-from monitor.storage import Storage
+from monitor.rules import Verdict
 
 
 def test_credits_are_stored_and_updated(tmp_path):

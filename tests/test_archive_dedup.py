@@ -1,4 +1,4 @@
-"""Near-duplicate detection of wire stories (monitor.dedup): pure functions on text."""
+"""Near-duplicate detection of wire stories (monitor.archive.stories): pure functions on text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.dedup import (
+from monitor.archive.stories import (
     SKETCH_WORDS,
     anchored_shingles,
     content_hash,
@@ -97,11 +97,11 @@ def test_anchored_shingles_are_the_runs_that_start_on_a_long_word():
 
 
 def test_candidate_lookup_in_python_answers_like_the_sql_query():
-    """storage._candidates reads postings and counts in Python; the answer is the _CANDIDATES query's."""
+    """stories.candidates reads postings and counts in Python; the answer is the _CANDIDATES query's."""
     import random
     import sqlite3
 
-    from monitor import storage
+    from monitor.archive import stories
 
     rng = random.Random(7)
     for _trial in range(60):
@@ -120,8 +120,8 @@ def test_candidate_lookup_in_python_answers_like_the_sql_query():
         values = sorted(rng.sample(range(pool), rng.randint(6, 12)))
         conn.executemany("INSERT OR IGNORE INTO article_sketches VALUES (?, ?)", [(v, me) for v in values])
         params = {f"v{i}": value for i, value in enumerate(values)}
-        params.update(common=storage.COMMON_SKETCH_VALUE, me=me, shared=storage.MIN_SHARED)
-        sql = storage._CANDIDATES.format(values=", ".join(f"(:v{i})" for i in range(len(values))))
+        params.update(common=stories.COMMON_SKETCH_VALUE, me=me, shared=stories.MIN_SHARED)
+        sql = stories._CANDIDATES.format(values=", ".join(f"(:v{i})" for i in range(len(values))))
         expected = [tuple(row) for row in conn.execute(sql, params)]
-        assert [tuple(row) for row in storage._candidates(conn, me, values)] == expected
+        assert [tuple(row) for row in stories.candidates(conn, me, values)] == expected
         conn.close()

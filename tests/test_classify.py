@@ -2,8 +2,17 @@ import dataclasses
 
 import pytest
 
-from monitor.classify import RulesError, classify, explain, fold, load_rules, parse_rules
-from monitor.rules import Opening, Passages, stand_ins
+from monitor.rules import (
+    Opening,
+    Passages,
+    RulesError,
+    classify,
+    explain,
+    fold,
+    load_rules,
+    parse_rules,
+    stand_ins,
+)
 
 SEED_TITLE = "Media: Kushner i Witkoff mają spotkać się z Putinem w Moskwie. Wyciekły tematy rozmów"
 SEED_BODY = (
@@ -292,7 +301,7 @@ def test_verdict_json_has_the_documented_keys(rules):
 
 
 def test_explanation_names_rules_words_fields_weights_and_thresholds(rules):
-    from monitor.classify import explain
+    from monitor.rules import explain
 
     verdict = classify(rules, SEED_TITLE, None, SEED_BODY)
     text = explain(rules, verdict, SEED_TITLE)

@@ -171,7 +171,7 @@ def test_extract_fetches_a_url_and_reports_unreachable_ones(tmp_path):
 
 def healthy_archive(db: Path) -> None:
     """An archive whose last run went well (exit status 0 if it were reported again)."""
-    from monitor.storage import Storage
+    from monitor.archive import Storage
 
     storage = Storage(db)
     run_id = storage.start_run("news", ["alpha"])
@@ -209,7 +209,7 @@ def test_a_crawl_that_cannot_start_says_so_in_one_line_and_reports_no_earlier_ru
 
 
 def test_setting_values_are_checked_against_the_type_of_their_default():
-    from monitor.settings_check import check_values, culprit
+    from monitor.cli.settings_check import check_values, culprit
 
     given = {
         "DOWNLOAD_DELAY": "0.5",
@@ -266,7 +266,7 @@ def test_classify_writes_every_valid_line_and_names_each_bad_one(tmp_path):
 
 
 def _archive(db: Path) -> None:
-    from monitor.storage import Storage
+    from monitor.archive import Storage
 
     Storage(db).close()
 
@@ -310,8 +310,8 @@ def test_serve_warns_when_it_listens_beyond_loopback(tmp_path, monkeypatch):
     import uvicorn
     from click.testing import CliRunner
 
-    from monitor.archive_cli import is_loopback
     from monitor.cli import main
+    from monitor.cli.archive import is_loopback
 
     db = tmp_path / "m.db"
     _archive(db)

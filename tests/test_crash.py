@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.mirror import load_sites
+from monitor.devtools.mirror import load_sites
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = ROOT / "fixtures" / "sites"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from _archive_helpers import ENV, MONITOR, ROOT, demo_copy
 
-from monitor.archive_cli import datasette_metadata
+from monitor.cli.archive import datasette_metadata
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -42,7 +42,7 @@ def test_metadata_names_the_database_after_the_file_and_keeps_every_block():
 
 
 def test_every_canned_query_runs(tmp_path_factory, tmp_path):
-    from monitor.datasette_plugin import sql_fold, sql_fts_query
+    from monitor.archive.datasette import sql_fold, sql_fts_query
 
     db = demo_copy(tmp_path_factory, tmp_path / "demo.db")
     conn = sqlite3.connect(db)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.mirror import load_sites
-from monitor.urls import canonical_url
+from monitor.devtools.mirror import load_sites
+from monitor.discovery.urls import canonical_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = ROOT / "fixtures" / "sites"

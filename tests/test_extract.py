@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.devtools.mirror import load_sites
 from monitor.extract import (
     Hints,
     NotAnArticle,
@@ -10,7 +11,6 @@ from monitor.extract import (
     detect_language,
     extract_article,
 )
-from monitor.mirror import load_sites
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -1,13 +1,13 @@
 """Golden pages (fixtures/articles): every page's truth, and quality floors that may only ever rise.
 
-Regenerate a page's truth for review with `python -m monitor.golden fixtures/articles/<outlet>/<slug>.html`.
+Regenerate a page's truth for review with `python -m monitor.devtools.golden fixtures/articles/<outlet>/<slug>.html`.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from monitor.eval_extraction import (
+from monitor.devtools.eval_extraction import (
     MECHANISMS,
     REALPAGES,
     evaluate,

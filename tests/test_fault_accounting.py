@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from _fault_helpers import adds_up, crawl, fault_server, outlet, query, run_sources
 
-from monitor.faultserver import article_html
+from monitor.devtools.faultserver import article_html
 
 DATED = 10  # articles a sitemap dates a day after their own pages, which give no modified time
 
@@ -114,8 +114,8 @@ def r_site(server, path: str) -> str:
 
 
 def test_the_refetch_decision_remembers_what_discovery_announced():
-    from monitor.feeds import Link
-    from monitor.memory import Memory, announced_time, needs_fetch
+    from monitor.discovery.feeds import Link
+    from monitor.discovery.memory import Memory, announced_time, needs_fetch
 
     url = "https://rp.pl/a/1"
     later = Link(url, published="2026-01-14T10:00:00+01:00", modified="2026-01-15T08:00:00+01:00")

@@ -18,7 +18,7 @@ import pytest
 from _archive_helpers import ENV, MONITOR, ROOT, article, verdict
 from _fault_helpers import own_lines, unprivileged
 
-from monitor.storage import Storage, StorageError, check_writable
+from monitor.archive import Storage, StorageError, check_writable
 
 PAGE = next((ROOT / "fixtures" / "sites" / "rmf24" / "articles").glob("*.html"))
 STATES = ("read-only file", "read-only folder", "random bytes", "damaged in the middle")

@@ -8,7 +8,7 @@ import json
 import pytest
 from _fault_helpers import adds_up, crawl, fault_server, outlet, record, run_sources
 
-from monitor.faultserver import article_html
+from monitor.devtools.faultserver import article_html
 
 KINDS = ("gzip", "deflate", "br", "zstd")
 COUNT = 16

@@ -9,10 +9,10 @@ from urllib.parse import parse_qsl, urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.classify import classify, load_rules
+from monitor.discovery.urls import canonical_url
 from monitor.extract import NotAnArticle, extract_article
 from monitor.extract.dates import parse_date, parse_polish_text_date, text_dates
-from monitor.urls import canonical_url
+from monitor.rules import classify, load_rules
 
 RULES = load_rules(None)
 LATEST = timedelta(days=1)  # the extractor's slack for a clock a little ahead of ours

@@ -1,4 +1,4 @@
-"""docs/reliability.md is the fault suite's own output (``python -m monitor.reliability``): its rows are the
+"""docs/reliability.md is the fault suite's own output (``python -m monitor.devtools.reliability``): its rows are the
 cases the suite records, and the page is rendered, not written by hand."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.reliability import MARKER, render
+from monitor.devtools.reliability import MARKER, render
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reliability.md"
@@ -74,7 +74,7 @@ def test_render_puts_each_record_in_a_row_and_says_how_it_was_made():
         },
     ]
     page = render(records, datetime(2026, 1, 1, tzinfo=UTC), "Python 3.11", "pytest: 2 passed")
-    assert page.startswith(MARKER) and "python -m monitor.reliability" in page
+    assert page.startswith(MARKER) and "python -m monitor.devtools.reliability" in page
     assert "| a \\| b | x | y | 162 MB | 3 / 3 |" in page
     assert "| c | x | y | – | – |" in page
     assert "Generated 2026-01-01T00:00:00+00:00 on Python 3.11; pytest: 2 passed." in page

@@ -27,7 +27,7 @@ from _fault_helpers import (
     run_sources,
 )
 
-from monitor.faultserver import article_html
+from monitor.devtools.faultserver import article_html
 
 
 def site(count: int, delay: float = 0.0, first: int = 0, paragraphs: int = 12) -> dict:

@@ -2,7 +2,7 @@
 case checks what is stored, what is reported (run_sources, the summary's lines) and that the rest of the
 crawl went on: every outlet also has a plain article, which must be stored whatever its neighbours do.
 
-``python -m monitor.reliability`` runs this suite and writes docs/reliability.md from what it observed.
+``python -m monitor.devtools.reliability`` runs this suite and writes docs/reliability.md from what it observed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from _fault_helpers import adds_up, crawl, fault_server, outlet, query, record, run_sources
 
-from monitor.faultserver import article_html
+from monitor.devtools.faultserver import article_html
 
 POLISH = "Zażółć gęślą jaźń"
 GOOD = "/a/good.html"

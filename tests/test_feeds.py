@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from monitor.feeds import FeedError, parse_discovery, parse_section
+from monitor.discovery.feeds import FeedError, parse_discovery, parse_section
 
 RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Fakty</title>

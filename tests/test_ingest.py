@@ -12,11 +12,11 @@ from _archive_helpers import MONITOR, ROOT, run
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from monitor.classify import classify, load_rules
+from monitor.archive import Storage
+from monitor.archive.ingest import Page, Problem, ingest, outlet_for, page_url, pages
+from monitor.discovery.sources import load_sources
 from monitor.extract import extract_article
-from monitor.ingest import Page, Problem, ingest, outlet_for, page_url, pages
-from monitor.sources import load_sources
-from monitor.storage import Storage
+from monitor.rules import classify, load_rules
 
 WIRE = ROOT / "fixtures" / "archive" / "wire"
 INTERIA = ROOT / "fixtures" / "articles" / "interia"

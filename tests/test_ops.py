@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.lock import LockHeld, run_lock
-from monitor.schedule import next_delay, parse_interval
+from monitor.cli.schedule import next_delay, parse_interval
+from monitor.extensions.lock import LockHeld, run_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
-HOLD = "import sys, time; from monitor.lock import run_lock\nwith run_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)"
+HOLD = "import sys, time; from monitor.extensions.lock import run_lock\nwith run_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)"
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_schedule_stops_cleanly_on_sigterm(tmp_path):
 def test_a_database_locked_by_another_writer_stops_the_run_with_one_line_and_keeps_its_rows(tmp_path):
     import sqlite3
 
-    from monitor.storage import Storage
+    from monitor.archive import Storage
 
     db = tmp_path / "m.db"
     Storage(db).close()  # an existing archive

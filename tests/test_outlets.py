@@ -3,7 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-from monitor import outlets
+from monitor.discovery import outlets
 
 HOME = """<html><head>
 <link rel="alternate" type="application/rss+xml" href="/rss/najnowsze.xml">

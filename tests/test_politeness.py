@@ -9,8 +9,8 @@ import pytest
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from monitor.politeness import backoff_delay, retry_after_seconds
-from monitor.sources import SourcesError, parse_sources
+from monitor.discovery.sources import SourcesError, parse_sources
+from monitor.middlewares.politeness import backoff_delay, retry_after_seconds
 from spiders.news import NewsSpider
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classify import Match, RulesError, Verdict, parse_rules
+from monitor.archive import Storage
 from monitor.extract import extract_article
-from monitor.storage import Storage
+from monitor.rules import Match, RulesError, Verdict, parse_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 MONITOR = [sys.executable, "-m", "monitor.cli"]

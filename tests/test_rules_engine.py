@@ -18,8 +18,8 @@ import pytest
 import monitor.rules.engine
 import monitor.rules.lexicon
 import monitor.rules.text
-from monitor.classify import classify, load_rules, parse_rules
-from monitor.eval_rules import load_corpus
+from monitor.devtools.eval_rules import load_corpus
+from monitor.rules import classify, load_rules, parse_rules
 from monitor.rules.model import Fired, Match, Ruleset, Term, Verdict
 from monitor.rules.text import word_bytes
 
@@ -384,7 +384,7 @@ def test_ties_between_labels_do_not_depend_on_string_hashing():
     """Two labels at one word ("rosyjskiego przywódcy" is Putin, and "rosyjskiego" is Russia): the same partner
     and context in every process, whatever PYTHONHASHSEED is."""
     script = (
-        "import json, sys\nfrom monitor.classify import classify, load_rules\n"
+        "import json, sys\nfrom monitor.rules import classify, load_rules\n"
         "print(json.dumps(classify(load_rules(), *json.load(sys.stdin)).to_dict()))"
     )
     outputs = set()

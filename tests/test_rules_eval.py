@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from monitor.classify import load_rules
-from monitor.eval_rules import SHARED, evaluate, load_corpus, main, real_rows
+from monitor.devtools.eval_rules import SHARED, evaluate, load_corpus, main, real_rows
+from monitor.rules import load_rules
 
 FLOORS = {
     # (split, variant): precision, recall with mentions excluded; F1 with mentions as negatives; accuracy
@@ -117,6 +117,6 @@ def test_real_pages_nobody_on_the_team_wrote():
 
 def test_real_split_is_skipped_in_one_line_without_shared(tmp_path, capsys, monkeypatch):
     assert real_rows(tmp_path) == []
-    monkeypatch.setattr("monitor.eval_rules.real_rows", lambda: [])
+    monkeypatch.setattr("monitor.devtools.eval_rules.real_rows", lambda: [])
     assert main(["--split", "holdout"]) == 0
     assert "../shared not found: the real split is skipped" in capsys.readouterr().out

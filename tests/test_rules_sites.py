@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classify import classify, load_rules
+from monitor.devtools.mirror import default_sites_dir, load_sites
 from monitor.extract import NotAnArticle, extract_article
-from monitor.mirror import default_sites_dir, load_sites
+from monitor.rules import classify, load_rules
 
 PAGES = [
     pytest.param(page, id=f"{site.folder.name}/{page.file.name}")

@@ -1,4 +1,4 @@
-"""Full-text search (monitor.search): safe queries from user input, folded like the index, ranked by bm25."""
+"""Full-text search (monitor.archive.search): safe queries from user input, folded like the index, ranked by bm25."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 from _archive_helpers import MONITOR, article, demo_db, run, verdict
 
-from monitor.search import QueryError, fts_query, search
-from monitor.storage import Storage
+from monitor.archive import Storage
+from monitor.archive.search import QueryError, fts_query, search
 
 
 @pytest.mark.parametrize(

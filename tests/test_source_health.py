@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import ROOT
 
-from monitor.archive import silent_outlets
-from monitor.classify import Verdict
+from monitor.archive import Storage
+from monitor.archive.queries import silent_outlets
+from monitor.discovery.sources import Source
 from monitor.extract import Article
-from monitor.sources import Source
-from monitor.storage import Storage
+from monitor.rules import Verdict
 
 
 def outlet(name: str, group: str | None) -> Source:

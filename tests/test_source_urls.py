@@ -15,8 +15,8 @@ import pytest
 from _outlet_sites import read_urls, write_sites
 from conftest import FIXTURES, ROOT, running_mirror
 
-from monitor.sources import GROUPS, default_sources_path, load_sources
-from monitor.urls import canonical_url
+from monitor.discovery.sources import GROUPS, default_sources_path, load_sources
+from monitor.discovery.urls import canonical_url
 
 TSV = FIXTURES / "source_urls.tsv"
 SOURCES = load_sources()

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from monitor.sources import SourcesError, load_sources, parse_sources, select
+from monitor.discovery.sources import SourcesError, load_sources, parse_sources, select
 
 GOOD = """
 [[outlet]]

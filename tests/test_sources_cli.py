@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ROOT, running_mirror
 
-from monitor.sources import parse_sources
+from monitor.discovery.sources import parse_sources
 
 OUTLETS = FIXTURES / "outlets"
 

@@ -9,7 +9,7 @@ from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from monitor.feeds import parse_discovery
+from monitor.discovery.feeds import parse_discovery
 from monitor.items import ArticleItem
 from spiders.news import NewsSpider
 
@@ -104,7 +104,7 @@ def test_project_settings_are_polite():
 
 
 def test_an_exception_in_a_callback_is_a_counted_failure_of_its_outlet(spider):
-    from monitor.callback_errors import CallbackErrors
+    from monitor.middlewares.callbacks import CallbackErrors
 
     middleware = CallbackErrors(spider.crawler)
     spider.crawler.spider = spider
@@ -129,7 +129,7 @@ def test_an_exception_in_a_callback_is_a_counted_failure_of_its_outlet(spider):
 
 
 def test_per_outlet_limits_are_validated_and_override_the_settings(tmp_path):
-    from monitor.sources import SourcesError, load_sources
+    from monitor.discovery.sources import SourcesError, load_sources
 
     path = tmp_path / "s.toml"
     for bad in ("-1", "true", "2.5", '"10"'):

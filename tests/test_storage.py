@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classify import Match, Verdict
+from monitor.archive import Storage, StorageError, open_database
 from monitor.extract import Article
-from monitor.storage import Storage, StorageError, open_database
+from monitor.rules import Match, Verdict
 
 
 def article(url="https://rp.pl/swiat/art1-rozmowy", title="Rozmowy w Genewie", text="Treść " * 50):
@@ -112,7 +112,7 @@ import sqlite_utils  # noqa: E402
 from _fault_helpers import unprivileged  # noqa: E402
 from conftest import ROOT  # noqa: E402
 
-from monitor.storage import FTS_AUTOMERGE, FTS_HASHSIZE, known_migrations, migrations, open_for_reading  # noqa: E402
+from monitor.archive import FTS_AUTOMERGE, FTS_HASHSIZE, known_migrations, migrations, open_for_reading  # noqa: E402
 
 
 def m001_database(path):
@@ -309,7 +309,7 @@ def test_deleting_an_article_by_hand_keeps_the_index_and_links_consistent(tmp_pa
 
 
 def test_sources_are_registered_from_runs_and_batches(tmp_path):
-    from monitor.sources import Source
+    from monitor.discovery.sources import Source
 
     storage = Storage(tmp_path / "a.db")
     outlet = Source("rp", "Rzeczpospolita", ("rp.pl",), __import__("re").compile("art"))
@@ -409,7 +409,7 @@ def test_a_read_only_directory_is_refused_before_writing(tmp_path):
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    opening = f"from monitor.storage import Storage; Storage({str(path)!r})"
+    opening = f"from monitor.archive import Storage; Storage({str(path)!r})"
     try:
         result = subprocess.run(
             [*unprivileged(), sys.executable, "-c", opening], capture_output=True, text=True, cwd=ROOT

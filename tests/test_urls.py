@@ -1,6 +1,6 @@
 import pytest
 
-from monitor.urls import absolute, canonical_url, on_domains, pattern_target
+from monitor.discovery.urls import absolute, canonical_url, on_domains, pattern_target
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_raw_and_percent_encoded_forms_are_one_key():
 def test_stored_keys_are_rewritten_to_the_canonical_form(tmp_path):
     import sqlite3
 
-    from monitor.storage import open_database
+    from monitor.archive import open_database
 
     path = tmp_path / "a.db"
     db = open_database(path)

@@ -9,9 +9,9 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from monitor.classify import classify, explain, load_rules
+from monitor.cli.fetch import FetchError, fetch_page
 from monitor.extract import NotAnArticle, extract_article
-from monitor.fetch import FetchError, fetch_page
+from monitor.rules import classify, explain, load_rules
 from monitor.shell import describe_article
 
 

@@ -16,6 +16,7 @@ import trafilatura
 import trafilatura.settings
 from trafilatura.settings import Document
 
+from monitor.discovery.urls import canonical_url
 from monitor.extract.body import (
     drop_boilerplate,
     drop_link_boxes,
@@ -48,7 +49,6 @@ from monitor.extract.prose import (
 )
 from monitor.extract.published import choose_published, collect_dates, htmldate_candidates, site_dates
 from monitor.extract.tree import drop, jsonld_objects, meta_values, named_elements, norm
-from monitor.urls import canonical_url
 
 MIN_WORDS = 40  # fewer words of running prose: not an article (video, gallery, stub)
 MAX_BYTES = 8 * 1024 * 1024  # larger pages are refused, not parsed

@@ -8,8 +8,8 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
+from monitor.discovery.urls import absolute, host_of, on_domains
 from monitor.extract.tree import Named, is_article_type, marked, meta_values, norm
-from monitor.urls import absolute, host_of, on_domains
 
 _PAYWALL_MARKERS = re.compile(r"paywall|premium|subscri|locked|piano")
 _PAYWALL_TEXT = re.compile(

@@ -1,3 +1,3 @@
 """Loads the monitor's Datasette plugin for ``datasette --plugins-dir monitor/data/datasette/plugins``."""
 
-from monitor.datasette_plugin import prepare_connection  # noqa: F401
+from monitor.archive.datasette import prepare_connection  # noqa: F401

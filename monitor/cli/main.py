@@ -1,0 +1,17 @@
+"""The ``monitor`` command group: each command group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import click
+
+from monitor.cli import archive, crawl, extract, rules, schedule, sources
+from monitor.cli.common import MonitorGroup
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Monitor Polish news for Ukraine–Russia peace-talk stories."""
+
+
+for module in (crawl, extract, rules, archive, schedule, sources):
+    module.register(main)

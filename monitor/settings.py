@@ -42,6 +42,12 @@ MONITOR_CONTACT_URL = "https://github.com/pl-peace-monitor/pl-peace-monitor"
 MONITOR_BOT_NAME = f"pl-peace-monitor/{__version__}"
 # USER_AGENT is built from MONITOR_BOT_NAME and MONITOR_CONTACT_URL unless you set it yourself.
 
+
+def user_agent(bot: str | None = None, contact: str | None = None) -> str:
+    """The monitor's User-Agent: its name and a contact URL (the one place it is built; not a setting)."""
+    return f"{bot or MONITOR_BOT_NAME} (+{contact or MONITOR_CONTACT_URL})"
+
+
 # --- politeness -----------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
 DOWNLOADER_MIDDLEWARES = {

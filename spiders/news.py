@@ -81,9 +81,10 @@ class NewsSpider(scrapy.Spider):
         super().update_settings(settings)
         current = settings.get("USER_AGENT") or ""
         if not current or current.startswith("Scrapy/"):
-            bot = settings.get("MONITOR_BOT_NAME") or monitor_settings.MONITOR_BOT_NAME
-            contact = settings.get("MONITOR_CONTACT_URL") or monitor_settings.MONITOR_CONTACT_URL
-            settings.set("USER_AGENT", f"{bot} (+{contact})", priority="spider")
+            agent = monitor_settings.user_agent(
+                settings.get("MONITOR_BOT_NAME"), settings.get("MONITOR_CONTACT_URL")
+            )
+            settings.set("USER_AGENT", agent, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:

@@ -13,7 +13,7 @@ import sqlite3
 from datasette import hookimpl
 
 from monitor.archive.search import QueryError, fts_query
-from monitor.archive.stories import fold_fast
+from monitor.rules.text import fold
 
 
 def sql_fts_query(text: str | None) -> str:
@@ -24,7 +24,7 @@ def sql_fts_query(text: str | None) -> str:
 
 
 def sql_fold(text: str | None) -> str | None:
-    return fold_fast(text) if text is not None else None
+    return fold(text) if text is not None else None
 
 
 @hookimpl

@@ -15,7 +15,7 @@ import re
 import sqlite3
 from typing import Any
 
-from monitor.archive.stories import fold_fast
+from monitor.rules.text import fold
 
 # Title counts ten times the body, the lead five times.
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
@@ -28,7 +28,7 @@ class QueryError(ValueError):
 
 def _quote(words: str) -> str | None:
     """One FTS5 string (a phrase) of the folded words, or None when nothing searchable is left."""
-    folded = fold_fast(words)
+    folded = fold(words)
     if not re.search(r"\w", folded):
         return None
     return '"' + folded.replace('"', '""') + '"'

@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from monitor.rules.text import fold
+
 SHINGLE = 5  # words per shingle
 SKETCH_SIZE = 12  # smallest shingle hashes kept per article
 MIN_SHARED = 3  # sketch values two articles must share to be compared exactly
@@ -32,7 +34,6 @@ ANCHOR_LETTERS = 7  # sketched shingles start on a word at least this long (abou
 SAME_STORY_OVERLAP = 0.6  # shared shingles / shingles of the shorter text
 SAME_STORY_RATIO = 0.3  # the shorter text has at least this share of the longer one's shingles
 
-_FOLD_PAIRS = tuple(zip("ąćęłńóśźż", "acelnoszz", strict=True))
 # Punctuation becomes a space: typographic marks by str.replace, ASCII ones by one bytes.translate (fast in C).
 _WIDE_PUNCTUATION = "„”“«»‚‘’…–—•·"
 _ASCII_PUNCTUATION = bytes.maketrans(
@@ -41,20 +42,11 @@ _ASCII_PUNCTUATION = bytes.maketrans(
 _CHARS_PER_WORD = 16  # generous: texts are cut to limit * this many characters before being split
 
 
-def fold_fast(text: str) -> str:
-    """Lower case without Polish diacritics (the idea of :func:`monitor.rules.fold`, without keeping offsets)."""
-    text = text.lower()
-    for accented, plain in _FOLD_PAIRS:
-        if accented in text:
-            text = text.replace(accented, plain)
-    return text
-
-
 def _tokens(text: str | None, limit: int) -> list[bytes]:
     """The folded words of a text as UTF-8 bytes, punctuation removed, at most ``limit`` of them."""
     if not text:
         return []
-    folded = fold_fast(text[: limit * _CHARS_PER_WORD])
+    folded = fold(text[: limit * _CHARS_PER_WORD])
     for mark in _WIDE_PUNCTUATION:
         if mark in folded:
             folded = folded.replace(mark, " ")

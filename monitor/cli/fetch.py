@@ -39,8 +39,7 @@ class _RecordingRedirects(urllib.request.HTTPRedirectHandler):
 
 def fetch_page(url: str, timeout: float = 30.0, max_bytes: int = MAX_BYTES) -> Page:
     """GET ``url`` with the monitor's User-Agent; HTTP errors, timeouts and oversized bodies raise FetchError."""
-    agent = f"{settings.MONITOR_BOT_NAME} (+{settings.MONITOR_CONTACT_URL})"
-    request = urllib.request.Request(url, headers={"User-Agent": agent})
+    request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent()})
     redirects = _RecordingRedirects()
     opener = urllib.request.build_opener(redirects)
     try:

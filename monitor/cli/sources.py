@@ -215,8 +215,7 @@ def check(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--stale-after") from None
     chosen = _load(sources_file, names)
-    agent = f"{settings.MONITOR_BOT_NAME} (+{settings.MONITOR_CONTACT_URL})"
-    hosts = Hosts(lambda url: fetch_page(url, timeout=timeout), delay, agent)
+    hosts = Hosts(lambda url: fetch_page(url, timeout=timeout), delay, settings.user_agent())
     results = run_checks(chosen, hosts, datetime.now(UTC), window)
     if as_json:
         click.echo(json.dumps([asdict(r) for r in results], ensure_ascii=False, indent=1))
@@ -453,8 +452,9 @@ def discover(
     if missing:
         fail(f"{missing[0]}: no such file")
     if urls:
-        agent = f"{settings.MONITOR_BOT_NAME} (+{settings.MONITOR_CONTACT_URL})"
-        seen = discover_url(urls[0], Hosts(lambda u: fetch_page(u, timeout=timeout), delay, agent))
+        seen = discover_url(
+            urls[0], Hosts(lambda u: fetch_page(u, timeout=timeout), delay, settings.user_agent())
+        )
     else:
         seen = discover_files(files, url)
     if not seen.links and not seen.items:

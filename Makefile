@@ -36,9 +36,10 @@ bench: $(STAMP)  ## benchmarks (not tests): rules throughput, extraction CPU vs 
 	$(BIN)/python bench/bench_archive.py
 	$(BIN)/python bench/bench_startup.py
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (lint and format) and mypy, all clean
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -15,6 +15,7 @@ import contextlib
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import trafilatura
@@ -26,7 +27,7 @@ from monitor.devtools.eval_extraction import MECHANISMS, golden_cases, realpage_
 from monitor.extract import NotAnArticle, extract_article  # noqa: E402
 
 
-def cpu(fn, repeat: int) -> float:
+def cpu(fn: Callable[[], object], repeat: int) -> float:
     best = []
     for _ in range(repeat):
         started = time.process_time()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from lxml import etree
 
@@ -12,6 +12,14 @@ from monitor import __version__
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ID = "tag:pl-peace-monitor,2026:peace-talks"
+
+
+@overload
+def rfc3339(value: datetime) -> str: ...
+
+
+@overload
+def rfc3339(value: str | datetime | None) -> str | None: ...
 
 
 def rfc3339(value: str | datetime | None) -> str | None:

@@ -286,10 +286,13 @@ def parse_sources(text: str, path: str = "<sources>") -> list[Source]:
             extract=site,
             delay=float(delay) if delay is not None else None,
             concurrency=concurrency,
-            **limits,
+            max_links=limits["max_links"],
+            max_sitemaps=limits["max_sitemaps"],
             group=group,
             addresses=tuple(addresses),
-            **lists,
+            feeds=lists["feeds"],
+            sitemaps=lists["sitemaps"],
+            sections=lists["sections"],
         )
         _check_outlet_addresses(path, where, source)
         for other in sources:

@@ -18,8 +18,8 @@ demo: $(STAMP)  ## crawl the offline fixture mirror into data/demo.db and show w
 crawl: $(STAMP)  ## crawl the real outlets into data/monitor.db (needs the internet)
 	$(BIN)/monitor crawl
 
-test: $(STAMP)  ## the whole test suite, offline
-	$(BIN)/python -m pytest -q
+test: $(STAMP)  ## the whole test suite, offline, one worker per core (a test file stays on one worker)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 eval: $(STAMP)  ## quality figures: extraction on golden pages and real pages, rules on the labelled corpus
 	$(BIN)/python -m monitor.devtools.eval_extraction

@@ -11,6 +11,8 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from monitor.archive.stories import content_hash, link_story
+from monitor.archive.story_index import rebuild
+from monitor.archive.story_schema import M009_SCHEMA, STORY_VIEWS
 
 MIGRATION_SET = "monitor"
 
@@ -445,6 +447,18 @@ def m008_health(db: sqlite_utils.Database) -> None:
     or section (``feeds_failed``) makes a failed run as a failed article does, and interrupted runs are counted
     (``interrupted_runs_of_last_10``)."""
     _replace_views(db.conn)
+
+
+@migrations()
+def m009_stories(db: sqlite_utils.Database) -> None:
+    """Stories across outlets (issue #17): ``stories``, ``story_articles``, the features clustering keeps
+    (``story_vectors``, ``story_terms``), the views ``story_timeline`` and ``active_stories``; the archive's
+    flagged and mention articles are clustered at once (:func:`monitor.archive.story_index.rebuild`)."""
+    for statement in M009_SCHEMA:
+        db.conn.execute(statement)
+    for name, sql in STORY_VIEWS.items():
+        db.conn.execute(f"CREATE VIEW {name} AS {sql}")
+    rebuild(db.conn)
 
 
 def known_migrations() -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any
 from monitor.archive import runs as runrecords
 from monitor.archive.database import BUSY_TIMEOUT_MS, StorageError, _describe, _locked, now_iso, open_database
 from monitor.archive.stories import content_hash, link_story
+from monitor.archive.story_index import StoryIndex
 from monitor.discovery.memory import FeedState, Memory
 from monitor.extract import Article
 from monitor.rules import Verdict
@@ -157,6 +158,7 @@ class Storage:
         # (see _flush) before anything that could read them and before the batch commits.
         self._pending_fts: list[tuple[int, str | None, str | None, str | None]] = []
         self._pending_matches: list[tuple[Any, ...]] = []
+        self.stories = StoryIndex()
 
     def close(self) -> None:
         self.conn.close()
@@ -353,6 +355,8 @@ class Storage:
             self._register_sources(conn, sorted({source for source, _a, _v in items}), now_iso())
             results = [self._upsert(conn, source, article, verdict) for source, article, verdict in items]
             self._flush(conn)
+            if self.link_stories:  # flagged and mention articles join their stories (issue #17)
+                self.stories.place(conn, [result.article_id for result in results])
             self._write_announced(conn, announced)
             if progress is not None:
                 run_id, per_source = progress(results)

@@ -1,4 +1,5 @@
-"""The item the spider yields: an extracted article and the outlet it came from (never a response)."""
+"""The items the spider yields (never a response): an extracted article with its outlet, and a page that turned
+out not to be an article. The storage pipeline stores both, in batches."""
 
 from __future__ import annotations
 
@@ -12,4 +13,15 @@ class ArticleItem:
     source: str
     article: Article
     key: str | None = None  # the canonical URL discovery found it under (may differ from the page's own)
+    announced: str | None = None  # the newest time its feed or sitemap gave it
+
+
+@dataclass
+class NonArticleItem:
+    """A fetched page that is not an article (video, gallery, no text): remembered in ``non_articles`` so the
+    next run does not fetch it again unless discovery says it changed."""
+
+    source: str
+    key: str  # canonical URL (the one discovery found it under)
+    reason: str  # why it is not an article, as extraction said
     announced: str | None = None  # the newest time its feed or sitemap gave it

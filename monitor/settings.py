@@ -34,7 +34,7 @@ MONITOR_MAX_SITEMAPS = (
 MONITOR_PROGRESS_INTERVAL = (
     15.0  # seconds between writes of a running run's counts (also written with each batch)
 )
-MONITOR_LOCK = ""  # the run lock file; empty = the archive's name with .lock (data/monitor.extensions.lock)
+MONITOR_LOCK = ""  # the run lock file; empty = the archive's name with .lock (data/monitor.lock)
 MONITOR_LOCK_ENABLED = True  # every crawl takes the lock, however it is started (monitor crawl, scrapy crawl)
 MONITOR_LOCK_WAIT = False  # wait for another run to finish instead of closing at once (monitor crawl --wait)
 MONITOR_LOCK_TIMEOUT = 0.0  # seconds to wait with MONITOR_LOCK_WAIT; 0 = as long as it takes
@@ -79,7 +79,10 @@ ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
 SPIDER_MIDDLEWARES = {
     "monitor.middlewares.callbacks.CallbackErrors": 950
 }  # a callback's exception: a counted failure
-EXTENSIONS = {"monitor.extensions.runlock.RunLock": 0}  # the run lock, taken before the archive is opened
+EXTENSIONS = {
+    "monitor.extensions.runlock.RunLock": 0,  # the run lock, taken before the archive is opened
+    "monitor.extensions.runs.RunRecorder": 10,  # the run's record; the storage pipeline writes through it
+}
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

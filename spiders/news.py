@@ -9,12 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from monitor import settings as monitor_settings
+from monitor import signals as monitor_signals
 from monitor.archive import StorageError, load_memory
 from monitor.discovery.feeds import FeedError, Link, parse_discovery, parse_section
 from monitor.discovery.memory import (
@@ -26,10 +28,10 @@ from monitor.discovery.memory import (
 )
 from monitor.discovery.sources import Source, load_sources, select
 from monitor.discovery.urls import canonical_url, pattern_target
+from monitor.extensions.runs import ERRORS, OUTLETS, SECONDS, STORAGE_ERROR, stat_key
 from monitor.extract import Hints, NotAnArticle, SiteHints, extract_article
-from monitor.items import ArticleItem
+from monitor.items import ArticleItem, NonArticleItem
 from monitor.middlewares.robots import ForbiddenByRobots
-from monitor.pipelines import stat_key
 
 FEEDS_FAILED = "feeds_failed"  # feeds, sitemaps and section pages that could not be fetched or read
 
@@ -50,6 +52,10 @@ def failure_reason(failure: Failure) -> str:
 
 
 class NewsSpider(scrapy.Spider):
+    """What the run's record needs, the spider reports in the crawler's stats (``monitor/outlets``, and per
+    outlet ``monitor/<outlet>/<counter>``, ``…/errors``, ``…/seconds``), as items (articles, pages that are not
+    articles) and as signals (feed validators, :mod:`monitor.signals`); nothing reads its attributes."""
+
     name = "news"
 
     def __init__(self, source: str | None = None, *args: Any, **kwargs: Any):
@@ -58,7 +64,6 @@ class NewsSpider(scrapy.Spider):
         self.sources: list[Source] = []
         self.by_name: dict[str, Source] = {}
         self.scheduled: set[str] = set()
-        self.errors: dict[str, list[str]] = {}
         self.min_words = 40
         self.max_errors = 20
         self.max_page_bytes = monitor_settings.MONITOR_MAX_PAGE_BYTES
@@ -68,12 +73,7 @@ class NewsSpider(scrapy.Spider):
         self.memory = Memory()
         self.incremental = True
         self.db_path: str | None = None
-        self.feed_updates: dict[str, FeedState] = {}  # validators to save when the run completes
-        self.dirty_feeds: set[str] = set()  # feeds with an article that failed: fetch them in full next time
         self.started = time.monotonic()
-        self.last_activity: dict[str, float] = {}
-        self.non_articles: dict[str, tuple[str, str]] = {}  # canonical URL → (outlet, reason), remembered
-        self.announced: dict[str, str | None] = {}  # canonical URL of a fetched non-article → announced time
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -102,7 +102,13 @@ class NewsSpider(scrapy.Spider):
         spider.max_errors = settings.getint(
             "MONITOR_MAX_ERRORS_KEPT", monitor_settings.MONITOR_MAX_ERRORS_KEPT
         )
+        # Connected here, before any extension exists, so the run recorder finds the outlets when it opens.
+        crawler.signals.connect(spider.publish_outlets, signal=signals.spider_opened)
         return spider
+
+    def publish_outlets(self) -> None:
+        """Name the run's outlets in the stats (the crawler's stats exist only once the spider is built)."""
+        self.crawler.stats.set_value(OUTLETS, [source.name for source in self.sources])
 
     def configure_slots(self, settings: BaseSettings) -> None:
         """Outlets with their own ``delay``/``concurrency`` get one download slot for all their hosts."""
@@ -133,34 +139,34 @@ class NewsSpider(scrapy.Spider):
 
     # --- bookkeeping ------------------------------------------------------------------------
     def count(self, source: str, counter: str, by: int = 1) -> None:
-        self.crawler.stats.inc_value(stat_key(source, counter), by)
-        self.last_activity[source] = time.monotonic()
-
-    def duration(self, source: str) -> float:
-        """Seconds from the start of the run to the outlet's last response."""
-        return round(self.last_activity.get(source, self.started) - self.started, 1)
+        """Count in the stats, and note the seconds from the start of the run to the outlet's last response."""
+        stats = self.crawler.stats
+        stats.inc_value(stat_key(source, counter), by)
+        stats.set_value(stat_key(source, SECONDS), round(time.monotonic() - self.started, 1))
 
     def problem(self, source: str, url: str, reason: str, counter: str | None = "failed") -> None:
         """Log a problem once, with its URL, and count it; failures (of articles, or of feeds, sitemaps and
-        section pages) are also kept for the run's record."""
+        section pages) also go to the outlet's error lines in the stats (the first ``MONITOR_MAX_ERRORS_KEPT``),
+        for the run's record."""
         reason = " ".join(reason.split())
         self.logger.warning("%s: %s: %s", source, url, reason)
         if counter in ("failed", FEEDS_FAILED):
-            kept = self.errors.setdefault(source, [])
+            key = stat_key(source, ERRORS)
+            kept = self.crawler.stats.get_value(key) or []
             if len(kept) < self.max_errors:
-                kept.append(f"{url}: {reason}")
+                self.crawler.stats.set_value(key, [*kept, f"{url}: {reason}"])
         if counter:
             self.count(source, counter)
 
     # --- discovery --------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
         if self.incremental:
-            # Read once the run holds its lock and the pipeline has opened (and upgraded) the archive.
+            # Read once the run holds its lock and the run recorder has opened (and upgraded) the archive.
             try:
                 self.memory = load_memory(self.db_path)
             except StorageError as exc:
                 self.logger.error("stopping the crawl: %s", exc)
-                self.crawler.stats.set_value("monitor/storage_error", str(exc))
+                self.crawler.stats.set_value(STORAGE_ERROR, str(exc))
                 return
         for source in self.sources:
             for url in (*source.feeds, *source.sitemaps):
@@ -220,12 +226,13 @@ class NewsSpider(scrapy.Spider):
             return
         etag = response.headers.get(b"ETag")
         modified = response.headers.get(b"Last-Modified")
-        if etag or modified:
-            self.feed_updates[requested] = FeedState(
+        if etag or modified:  # saved by the run recorder if the run finishes
+            state = FeedState(
                 requested,
                 etag.decode("latin-1") if etag else None,
                 modified.decode("latin-1") if modified else None,
             )
+            self.crawler.signals.send_catch_log(signal=monitor_signals.feed_validated, state=state)
         try:
             discovery = parse_discovery(response.body, response.url)
         except FeedError as exc:
@@ -366,19 +373,17 @@ class NewsSpider(scrapy.Spider):
             self.problem(source, request.url, failure_reason(failure), FEEDS_FAILED)
             return
         forbidden = bool(failure.check(ForbiddenByRobots))
-        if not forbidden and request.meta.get("feed"):
-            self.dirty_feeds.add(request.meta["feed"])
+        feed = request.meta.get("feed")
+        if feed and not forbidden:  # its validators are not saved: the next run reads it in full
+            self.crawler.signals.send_catch_log(signal=monitor_signals.feed_incomplete, url=feed)
         self.problem(source, request.url, failure_reason(failure), "skipped" if forbidden else "failed")
-
-    def feed_states_to_save(self) -> list[FeedState]:
-        """Validators of the feeds whose articles all came through; saved only when the run completes."""
-        return [state for url, state in self.feed_updates.items() if url not in self.dirty_feeds]
 
     # --- articles ---------------------------------------------------------------------------
     def parse_article(
         self, response: Response, source: str | None = None, hints: dict[str, Any] | None = None
-    ) -> Iterator[ArticleItem]:
-        """Extract one article page into the item the pipeline classifies and stores.
+    ) -> Iterator[ArticleItem | NonArticleItem]:
+        """Extract one article page into the item the pipeline classifies and stores (a page that is not an
+        article into the item that remembers it).
 
         @fixture fixtures/sites/interia/articles/kushner-witkoff-putin-moskwa.html
         @cb_kwargs {"source": "interia"}
@@ -405,12 +410,15 @@ class NewsSpider(scrapy.Spider):
                 site=outlet.extract if outlet else SiteHints(),
             )
         except NotAnArticle as exc:
+            self.problem(source or "?", response.url, f"not an article: {exc}", "skipped")
             if source:
                 self.count(source, "fetched")
-                key = response.meta.get("key") or canonical_url(response.url)
-                self.non_articles[key] = (source, str(exc))
-                self.announced[key] = response.meta.get("announced")
-            self.problem(source or "?", response.url, f"not an article: {exc}", "skipped")
+                yield NonArticleItem(
+                    source=source,
+                    key=response.meta.get("key") or canonical_url(response.url),
+                    reason=str(exc),
+                    announced=response.meta.get("announced"),
+                )
             return
         source = source or self.outlet_for(article.canonical_url, None)
         if source is None:

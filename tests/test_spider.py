@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
+from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlResponse
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from monitor.discovery.feeds import parse_discovery
-from monitor.items import ArticleItem
+from monitor.items import ArticleItem, NonArticleItem
 from spiders.news import NewsSpider
 
 SOURCES = """
@@ -40,6 +40,10 @@ def stat(spider: NewsSpider, name: str) -> int:
     return spider.crawler.stats.get_value(f"monitor/rmf24/{name}", 0)
 
 
+def errors(spider: NewsSpider) -> list[str]:
+    return spider.crawler.stats.get_value("monitor/rmf24/errors")
+
+
 def test_feed_links_are_followed_once_on_domain_with_hints(spider):
     response = XmlResponse(
         "https://www.rmf24.pl/fakty/feed", body=FEED, request=Request("https://www.rmf24.pl/fakty/feed")
@@ -58,7 +62,7 @@ def test_broken_feed_is_counted_and_kept(spider):
     )
     assert list(spider.parse_discovery(response, source="rmf24")) == []
     assert (stat(spider, "feeds_failed"), stat(spider, "failed")) == (1, 0)
-    assert spider.errors["rmf24"][0].startswith("https://www.rmf24.pl/fakty/feed: malformed XML at line 1")
+    assert errors(spider)[0].startswith("https://www.rmf24.pl/fakty/feed: malformed XML at line 1")
 
 
 def test_article_page_becomes_an_item_and_non_article_is_skipped(spider):
@@ -78,10 +82,19 @@ def test_article_page_becomes_an_item_and_non_article_is_skipped(spider):
         and item.article.canonical_url == "https://rmf24.pl/fakty/news-a,nId,1"
     )
     empty = HtmlResponse(url, body=b"<html><body><h1>Wideo</h1></body></html>", request=Request(url))
-    assert list(spider.parse_article(empty, source="rmf24")) == []
-    binary = TextResponse(url, body=b"%PDF-1.4", encoding="latin-1", request=Request(url))
-    assert list(spider.parse_article(binary, source="rmf24")) == []
-    assert stat(spider, "skipped") == 2 and stat(spider, "fetched") == 3
+    empty.meta.update(key="https://rmf24.pl/fakty/news-a,nId,1", announced="2026-01-14T10:32:00+01:00")
+    (remembered,) = spider.parse_article(empty, source="rmf24")
+    assert isinstance(remembered, NonArticleItem) and remembered.source == "rmf24"
+    assert (remembered.key, remembered.announced) == (
+        "https://rmf24.pl/fakty/news-a,nId,1",
+        "2026-01-14T10:32:00+01:00",
+    )
+    assert remembered.reason  # what extraction said (no text, a video page …)
+    mislabelled = TextResponse(url, body=b"%PDF-1.4", encoding="latin-1", request=Request(url))
+    assert [type(i) for i in spider.parse_article(mislabelled, source="rmf24")] == [NonArticleItem]
+    pdf = Response(url, body=b"%PDF-1.4", headers={"Content-Type": "application/pdf"}, request=Request(url))
+    assert list(spider.parse_article(pdf, source="rmf24")) == []  # not HTML: skipped, not remembered
+    assert stat(spider, "skipped") == 3 and stat(spider, "fetched") == 4
 
 
 def test_user_agent_names_the_project_and_contact_url():
@@ -122,7 +135,7 @@ def test_an_exception_in_a_callback_is_a_counted_failure_of_its_outlet(spider):
     )
     assert middleware.process_spider_exception(feed, ValueError("bad"), spider) == []
     assert (stat(spider, "failed"), stat(spider, "feeds_failed")) == (1, 1)
-    assert spider.errors["rmf24"][0] == f"{url}: internal error: RecursionError: too deep"
+    assert errors(spider)[0] == f"{url}: internal error: RecursionError: too deep"
     assert spider.crawler.stats.get_value("spider_exceptions/count") == 2
     unknown = HtmlResponse(url, body=b"", request=Request(url))
     assert middleware.process_spider_exception(unknown, ValueError("x"), spider) is None

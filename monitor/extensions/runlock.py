@@ -3,7 +3,8 @@ Scrapyd) takes ``<db>.lock`` before anything touches the archive, so two crawls 
 
 The extension is built before the engine opens the spider, and takes the lock there (waiting for it with
 ``MONITOR_LOCK_WAIT``). A crawl that cannot take it records why in its stats (``monitor/lock_refused``); the
-storage pipeline then closes the spider at once, with the reason ``lock_held``, before it writes anything.
+run recorder (:mod:`monitor.extensions.runs`) then closes the spider at once, with the reason ``lock_held``,
+before it opens the archive.
 The lock is let go when the engine stops, after the run was recorded; the kernel lets it go when the process
 dies, however it dies (see :mod:`monitor.extensions.lock`).
 """
@@ -27,7 +28,7 @@ REFUSED_BY = "monitor/lock_refused_by"  # stats: "held" (another run has it) or 
 
 
 def lock_path(settings: Any) -> Path:
-    """``MONITOR_LOCK``, else the archive's name with ``.lock`` (``data/monitor.db`` → ``data/monitor.extensions.lock``)."""
+    """``MONITOR_LOCK``, else the archive's name with ``.lock`` (``data/monitor.db`` → ``data/monitor.lock``)."""
     explicit = settings.get("MONITOR_LOCK")
     return Path(explicit) if explicit else Path(settings.get("MONITOR_DB")).with_suffix(".lock")
 

@@ -93,3 +93,79 @@ def atom_feed(
             latest = entry_updated
     updated.text = latest or rfc3339(generated)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+STORY_FEED_ID = "tag:pl-peace-monitor,2026:stories"
+
+
+def story_entry_id(story_id: int) -> str:
+    """A story's entry id: stable while the story grows, so a feed reader updates the entry in place."""
+    return f"tag:pl-peace-monitor,2026:story:{story_id}"
+
+
+def story_summary(story: dict[str, Any]) -> str:
+    """What a story's entry says: its spread, where it broke, who and where, then each article."""
+    from monitor.archive.brief import local
+
+    n = story.get("outlets") or 0
+    parts = [
+        f"{n} outlet{'s' if n != 1 else ''}, {story.get('articles') or 0} articles",
+        f"first on {story.get('first_outlet') or '?'} at {local(story.get('first_seen'))} (Warsaw time)",
+    ]
+    if story.get("entity_names"):
+        parts.append(", ".join(story["entity_names"][:8]))
+    lines = [" · ".join(parts), ""]
+    for link in story.get("links", []):
+        lines.append(f"{local(link.get('at'))} {link.get('outlet')}: {link.get('title') or '(no title)'}")
+        lines.append(f"  {link.get('url')}")
+    return "\n".join(lines).rstrip()
+
+
+def story_feed(
+    stories: Iterable[dict[str, Any]],
+    *,
+    generated: datetime,
+    title: str = "Peace-talk stories in Polish news, by event",
+    self_url: str | None = None,
+) -> bytes:
+    """A feed of one entry per story (not per article): ``updated`` moves whenever an article joins it."""
+    root = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    _sub(root, "id", STORY_FEED_ID)
+    _sub(root, "title", title)
+    _sub(
+        root,
+        "subtitle",
+        "Ukraine–Russia peace-talk stories across outlets, grouped by event, by pl-peace-monitor",
+    )
+    updated = _sub(root, "updated")
+    author = _sub(root, "author")
+    _sub(author, "name", "pl-peace-monitor")
+    _sub(root, "generator", "pl-peace-monitor", version=__version__)
+    if self_url:
+        _sub(root, "link", rel="self", href=self_url, type="application/atom+xml")
+    latest: str | None = None
+    for story in stories:
+        entry = _sub(root, "entry")
+        _sub(entry, "id", story_entry_id(story["id"]))
+        _sub(entry, "title", story.get("headline") or f"story {story['id']}")
+        if story.get("url"):
+            _sub(entry, "link", rel="alternate", href=story["url"], type="text/html")
+        for link in story.get("links", []):
+            if link.get("url") and link.get("url") != story.get("url"):
+                _sub(
+                    entry, "link", rel="related", href=link["url"], type="text/html", title=link.get("title")
+                )
+        published = rfc3339(story.get("first_seen"))
+        entry_updated = rfc3339(story.get("updated")) or rfc3339(story.get("last_seen")) or rfc3339(generated)
+        if published:
+            _sub(entry, "published", published)
+        _sub(entry, "updated", entry_updated)
+        entry_author = _sub(entry, "author")
+        _sub(entry_author, "name", story.get("first_outlet") or "?")
+        for outlet in story.get("outlet_names", []):
+            _sub(entry, "category", term=outlet, label=outlet)
+        _sub(entry, "summary", story_summary(story), type="text")
+        if latest is None or datetime.fromisoformat(entry_updated) > datetime.fromisoformat(latest):
+            latest = entry_updated
+    updated.text = latest or rfc3339(generated)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)

@@ -125,7 +125,12 @@ def export() -> None:
     "-o", "--output", type=click.Path(dir_okay=False), help="Write the feed here (default: stdout)."
 )
 @click.option("--self-url", help="The URL the feed will be served from (its rel=self link).")
-def atom(db: str, since: str | None, limit: int, output: str | None, self_url: str | None) -> None:
+@click.option(
+    "--stories", "by_story", is_flag=True, help="One entry per story across outlets, updated as it grows."
+)
+def atom(
+    db: str, since: str | None, limit: int, output: str | None, self_url: str | None, by_story: bool
+) -> None:
     """An Atom feed of flagged stories: title, link, published, outlet and matched terms as summary."""
     from monitor.archive.atom import atom_feed
     from monitor.archive.queries import flagged_stories, other_outlets
@@ -133,12 +138,19 @@ def atom(db: str, since: str | None, limit: int, output: str | None, self_url: s
     window = _since(since)
     database = _reader(db)
     try:
-        stories = flagged_stories(database.conn, since=window, limit=limit)
-        for story in stories:
-            story["also"] = other_outlets(database.conn, story["story_id"], story["outlet"])
+        if by_story:  # issue #17: one entry per story (monitor/archive/brief.py, atom.story_feed)
+            from monitor.archive.atom import story_feed
+            from monitor.archive.brief import entity_names, feed_stories
+
+            stories = feed_stories(database.conn, since=window, limit=limit, entities=entity_names())
+            feed = story_feed(stories, generated=datetime.now(UTC), self_url=self_url)
+        else:
+            stories = flagged_stories(database.conn, since=window, limit=limit)
+            for story in stories:
+                story["also"] = other_outlets(database.conn, story["story_id"], story["outlet"])
+            feed = atom_feed(stories, generated=datetime.now(UTC), self_url=self_url)
     finally:
         database.conn.close()
-    feed = atom_feed(stories, generated=datetime.now(UTC), self_url=self_url)
     if not output:
         sys.stdout.buffer.write(feed)
         sys.stdout.buffer.flush()

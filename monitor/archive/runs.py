@@ -1,9 +1,9 @@
 """What the archive records about each run: ``crawl_runs`` (one row per run) and ``run_sources`` (one row per
 run and outlet). SQL on a connection inside the caller's transaction; no Scrapy.
 
-A run's ``run_sources`` rows exist from its start and carry its counts as of its last write: the storage
-pipeline writes them in the same transaction as each batch of articles, so after ``kill -9`` the counts of the
-dead run match what it stored, exactly. The next crawl, which holds the run lock and so knows that no other
+A run's ``run_sources`` rows exist from its start and carry its counts as of its last write: the crawl's run
+recorder (:mod:`monitor.extensions.runs`) gives them to the storage pipeline to write in the same transaction as
+each batch of articles, so after ``kill -9`` the counts of the dead run match what it stored, exactly. The next crawl, which holds the run lock and so knows that no other
 crawl is alive, marks a run still ``running`` as ``interrupted`` and sums its counts into ``crawl_runs``.
 """
 

@@ -151,3 +151,127 @@ def test_the_peace_talks_page_shows_the_demos_flagged_stories_in_chromium(served
         assert "Zełenski: Gwarancje bezpieczeństwa" in driver.find_element(By.TAG_NAME, "body").text
     finally:
         driver.quit()
+
+
+# --- stories across outlets (issue #17) -------------------------------------------------------------------
+
+
+def recent_stories_db(path: Path) -> Path:
+    """An archive whose stories have coverage in the last 48 hours: two stories of the labelled set, moved to
+    the last day (their articles keep their order, four hours apart)."""
+    from datetime import UTC, datetime, timedelta
+
+    from _archive_helpers import article
+
+    from monitor.archive import Storage
+    from monitor.devtools.eval_stories import load
+    from monitor.rules import classify, load_rules
+
+    ruleset = load_rules()
+    items = sorted(
+        (a for a in load() if a["story"] in ("abu-zabi-wojskowi", "erdogan-stambul")),
+        key=lambda a: a["published"],
+    )
+    now = datetime.now(UTC)
+    with Storage(path) as storage:
+        for number, item in enumerate(items):
+            when = (now - timedelta(hours=3 + 4 * (len(items) - 1 - number))).isoformat(timespec="seconds")
+            verdict = classify(ruleset, item["title"], item["lead"], item["text"])
+            page = article(
+                url=item["url"], title=item["title"], lead=item["lead"], text=item["text"], published=when
+            )
+            storage.store_batch([(item["outlet"], page, verdict)])
+    return path
+
+
+def test_the_story_canned_queries_answer(tmp_path):
+    from monitor.archive.datasette import sql_fold
+
+    db = recent_stories_db(tmp_path / "stories.db")
+    queries = datasette_metadata(db)["databases"]["stories"]["queries"]
+    tables = datasette_metadata(db)["databases"]["stories"]["tables"]
+    assert {"stories", "story_articles", "story_timeline", "active_stories"} <= set(tables)
+    conn = sqlite3.connect(db)
+    conn.create_function("fold", 1, sql_fold)
+    active = conn.execute(queries["active_stories_48h"]["sql"]).fetchall()
+    assert [row[2] for row in active] == [4, 2]  # outlets in the last 48 hours, most first
+    assert "Abu Zabi" in active[0][1]
+    timeline = conn.execute(queries["timeline_of_story"]["sql"], {"q": "abu zabi"}).fetchall()
+    assert [row[3] for row in timeline] == ["wp", "polskieradio24", "rmf24", "onet"]
+    assert conn.execute(queries["timeline_of_story"]["sql"], {"q": ""}).fetchall() == []
+    conn.close()
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
+def test_the_story_pages_show_active_stories_and_a_timeline_in_chromium(tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    db = recent_stories_db(tmp_path / "stories.db")
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*MONITOR, "serve", "--db", str(db), "--port", str(port)], cwd=ROOT, env=ENV, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1400,2400",
+    ):
+        options.add_argument(flag)
+    driver = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/-/versions.json", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"monitor serve did not start: {(tmp_path / 'serve.log').read_text()}")
+            time.sleep(0.2)
+        driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+        driver.set_page_load_timeout(60)
+        driver.get(f"{base}/stories/active_stories_48h")
+        WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "table.rows-and-columns"))
+        )
+        assert "Active stories (last 48 hours)" in driver.find_element(By.TAG_NAME, "h1").text
+        page = driver.find_element(By.TAG_NAME, "body").text
+        assert "Umierow i Driscoll polecą do Abu Zabi" in page and "Erdogan" in page
+        driver.save_screenshot(str(tmp_path / "active_stories.png"))
+
+        driver.get(f"{base}/stories/timeline_of_story?q=abu+zabi")
+        WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "table.rows-and-columns"))
+        )
+        page = driver.find_element(By.TAG_NAME, "body").text
+        assert "Budanow: w Abu Zabi rozmawiamy o linii demarkacyjnej" in page
+        assert "budanow" in page  # what the RMF24 article added
+        assert "4 rows" in page
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import scrapy
-from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
@@ -102,13 +101,7 @@ class NewsSpider(scrapy.Spider):
         spider.max_errors = settings.getint(
             "MONITOR_MAX_ERRORS_KEPT", monitor_settings.MONITOR_MAX_ERRORS_KEPT
         )
-        # Connected here, before any extension exists, so the run recorder finds the outlets when it opens.
-        crawler.signals.connect(spider.publish_outlets, signal=signals.spider_opened)
         return spider
-
-    def publish_outlets(self) -> None:
-        """Name the run's outlets in the stats (the crawler's stats exist only once the spider is built)."""
-        self.crawler.stats.set_value(OUTLETS, [source.name for source in self.sources])
 
     def configure_slots(self, settings: BaseSettings) -> None:
         """Outlets with their own ``delay``/``concurrency`` get one download slot for all their hosts."""
@@ -159,9 +152,22 @@ class NewsSpider(scrapy.Spider):
             self.count(source, counter)
 
     # --- discovery --------------------------------------------------------------------------
+    def begin_run(self) -> bool:
+        """The crawl begins: name its outlets in the stats and announce it (:data:`monitor.signals.crawl_started`),
+        so the run recorder opens the archive and records the run's start. False when the archive cannot be used.
+
+        Called by :meth:`start` only: ``scrapy parse``, ``scrapy check`` and ``scrapy shell``, which replace or
+        skip it, record no run."""
+        stats = self.crawler.stats
+        stats.set_value(OUTLETS, [source.name for source in self.sources])
+        self.crawler.signals.send_catch_log(signal=monitor_signals.crawl_started, spider=self)
+        return not stats.get_value(STORAGE_ERROR)
+
     async def start(self) -> AsyncIterator[Any]:
+        if not self.begin_run():
+            return
         if self.incremental:
-            # Read once the run holds its lock and the run recorder has opened (and upgraded) the archive.
+            # Read once the run recorder has opened (and upgraded) the archive.
             try:
                 self.memory = load_memory(self.db_path)
             except StorageError as exc:

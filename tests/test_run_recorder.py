@@ -86,9 +86,11 @@ class Crawl:
         self.pipeline = StoragePipeline.from_crawler(self.crawler)
 
     def open(self) -> None:
+        """What Scrapy does as the crawl opens and begins: the pipeline and the extension open, then the
+        spider's ``start()`` announces the run."""
         self.pipeline.open_spider()
-        self.spider.publish_outlets()  # the spider's own spider_opened handler, connected first
         self.recorder.spider_opened(self.spider)
+        assert self.spider.begin_run()
 
     def article(self, n: int) -> None:
         url = f"https://www.rmf24.pl/fakty/news-{n},nId,{n}"
@@ -117,6 +119,7 @@ def test_the_run_is_recorded_from_the_stats_with_every_outlet_from_its_start(tmp
     crawl = Crawl(tmp_path)
     crawl.open()
     assert crawl.crawler.stats.get_value("monitor/run_id") == 1
+    assert crawl.crawler.stats.get_value("monitor/outlets") == ["rmf24", "onet"]
     assert query(crawl.db, "SELECT spider, sources, status FROM crawl_runs") == [
         ("news", "rmf24,onet", "running")
     ]
@@ -253,19 +256,14 @@ def test_validators_reach_the_recorder_by_signal(tmp_path):
     assert crawl.recorder.incomplete == {"https://y/feed"}
 
 
-def test_a_storage_failure_at_the_start_closes_the_spider_with_one_line(tmp_path):
-    (tmp_path / "m.db").write_bytes(b"this is not a database, just bytes " * 200)
+def test_the_run_begins_with_the_spiders_crawl_not_when_it_opens(tmp_path):
     crawl = Crawl(tmp_path)
     crawl.pipeline.open_spider()
-    crawl.spider.publish_outlets()
-    with pytest.raises(CloseSpider) as closed:
-        crawl.recorder.spider_opened(crawl.spider)
-    assert closed.value.reason == "storage_error"
-    error = crawl.crawler.stats.get_value("monitor/storage_error")
-    assert error.startswith(f"{crawl.db}: ") and "\n" not in error
-    crawl.spider.count("rmf24", "discovered")
-    crawl.close()  # nothing to record, nothing raised
-    assert crawl.recorder.storage is None
+    crawl.recorder.spider_opened(crawl.spider)  # scrapy parse, check and shell open the spider too
+    assert crawl.recorder.storage is None and not crawl.db.exists()
+    crawl.close()
+    assert not crawl.db.exists()  # nothing was written: no run with every outlet at zero
+    assert crawl.crawler.stats.get_value("monitor/run_id") is None
 
 
 def test_a_crawl_refused_the_lock_closes_before_opening_the_archive(tmp_path):
@@ -351,3 +349,39 @@ def test_a_crawl_without_the_storage_pipeline_is_still_recorded(tmp_path, mirror
     declared = {o.name: o for o in load_sources(sources)}
     titles = dict(query(db, "SELECT name, title FROM sources"))
     assert titles == {name: declared[name].title for name in ("rmf24", "onet")}
+
+
+def scrapy(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_scrapy_parse_and_check_record_no_run(tmp_path):
+    db = tmp_path / "m.db"
+    page = (ROOT / "fixtures/sites/rmf24/articles/witkoff-kushner-na-kremlu.html").as_uri()
+    parsed = scrapy("parse", "--spider", "news", "-c", "parse_article", page, "-s", f"MONITOR_DB={db}")
+    assert parsed.returncode == 0 and "Witkoff i Kushner na Kremlu" in parsed.stdout, parsed.stderr[-2000:]
+    checked = scrapy("check", "news", "-s", f"MONITOR_DB={db}")
+    assert checked.returncode == 0 and "OK" in checked.stderr, checked.stderr[-2000:]
+    assert not db.exists()
+
+
+def test_an_archive_that_cannot_be_used_stops_scrapy_crawl_before_any_request(tmp_path, mirror):
+    _hosts, sources = mirror
+    db = tmp_path / "m.db"
+    db.write_bytes(b"not a database at all " * 300)
+    result = scrapy(
+        "crawl", "news", "-a", "source=rmf24", "-s", f"MONITOR_SOURCES={sources}", "-s", f"MONITOR_DB={db}"
+    )
+    log = result.stderr
+    assert "stopping the crawl: " in log and "Closing spider (storage_error)" in log, log[-3000:]
+    assert "'monitor/storage_error'" in log and "downloader/request_count" not in log
+    assert "Traceback" not in log
+    assert db.read_bytes() == b"not a database at all " * 300

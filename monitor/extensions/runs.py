@@ -1,10 +1,12 @@
 """The crawl's run record as a Scrapy extension: one row of ``crawl_runs`` per crawl and one row of
 ``run_sources`` per outlet, kept true from the run's start to its end, killed runs included.
 
-:class:`RunRecorder` owns the crawl's one connection to the archive (one writer per crawl). At ``spider_opened``,
-after the run lock (:mod:`monitor.extensions.runlock`) has decided, it opens the archive, marks runs left
-``running`` by killed crawls as ``interrupted`` (only while this crawl holds the lock, so none of them can be
-alive), and starts the run with a row of zeros for each outlet. Every ``MONITOR_PROGRESS_INTERVAL`` seconds it
+:class:`RunRecorder` owns the crawl's one connection to the archive (one writer per crawl). At ``spider_opened``
+it closes a crawl the run lock (:mod:`monitor.extensions.runlock`) refused. When the spider begins its crawl
+(:data:`monitor.signals.crawl_started`, sent from its ``start()``, so ``scrapy parse``, ``check`` and ``shell``
+write nothing), it opens the archive, marks runs left ``running`` by killed crawls as ``interrupted`` (only while
+this crawl holds the lock, so none of them can be alive), and starts the run with a row of zeros for each
+outlet. Every ``MONITOR_PROGRESS_INTERVAL`` seconds it
 writes the counts so far; the storage pipeline writes them too, through :meth:`RunRecorder.counts`, in the same
 transaction as each batch of articles, so a run killed at any moment is counted exactly up to what it stored. At
 ``spider_closed`` it finishes the run with Scrapy's reason (or ``storage_error: …``) and, for a run that finished,
@@ -85,6 +87,7 @@ class RunRecorder:
         )
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(recorder.crawl_started, signal=monitor_signals.crawl_started)
         crawler.signals.connect(recorder.feed_validated, signal=monitor_signals.feed_validated)
         crawler.signals.connect(recorder.feed_incomplete, signal=monitor_signals.feed_incomplete)
         return recorder
@@ -95,8 +98,14 @@ class RunRecorder:
 
     # --- the run's start ---------------------------------------------------------------------------------
     def spider_opened(self, spider: Spider) -> None:
-        if refusal(self.crawler):  # another run holds the archive's lock (or there is no lock file)
+        """Another run holds the archive's lock (or there is no lock file): close before anything is opened."""
+        if refusal(self.crawler):
             raise CloseSpider("lock_held" if self.stats.get_value(REFUSED_BY) == "held" else "lock_error")
+
+    def crawl_started(self, spider: Spider) -> None:
+        """Open the archive and record the run's start, with the outlets the spider named in the stats."""
+        if self.storage is not None or self.failure:
+            return
         try:
             self.storage = Storage(self.db_path, busy_timeout_ms=int(self.busy_timeout * 1000))
             if holds_lock(self.crawler):
@@ -104,8 +113,8 @@ class RunRecorder:
                     logger.warning("run %s was interrupted (killed or crashed); marked so", run_id)
             self.run_id = self.storage.start_run(spider.name, self.declarations())
         except StorageError as exc:
-            self.failed(str(exc))
-            raise CloseSpider("storage_error") from exc
+            self.stop(str(exc))
+            return
         self.stats.set_value(RUN_ID, self.run_id)
         if self.progress_interval > 0:
             self.ticker = create_looping_call(self.record_progress)

@@ -1,19 +1,18 @@
 """The crawl's run record as a Scrapy extension: one row of ``crawl_runs`` per crawl and one row of
 ``run_sources`` per outlet, kept true from the run's start to its end, killed runs included.
 
-:class:`RunRecorder` owns the crawl's one connection to the archive (one writer per crawl). At ``spider_opened``
-it closes a crawl the run lock (:mod:`monitor.extensions.runlock`) refused. When the spider begins its crawl
+:class:`RunRecorder` owns the crawl's one connection to the archive (one writer per crawl). At ``spider_opened`` it
+closes a crawl the run lock (:mod:`monitor.extensions.runlock`) refused. When the spider begins its crawl
 (:data:`monitor.signals.crawl_started`, sent from its ``start()``, so ``scrapy parse``, ``check`` and ``shell``
 write nothing), it opens the archive, marks runs left ``running`` by killed crawls as ``interrupted`` (only while
-this crawl holds the lock, so none of them can be alive), and starts the run with a row of zeros for each
-outlet. Every ``MONITOR_PROGRESS_INTERVAL`` seconds it
-writes the counts so far; the storage pipeline writes them too, through :meth:`RunRecorder.counts`, in the same
-transaction as each batch of articles, so a run killed at any moment is counted exactly up to what it stored. At
-``spider_closed`` it finishes the run with Scrapy's reason (or ``storage_error: …``) and, for a run that finished,
-saves the feed validators.
+this crawl holds the lock, so none of them can be alive), and starts the run with a row of zeros for each outlet.
+Every ``MONITOR_PROGRESS_INTERVAL`` seconds it writes the counts so far; the storage pipeline writes them too,
+through :meth:`RunRecorder.counts`, in the same transaction as each batch of articles, so a run killed at any
+moment is counted exactly up to what it stored. At ``spider_closed`` it finishes the run with Scrapy's reason (or
+``storage_error: …``) and, for a run that finished, saves the feed validators.
 
 Everything it records comes from the crawler's stats, which the spider fills (see the keys below), and from the
-monitor's signals (:mod:`monitor.signals`); it reads nothing off the spider.
+monitor's signals (:mod:`monitor.signals`); of the spider it reads only its name.
 """
 
 from __future__ import annotations

@@ -87,11 +87,19 @@ class Features:
     dates: frozenset[int] = frozenset()  # date.toordinal() of each event day
 
 
+# Typographic quotes and dashes become spaces before folding, which then keeps to its fast (ASCII) path.
+_WIDE = str.maketrans(dict.fromkeys("„”“«»‚‘’…–—•·\u00a0", " "))
+
+
+def _plain(text: str, limit: int) -> str:
+    return text[: limit * 16].translate(_WIDE)
+
+
 def stems(text: str | None, limit: int) -> list[str]:
     """The content words of a text, folded and cut to ``STEM`` letters (function words and numbers left out)."""
     return [
         word[:STEM]
-        for word in words(text, limit)
+        for word in words(_plain(text or "", limit), limit)
         if len(word) >= MIN_LETTERS and word not in STOPWORDS and not word[0].isdigit()
     ]
 
@@ -151,7 +159,7 @@ def event_dates(text: str | None, published: date) -> frozenset[int]:
     środę"): what is left are the days of announced and recalled events."""
     if not text:
         return frozenset()
-    folded = fold(text)
+    folded = fold(text.translate(_WIDE))
     base = published.toordinal()
     found: set[int] = set()
     for match in _DAY_MONTH.finditer(text):
@@ -232,9 +240,12 @@ class StoryState:
         return len(self.members)
 
     def add(self, article_id: int, article: Features) -> None:
+        centroid, squares = self.centroid, self.norm * self.norm
         for token, weight in article.vector.items():
-            self.centroid[token] = self.centroid.get(token, 0.0) + weight
-        self.norm = math.sqrt(sum(w * w for w in self.centroid.values()))
+            before = centroid.get(token, 0.0)
+            centroid[token] = before + weight
+            squares += weight * (2 * before + weight)
+        self.norm = math.sqrt(max(squares, 0.0))
         self.dates |= article.dates
         self.venues |= article.venues
         self.first = min(self.first, article.at)
@@ -277,9 +288,10 @@ class Score:
     venue_conflict: bool = False
 
 
-def score(article: Features, story: StoryState) -> Score:
-    """How well an article fits a story (see the module's docstring)."""
-    text = cosine(article.vector, story)
+def score(article: Features, story: StoryState, text: float | None = None) -> Score:
+    """How well an article fits a story (see the module's docstring); ``text``, when given, is the cosine of
+    their vectors already computed."""
+    text = cosine(article.vector, story) if text is None else text
     same_day = days_apart = venue_conflict = False
     value = text
     if article.dates and story.dates:
@@ -310,11 +322,14 @@ def choose(
     *,
     wire_story: int | None = None,
     quiet: Iterable[StoryState] = (),
+    texts: Mapping[int, float] | None = None,
 ) -> Decision:
     """The story an article joins among ``stories`` (those open at its time are considered), or a new one.
 
     ``wire_story`` is the story of an earlier copy of the same wire dispatch; ``quiet`` are earlier stories that
-    may be followed (of two articles or more, their last one ``WINDOW`` to ``FOLLOW_SPAN`` before the article)."""
+    may be followed (of two articles or more, their last one ``WINDOW`` to ``FOLLOW_SPAN`` before the article).
+    ``texts`` may give the cosines of the article with the stories, by story id, computed beforehand (a story
+    missing from it shares no token with the article: its cosine is 0)."""
     if wire_story is not None:
         return Decision(wire_story, "wire", 1.0)
     best: tuple[float, int] | None = None
@@ -322,7 +337,7 @@ def choose(
     for story in stories:
         if not story.open_at(article.at):
             continue
-        found = score(article, story)
+        found = score(article, story, None if texts is None else texts.get(story.id, 0.0))
         if found.value >= JOIN and (best is None or (found.value, -story.id) > (best[0], -best[1])):
             best = (found.value, story.id)
         if story.first < article.at and (follows is None or found.text > follows[0]):
@@ -331,7 +346,7 @@ def choose(
         return Decision(best[1], "similar", best[0])
     for story in quiet:
         if story.size >= 2 and story.first < article.at <= story.last + FOLLOW_SPAN:
-            text = cosine(article.vector, story)
+            text = cosine(article.vector, story) if texts is None else texts.get(story.id, 0.0)
             if follows is None or text > follows[0]:
                 follows = (text, story.id)
     followed = follows[1] if follows and follows[0] >= FOLLOW else None

@@ -28,6 +28,7 @@ from monitor.archive.clusters import (
     StoryState,
     central,
     choose,
+    cosine,
     features,
     start,
     warsaw_day,
@@ -35,6 +36,7 @@ from monitor.archive.clusters import (
 from monitor.extract.dates import WARSAW
 
 CLUSTERED = ("primary", "mention")
+SEEDS = 20  # an article's heaviest tokens that find the stories it is compared with
 
 
 def utc_iso(moment: datetime) -> str:
@@ -107,6 +109,8 @@ class StoryIndex:
     def __init__(self, *, in_memory: bool = False):
         self.in_memory = in_memory  # rebuild: every story is in memory, nothing is read back
         self._stories: dict[int, StoryState] = {}
+        self._postings: dict[str, set[int]] = {}  # token -> stories in memory whose centroid has it
+        self._posted: set[int] = set()  # the stories in the postings (the others are read one by one)
         self._df: dict[str, int] | None = None
         self._docs = 0
         self._version: int | None = None
@@ -120,6 +124,8 @@ class StoryIndex:
         docs = conn.execute("SELECT count(*) FROM story_vectors").fetchone()[0]
         if self._df is None or version != self._version or docs != self._docs:
             self._stories.clear()
+            self._postings.clear()
+            self._posted.clear()
             self._df = dict(conn.execute("SELECT token, df FROM story_terms"))
             self._docs = docs
             self._version = version
@@ -167,7 +173,11 @@ class StoryIndex:
             hit = conn.execute(_WIRE, [wire, article_id]).fetchone()
             wire_story = hit[0] if hit else None
         open_stories, quiet = self._candidates(conn, at)
-        decision = choose(found, open_stories, wire_story=wire_story, quiet=quiet)
+        texts = self._cosines(found)
+        for story in (*open_stories, *quiet):
+            if story.id not in self._posted:
+                texts[story.id] = cosine(found.vector, story)
+        decision = choose(found, open_stories, wire_story=wire_story, quiet=quiet, texts=texts)
         story_id = article_id if decision.story is None else decision.story
         self._record(conn, article_id, story_id, found, decision, joined)
         for token in tokens:
@@ -179,6 +189,47 @@ class StoryIndex:
                 [(token,) for token in tokens],
             )
         return Placed(article_id, story_id, at, decision)
+
+    def _cosines(self, article: Features) -> dict[int, float]:
+        """The cosine of an article with the stories in the postings that share one of its ``SEEDS`` heaviest
+        tokens (its rarest words and entities: a story that shares none of them is nowhere near ``JOIN``)."""
+        seeds = list(article.vector)[:SEEDS]  # weigh() orders a vector heaviest first
+        found: set[int] = set()
+        for token in seeds:
+            found.update(self._postings.get(token, ()))
+        return {i: cosine(article.vector, self._stories[i]) for i in found}
+
+    def _grow(self, story: StoryState, tokens: Iterable[str]) -> None:
+        if story.id in self._posted:
+            for token in tokens:
+                self._postings.setdefault(token, set()).add(story.id)
+        else:
+            self._posted.add(story.id)
+            for token in story.centroid:
+                self._postings.setdefault(token, set()).add(story.id)
+
+    def _unpost(self, story: StoryState) -> None:
+        if story.id not in self._posted:
+            return
+        self._posted.discard(story.id)
+        for token in story.centroid:
+            holders = self._postings.get(token)
+            if holders is not None:
+                holders.discard(story.id)
+                if not holders:
+                    del self._postings[token]
+
+    def _forget(self, story_id: int) -> None:
+        story = self._stories.pop(story_id, None)
+        if story is not None:
+            self._unpost(story)
+
+    def close(self, before: datetime) -> None:
+        """Take the stories whose last article is before ``before`` out of the postings (they stay in memory
+        for the stories that may follow them, read one by one)."""
+        for story in self._stories.values():
+            if story.last < before:
+                self._unpost(story)
 
     def _candidates(
         self, conn: sqlite3.Connection, at: datetime
@@ -223,6 +274,7 @@ class StoryIndex:
                 if story is None:
                     story = self._stories[story_id] = StoryState(story_id, found.at, found.at)
                 story.add(article_id, found)
+                self._grow(story, found.vector)
 
     def _record(
         self,
@@ -250,6 +302,7 @@ class StoryIndex:
                 [story_id, at, at, article_id, decision.follows, joined],
             )
             self._stories[story_id] = start(story_id, found)
+            self._grow(self._stories[story_id], found.vector)
         else:  # the span now, for the next article of the batch to find it (the rest waits for refresh)
             conn.execute(
                 "UPDATE stories SET first_seen = min(first_seen, :at), last_seen = max(last_seen, :at), "
@@ -262,6 +315,7 @@ class StoryIndex:
                 story = self._stories.get(story_id)
             if story is not None:
                 story.add(article_id, found)
+                self._grow(story, found.vector)
         conn.execute(
             "INSERT OR REPLACE INTO story_articles (article_id, story_id, at, how, score, joined) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -271,14 +325,14 @@ class StoryIndex:
     def _remove(self, conn: sqlite3.Connection, article_id: int, story_id: int) -> None:
         conn.execute("DELETE FROM story_articles WHERE article_id = ?", [article_id])
         conn.execute("DELETE FROM story_vectors WHERE article_id = ?", [article_id])
-        self._stories.pop(story_id, None)
+        self._forget(story_id)
         self._docs -= 1
 
     def evict(self, conn: sqlite3.Connection, before: datetime) -> None:
         """Refresh and forget the stories whose last article is before ``before`` (rebuild, in time order)."""
         for story_id in [i for i, s in self._stories.items() if s.last < before]:
             self.refresh(conn, story_id)
-            del self._stories[story_id]
+            self._forget(story_id)
 
     def refresh(self, conn: sqlite3.Connection, story_id: int) -> None:
         """Recompute a story's row from its articles (or delete it when none is left)."""
@@ -366,6 +420,7 @@ def rebuild(conn: sqlite3.Connection, progress: Callable[[int], None] | None = N
         placed = index.place(conn, [article_id])
         if placed and count % 200 == 0:
             index.evict(conn, placed[0].at - horizon)
+            index.close(placed[0].at - 2 * WINDOW)
         if progress and count % 1000 == 0:
             progress(count)
     index.evict(conn, datetime.max.replace(tzinfo=UTC))

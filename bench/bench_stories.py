@@ -1,0 +1,103 @@
+"""Story clustering cost (issue #17), not a test: store flagged and mention articles with and without the
+clustering hook, and time `rebuild` over what was stored.
+
+Articles are made of sentences of the labelled corpus (fixtures/corpus positives and mentions), three articles
+mixed in each, spread evenly over ``--days`` days: mostly unrelated texts, so most stay alone and every article
+is compared with every open story (the dear case). Run it under farm-bench with and without ``--no-stories``:
+
+    farm-bench -n 3 --timeout 900 -- .venv/bin/python bench/bench_stories.py --articles 3000
+    farm-bench -n 3 --timeout 900 -- .venv/bin/python bench/bench_stories.py --articles 3000 --no-stories
+
+(the difference, over the articles, is what clustering adds to a crawl), and read the rebuild time it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.archive import Storage
+from monitor.archive.story_index import StoryIndex, rebuild
+from monitor.extract import Article
+from monitor.rules import Match, Verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTLETS = ["interia", "onet", "rmf24", "tvn24", "wp", "rp", "polsatnews", "gazeta", "dziennik", "wprost"]
+
+
+def sentences() -> list[tuple[str, list[str]]]:
+    """(article sentences, entity ids) of the corpus's positives and mentions."""
+    found = []
+    for name in ("positives.jsonl", "mentions.jsonl"):
+        for line in (ROOT / "fixtures" / "corpus" / name).read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            text = " ".join(filter(None, (item.get("title"), item.get("lead"), item.get("text"))))
+            parts = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s) > 20]
+            entities = sorted({w.lower()[:6] for w in re.findall(r"\b[A-ZŁŚŻ][a-ząćęłńóśźż]{4,}", text)})[:8]
+            found.append((parts, entities))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=3000)
+    parser.add_argument("--days", type=float, default=10.0, help="the articles are spread over this many days")
+    parser.add_argument("--batch", type=int, default=25)
+    parser.add_argument("--no-stories", action="store_true", help="the baseline: no clustering hook")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.no_stories:
+        StoryIndex.place = lambda self, conn, ids: []  # type: ignore[method-assign,assignment,misc]
+    rng = random.Random(args.seed)
+    pool = sentences()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    step = timedelta(days=args.days) / max(1, args.articles)
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "bench.db"
+        began = time.perf_counter()
+        with Storage(db) as storage:
+            for first in range(0, args.articles, args.batch):
+                rows = []
+                for n in range(first, min(args.articles, first + args.batch)):
+                    mixed = rng.sample(pool, 3)
+                    parts = [s for item, _e in mixed for s in rng.sample(item, min(4, len(item)))]
+                    entities = sorted({e for _p, es in mixed for e in es})[:10]
+                    published = (start + step * n).isoformat(timespec="seconds")
+                    text = " ".join(parts[1:])
+                    article = Article(
+                        url=f"https://example.pl/{n}",
+                        canonical_url=f"https://example.pl/{n}",
+                        title=parts[0][:120],
+                        authors=[],
+                        published=published,
+                        published_source="bench",
+                        modified=None,
+                        date_candidates=[],
+                        lead=None,
+                        text=text,
+                        language="pl",
+                        paywalled=False,
+                        words=len(text.split()),
+                    )
+                    matches = [Match("r", "g", e, "body", i * 10, i * 10 + 5, e, e) for i, e in enumerate(entities)]
+                    relevance = "primary" if n % 3 else "mention"
+                    rows.append((OUTLETS[n % len(OUTLETS)], article, Verdict(relevance, 9.0, "bench", matches)))
+                storage.store_batch(rows)
+            stored = time.perf_counter() - began
+            print(f"stored {args.articles} articles in {stored:.2f} s ({1000 * stored / args.articles:.2f} ms each)")
+            if not args.no_stories:
+                stories = storage.conn.execute("SELECT count(*) FROM stories").fetchone()[0]
+                print(f"{stories} stories")
+                with storage.conn:
+                    done = rebuild(storage.conn)
+                print(f"rebuild: {done.articles} articles, {done.stories} stories, {done.seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

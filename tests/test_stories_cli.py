@@ -333,3 +333,25 @@ def test_brief_stories_names_entities_the_rules_do_not_know_by_id(labelled):
     conn.close()
     assert found and all(story["people"] == [] for story in found)
     assert "putin" in entity_names() and entity_names()["putin"].kind == "person"
+
+
+def test_every_story_command_and_option_is_documented():
+    import click
+
+    from monitor.cli.archive import export
+    from monitor.cli.stories import brief, stories
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "stories.md").read_text(encoding="utf-8")
+    commands = {
+        "brief": brief,
+        "stories rebuild": stories.commands["rebuild"],
+        "stories show": stories.commands["show"],
+        "export atom --stories": export.commands["atom"],
+    }
+    for name, command in commands.items():
+        assert f"`monitor {name}" in docs, name
+        if name.startswith("export"):
+            continue
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert any(opt in docs for opt in param.opts), f"monitor {name} {param.opts}"

@@ -5,10 +5,11 @@ Articles are made of sentences of the labelled corpus (fixtures/corpus positives
 mixed in each, spread evenly over ``--days`` days: mostly unrelated texts, so most stay alone and every article
 is compared with every open story (the dear case). Run it under farm-bench with and without ``--no-stories``:
 
-    farm-bench -n 3 --timeout 900 -- .venv/bin/python bench/bench_stories.py --articles 3000
-    farm-bench -n 3 --timeout 900 -- .venv/bin/python bench/bench_stories.py --articles 3000 --no-stories
+    farm-bench -n 3 --timeout 900 -- .venv/bin/python bench/bench_stories.py --articles 3000 \
+        --vs '.venv/bin/python bench/bench_stories.py --articles 3000 --no-stories'
 
-(the difference, over the articles, is what clustering adds to a crawl), and read the rebuild time it prints.
+(the difference, over the articles, is what clustering adds to a crawl), and ``--rebuild`` prints the time of a
+rebuild of what was stored.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTLETS = ["interia", "onet", "rmf24", "tvn24", "wp", "rp", "polsatnews", "gazeta", "dziennik", "wprost"]
 
 
-def sentences() -> list[tuple[str, list[str]]]:
+def sentences() -> list[tuple[list[str], list[str]]]:
     """(article sentences, entity ids) of the corpus's positives and mentions."""
     found = []
     for name in ("positives.jsonl", "mentions.jsonl"):
@@ -47,10 +48,13 @@ def sentences() -> list[tuple[str, list[str]]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=3000)
-    parser.add_argument("--days", type=float, default=10.0, help="the articles are spread over this many days")
+    parser.add_argument(
+        "--days", type=float, default=10.0, help="the articles are spread over this many days"
+    )
     parser.add_argument("--batch", type=int, default=25)
     parser.add_argument("--no-stories", action="store_true", help="the baseline: no clustering hook")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rebuild", action="store_true", help="then time a rebuild of what was stored")
     args = parser.parse_args()
     if args.no_stories:
         StoryIndex.place = lambda self, conn, ids: []  # type: ignore[method-assign,assignment,misc]
@@ -85,13 +89,19 @@ def main() -> None:
                         paywalled=False,
                         words=len(text.split()),
                     )
-                    matches = [Match("r", "g", e, "body", i * 10, i * 10 + 5, e, e) for i, e in enumerate(entities)]
+                    matches = [
+                        Match("r", "g", e, "body", i * 10, i * 10 + 5, e, e) for i, e in enumerate(entities)
+                    ]
                     relevance = "primary" if n % 3 else "mention"
-                    rows.append((OUTLETS[n % len(OUTLETS)], article, Verdict(relevance, 9.0, "bench", matches)))
+                    rows.append(
+                        (OUTLETS[n % len(OUTLETS)], article, Verdict(relevance, 9.0, "bench", matches))
+                    )
                 storage.store_batch(rows)
             stored = time.perf_counter() - began
-            print(f"stored {args.articles} articles in {stored:.2f} s ({1000 * stored / args.articles:.2f} ms each)")
-            if not args.no_stories:
+            print(
+                f"stored {args.articles} articles in {stored:.2f} s ({1000 * stored / args.articles:.2f} ms each)"
+            )
+            if args.rebuild and not args.no_stories:
                 stories = storage.conn.execute("SELECT count(*) FROM stories").fetchone()[0]
                 print(f"{stories} stories")
                 with storage.conn:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
@@ -152,20 +152,24 @@ class NewsSpider(scrapy.Spider):
             self.count(source, counter)
 
     # --- discovery --------------------------------------------------------------------------
-    def begin_run(self) -> bool:
+    def begin_run(self) -> None:
         """The crawl begins: name its outlets in the stats and announce it (:data:`monitor.signals.crawl_started`),
-        so the run recorder opens the archive and records the run's start. False when the archive cannot be used.
+        so the run recorder records the run's start. A handler that refuses the run (another run holds the lock,
+        the archive cannot be used) raises :class:`CloseSpider`, raised on here as Scrapy does for
+        ``spider_opened``: from :meth:`start`, it closes the spider with its reason before any request.
 
         Called by :meth:`start` only: ``scrapy parse``, ``scrapy check`` and ``scrapy shell``, which replace or
         skip it, record no run."""
-        stats = self.crawler.stats
-        stats.set_value(OUTLETS, [source.name for source in self.sources])
-        self.crawler.signals.send_catch_log(signal=monitor_signals.crawl_started, spider=self)
-        return not stats.get_value(STORAGE_ERROR)
+        self.crawler.stats.set_value(OUTLETS, [source.name for source in self.sources])
+        results = self.crawler.signals.send_catch_log(
+            signal=monitor_signals.crawl_started, spider=self, dont_log=CloseSpider
+        )
+        for _receiver, result in results:
+            if isinstance(result, Failure) and isinstance(result.value, CloseSpider):
+                raise result.value
 
     async def start(self) -> AsyncIterator[Any]:
-        if not self.begin_run():
-            return
+        self.begin_run()
         if self.incremental:
             # Read once the run recorder has opened (and upgraded) the archive.
             try:

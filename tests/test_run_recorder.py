@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from monitor import settings as project
 from monitor import signals as monitor_signals
 from monitor.discovery.memory import FeedState
 from monitor.discovery.sources import load_sources
+from monitor.extensions.lock import run_lock
 from monitor.extensions.runlock import RunLock
 from monitor.extensions.runs import RunRecorder
 from monitor.pipelines import StoragePipeline
@@ -89,8 +91,7 @@ class Crawl:
         """What Scrapy does as the crawl opens and begins: the pipeline and the extension open, then the
         spider's ``start()`` announces the run."""
         self.pipeline.open_spider()
-        self.recorder.spider_opened(self.spider)
-        assert self.spider.begin_run()
+        self.spider.begin_run()
 
     def article(self, n: int) -> None:
         url = f"https://www.rmf24.pl/fakty/news-{n},nId,{n}"
@@ -258,9 +259,7 @@ def test_validators_reach_the_recorder_by_signal(tmp_path):
 
 def test_the_run_begins_with_the_spiders_crawl_not_when_it_opens(tmp_path):
     crawl = Crawl(tmp_path)
-    crawl.pipeline.open_spider()
-    crawl.recorder.spider_opened(crawl.spider)  # scrapy parse, check and shell open the spider too
-    assert crawl.recorder.storage is None and not crawl.db.exists()
+    crawl.pipeline.open_spider()  # scrapy parse, check and shell open the spider, but do not run its start()
     crawl.close()
     assert not crawl.db.exists()  # nothing was written: no run with every outlet at zero
     assert crawl.crawler.stats.get_value("monitor/run_id") is None
@@ -271,9 +270,23 @@ def test_a_crawl_refused_the_lock_closes_before_opening_the_archive(tmp_path):
     crawl.crawler.stats.set_value("monitor/lock_refused", "another run holds the lock x since y, PID 1")
     crawl.crawler.stats.set_value("monitor/lock_refused_by", "held")
     with pytest.raises(CloseSpider) as closed:
-        crawl.recorder.spider_opened(crawl.spider)
+        crawl.spider.begin_run()  # raised on from the spider's start(): Scrapy closes with the reason
     assert closed.value.reason == "lock_held"
+    crawl.close("lock_held")
     assert not crawl.db.exists()
+
+
+def test_an_archive_that_cannot_be_used_closes_the_crawl_with_one_line(tmp_path):
+    garbage = b"this is not a database, just bytes " * 200
+    (tmp_path / "m.db").write_bytes(garbage)
+    crawl = Crawl(tmp_path)
+    with pytest.raises(CloseSpider) as closed:
+        crawl.spider.begin_run()
+    assert closed.value.reason == "storage_error"
+    error = crawl.crawler.stats.get_value("monitor/storage_error")
+    assert error.startswith(f"{crawl.db}: ") and "\n" not in error
+    crawl.close("storage_error")  # nothing more to record, nothing raised
+    assert crawl.recorder.storage is None and crawl.db.read_bytes() == garbage
 
 
 def test_the_pipeline_needs_the_recorder():
@@ -363,13 +376,18 @@ def scrapy(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_scrapy_parse_and_check_record_no_run(tmp_path):
+def test_scrapy_parse_and_check_record_no_run_and_need_no_lock(tmp_path):
     db = tmp_path / "m.db"
     page = (ROOT / "fixtures/sites/rmf24/articles/witkoff-kushner-na-kremlu.html").as_uri()
     parsed = scrapy("parse", "--spider", "news", "-c", "parse_article", page, "-s", f"MONITOR_DB={db}")
     assert parsed.returncode == 0 and "Witkoff i Kushner na Kremlu" in parsed.stdout, parsed.stderr[-2000:]
     checked = scrapy("check", "news", "-s", f"MONITOR_DB={db}")
     assert checked.returncode == 0 and "OK" in checked.stderr, checked.stderr[-2000:]
+    ran = re.search(r"Ran (\d+) contracts", checked.stderr)
+    assert ran and int(ran.group(1)) > 0
+    with run_lock(db.with_suffix(".lock")):  # a crawl of this archive is running: the contracts still run
+        locked = scrapy("check", "news", "-s", f"MONITOR_DB={db}")
+    assert locked.returncode == 0 and ran.group(0) in locked.stderr, locked.stderr[-2000:]
     assert not db.exists()
 
 

@@ -1,10 +1,10 @@
 """The crawl's run record as a Scrapy extension: one row of ``crawl_runs`` per crawl and one row of
 ``run_sources`` per outlet, kept true from the run's start to its end, killed runs included.
 
-:class:`RunRecorder` owns the crawl's one connection to the archive (one writer per crawl). At ``spider_opened`` it
-closes a crawl the run lock (:mod:`monitor.extensions.runlock`) refused. When the spider begins its crawl
-(:data:`monitor.signals.crawl_started`, sent from its ``start()``, so ``scrapy parse``, ``check`` and ``shell``
-write nothing), it opens the archive, marks runs left ``running`` by killed crawls as ``interrupted`` (only while
+:class:`RunRecorder` owns the crawl's one connection to the archive (one writer per crawl). When the spider begins
+its crawl (:data:`monitor.signals.crawl_started`, sent from its ``start()``: ``scrapy parse``, ``check`` and
+``shell`` open the spider but write nothing), it closes a crawl the run lock (:mod:`monitor.extensions.runlock`)
+refused, and otherwise opens the archive, marks runs left ``running`` by killed crawls as ``interrupted`` (only while
 this crawl holds the lock, so none of them can be alive), and starts the run with a row of zeros for each outlet.
 Every ``MONITOR_PROGRESS_INTERVAL`` seconds it writes the counts so far; the storage pipeline writes them too,
 through :meth:`RunRecorder.counts`, in the same transaction as each batch of articles, so a run killed at any
@@ -84,7 +84,6 @@ class RunRecorder:
             settings.getfloat("MONITOR_BUSY_TIMEOUT", 10.0),
             settings.getfloat("MONITOR_PROGRESS_INTERVAL", 15.0),
         )
-        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(recorder.crawl_started, signal=monitor_signals.crawl_started)
         crawler.signals.connect(recorder.feed_validated, signal=monitor_signals.feed_validated)
@@ -96,14 +95,14 @@ class RunRecorder:
         return self.crawler.stats
 
     # --- the run's start ---------------------------------------------------------------------------------
-    def spider_opened(self, spider: Spider) -> None:
-        """Another run holds the archive's lock (or there is no lock file): close before anything is opened."""
+    def crawl_started(self, spider: Spider) -> None:
+        """Open the archive and record the run's start, with the outlets the spider named in the stats.
+
+        Raises :class:`CloseSpider` when the run may not go on: another run holds the archive's lock (or there
+        is no lock file), or the archive cannot be used; the spider raises it on, before its first request."""
         if refusal(self.crawler):
             raise CloseSpider("lock_held" if self.stats.get_value(REFUSED_BY) == "held" else "lock_error")
-
-    def crawl_started(self, spider: Spider) -> None:
-        """Open the archive and record the run's start, with the outlets the spider named in the stats."""
-        if self.storage is not None or self.failure:
+        if self.storage is not None:
             return
         try:
             self.storage = Storage(self.db_path, busy_timeout_ms=int(self.busy_timeout * 1000))
@@ -112,8 +111,8 @@ class RunRecorder:
                     logger.warning("run %s was interrupted (killed or crashed); marked so", run_id)
             self.run_id = self.storage.start_run(spider.name, self.declarations())
         except StorageError as exc:
-            self.stop(str(exc))
-            return
+            self.failed(str(exc))
+            raise CloseSpider("storage_error") from exc
         self.stats.set_value(RUN_ID, self.run_id)
         if self.progress_interval > 0:
             self.ticker = create_looping_call(self.record_progress)

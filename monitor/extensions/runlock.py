@@ -3,8 +3,8 @@ Scrapyd) takes ``<db>.lock`` before anything touches the archive, so two crawls 
 
 The extension is built before the engine opens the spider, and takes the lock there (waiting for it with
 ``MONITOR_LOCK_WAIT``). A crawl that cannot take it records why in its stats (``monitor/lock_refused``); the
-run recorder (:mod:`monitor.extensions.runs`) then closes the spider at once, with the reason ``lock_held``,
-before it opens the archive.
+run recorder (:mod:`monitor.extensions.runs`) then closes the spider as its crawl begins, with the reason
+``lock_held``, before the first request and before it opens the archive.
 The lock is let go when the engine stops, after the run was recorded; the kernel lets it go when the process
 dies, however it dies (see :mod:`monitor.extensions.lock`).
 """

@@ -53,7 +53,8 @@ def failure_reason(failure: Failure) -> str:
 class NewsSpider(scrapy.Spider):
     """What the run's record needs, the spider reports in the crawler's stats (``monitor/outlets``, and per
     outlet ``monitor/<outlet>/<counter>``, ``…/errors``, ``…/seconds``), as items (articles, pages that are not
-    articles) and as signals (feed validators, :mod:`monitor.signals`); nothing reads its attributes."""
+    articles) and as signals (the run's start, feed validators: :mod:`monitor.signals`); the run recorder and the
+    pipeline read none of its attributes."""
 
     name = "news"
 

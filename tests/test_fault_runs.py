@@ -110,7 +110,10 @@ def test_two_crawls_at_once_one_runs_the_others_say_who_holds_the_lock(tmp_path)
 
 
 def count_rows(db: Path) -> int:
-    return query(db, "SELECT count(*) FROM articles")[0][0] if db.exists() else 0
+    """Articles stored; a crawl killed while it was creating the archive leaves a file with no tables yet."""
+    if not db.exists() or not query(db, "SELECT 1 FROM sqlite_master WHERE name = 'articles'"):
+        return 0
+    return query(db, "SELECT count(*) FROM articles")[0][0]
 
 
 def _monitor_crawl(db: Path, sources: Path, *extra: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Full-text search of the archive: a user's words become a safe FTS5 query, results ranked by bm25.
+"""Full-text search of the archive: a user's words become a safe FTS5 query, results ranked by bm25 or newest
+first.
 
 The index (``articles_fts``, see :mod:`monitor.archive`) holds title, lead and body with Polish diacritics folded,
 ``ł`` included, so a query is folded the same way: ``Zełenski`` and ``zelenski`` find the same stories, and so do
@@ -7,6 +8,11 @@ The index (``articles_fts``, see :mod:`monitor.archive`) holds title, lead and b
 Query syntax (:func:`fts_query`): words are all required; ``"several words"`` is a phrase; ``word*`` a prefix;
 ``OR`` between two terms means either; ``-word`` excludes. Everything else a user types is quoted, so FTS5
 operators, column filters and stray quotes in the input cannot break or change the query.
+
+Two orders (issue #15): ``relevance`` scores every matching article with bm25 and keeps the best, which costs
+1.5–3 µs per match (a word in most of a million articles: seconds); ``recent`` reads the index backwards from the
+newest article and stops at ``limit``, whatever the number of matches. :func:`choose_order` picks ``recent``
+when a query matches more than :data:`RECENT_ABOVE` articles, which it finds out by counting no further.
 """
 
 from __future__ import annotations
@@ -96,6 +102,52 @@ ORDER BY top.rank
 """
 
 
+# Newest first: FTS5 walks its index from the highest rowid (an article's id: the order it was stored) and the
+# outer query stops at :limit, so nothing is scored or sorted but the rows shown. CROSS JOIN keeps the index the
+# outer loop when filters join `articles`; bm25 is computed for the rows shown only (for --json).
+RECENT_SQL = """
+WITH top AS (
+    SELECT articles_fts.rowid AS id
+    FROM articles_fts {join}
+    WHERE articles_fts MATCH :query {filters}
+    ORDER BY articles_fts.rowid DESC
+    LIMIT :limit
+)
+SELECT a.id, a.published, a.source AS outlet, a.title, a.url, a.relevance, a.score, a.story_id,
+       bm25(articles_fts, {weights}) AS rank,
+       snippet(articles_fts, 2, '[', ']', '…', 14) AS snippet
+FROM top
+CROSS JOIN articles_fts ON articles_fts.rowid = top.id AND articles_fts MATCH :query
+JOIN articles a ON a.id = top.id
+ORDER BY top.id DESC
+"""
+
+
+ORDERS = ("relevance", "recent")
+RECENT_ABOVE = (
+    10_000  # more matches than this and `monitor search` shows the newest first unless told otherwise
+)
+
+
+def matches_more_than(conn: sqlite3.Connection, text: str, count: int) -> bool:
+    """Whether more than ``count`` articles match (counting stops at ``count + 1``)."""
+    found = conn.execute(
+        "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?)",
+        [fts_query(text), count + 1],
+    ).fetchone()[0]
+    return bool(found > count)
+
+
+def choose_order(conn: sqlite3.Connection, text: str, order: str = "auto", above: int = RECENT_ABOVE) -> str:
+    """The order to search in: ``order`` itself, or for ``auto`` ``recent`` when the query matches more than
+    ``above`` articles (bm25 would score every one of them) and ``relevance`` otherwise."""
+    if order in ORDERS:
+        return order
+    if order != "auto":
+        raise ValueError(f"unknown order {order!r}: auto, {', '.join(ORDERS)}")
+    return "recent" if matches_more_than(conn, text, above) else "relevance"
+
+
 def search(
     conn: sqlite3.Connection,
     text: str,
@@ -103,8 +155,12 @@ def search(
     limit: int = 20,
     outlet: str | None = None,
     relevance: str | None = None,
+    order: str = "relevance",
 ) -> list[dict[str, Any]]:
-    """The best-matching articles for what a user typed, best first (bm25, title and lead weighted up)."""
+    """The articles matching what a user typed: best first (``relevance``: bm25, title and lead weighted up) or
+    newest first (``recent``: the order the archive stored them)."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}: {', '.join(ORDERS)}")
     filters = ""
     params: dict[str, Any] = {"query": fts_query(text), "limit": limit}
     if outlet:
@@ -113,8 +169,10 @@ def search(
     if relevance:
         filters += " AND a.relevance = :relevance"
         params["relevance"] = relevance
-    join = "JOIN articles a ON a.id = articles_fts.rowid" if filters else ""
-    sql = SEARCH_SQL.format(weights=", ".join(map(str, BM25_WEIGHTS)), join=join, filters=filters)
+    recent = order == "recent"
+    join = f"{'CROSS ' if recent else ''}JOIN articles a ON a.id = articles_fts.rowid" if filters else ""
+    template = RECENT_SQL if recent else SEARCH_SQL
+    sql = template.format(weights=", ".join(map(str, BM25_WEIGHTS)), join=join, filters=filters)
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]

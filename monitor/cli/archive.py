@@ -53,23 +53,58 @@ def _reader(db: str) -> Any:
 @click.option(
     "--relevance", type=click.Choice(["primary", "mention", "none"]), help="Only articles with this verdict."
 )
+@click.option(
+    "--order",
+    type=click.Choice(["auto", "recent", "relevance"]),
+    default="auto",
+    show_default=True,
+    help="relevance: best match first (bm25); recent: newest first; auto: recent when more than --recent-above "
+    "articles match.",
+)
+@click.option(
+    "--recent-above",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="With --order auto: how many matches make it newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per result.")
-def search(query: str, db: str, limit: int, outlet: str | None, relevance: str | None, as_json: bool) -> None:
-    """Full-text search of the archive, best match first (bm25).
+def search(
+    query: str,
+    db: str,
+    limit: int,
+    outlet: str | None,
+    relevance: str | None,
+    order: str,
+    recent_above: int,
+    as_json: bool,
+) -> None:
+    """Full-text search of the archive, best match first (bm25), or newest first for common words.
 
     Words are all required, "quoted words" are a phrase, word* a prefix, OR between words means either, -word
-    excludes. Polish letters are optional: zelenski finds Zełenski, bialego finds Białego.
+    excludes. Polish letters are optional: zelenski finds Zełenski, bialego finds Białego. A query that matches
+    more than --recent-above articles is shown newest first (ranking them all would take seconds); --order
+    relevance ranks them anyway.
     """
-    from monitor.archive.search import QueryError
+    from monitor.archive.search import QueryError, choose_order
     from monitor.archive.search import search as run_search
 
     database = _reader(db)
     try:
-        results = run_search(database.conn, query, limit=limit, outlet=outlet, relevance=relevance)
+        chosen = choose_order(database.conn, query, order, recent_above)
+        results = run_search(
+            database.conn, query, limit=limit, outlet=outlet, relevance=relevance, order=chosen
+        )
     except QueryError as exc:
         fail(str(exc))
     finally:
         database.conn.close()
+    if order == "auto" and chosen == "recent":
+        click.echo(
+            f"note: more than {recent_above:,} articles match: newest first "
+            "(--order relevance ranks them all, more slowly)",
+            err=True,
+        )
     if as_json:
         for row in results:
             click.echo(json.dumps(row, ensure_ascii=False))

@@ -219,10 +219,15 @@ def main(argv: list[str] | None = None) -> int:
         leftover.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    if args.via == "storage":
-        count = via_storage(plan, building)
-    else:
-        count = via_bulk(plan, building, max(1, args.workers))
+    try:
+        if args.via == "storage":
+            count = via_storage(plan, building)
+        else:
+            count = via_bulk(plan, building, max(1, args.workers))
+    except BaseException:
+        for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
     building.rename(path)
     seconds = time.perf_counter() - began
     size = path.stat().st_size

@@ -19,7 +19,8 @@ import json
 import random
 import re
 from array import array
-from bisect import bisect
+from bisect import bisect, bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import itemgetter
@@ -35,6 +36,7 @@ from monitor.archive.stories import (
     sketch,
 )
 from monitor.rules import Ruleset
+from monitor.rules.model import WordPattern
 from monitor.rules.text import fold, word_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,15 +65,42 @@ class Vocabulary:
     phrases: list[str]  # 2–3-word passages of the labelled stories around a topic word
 
 
-def _term_matchers(ruleset: Ruleset) -> tuple[frozenset[str], tuple[str, ...]]:
+Matcher = tuple[frozenset[str], tuple[str, ...]]  # exact folded forms, stems
+
+
+def _matcher(patterns: Iterable[WordPattern]) -> Matcher:
     exact: set[str] = set()
     stems: set[str] = set()
-    for term in ruleset.lexicon.terms:
-        for pattern in term.words:
-            exact |= pattern.exact
-            if pattern.stem is not None:
-                stems.add(pattern.stem)
+    for pattern in patterns:
+        exact |= pattern.exact
+        if pattern.stem is not None:
+            stems.add(pattern.stem)
     return frozenset(exact), tuple(sorted(stems))
+
+
+def _matches(matcher: Matcher, word: str) -> bool:
+    exact, stems = matcher
+    return any(w in exact or w.startswith(stems) for w in word_bytes(word).decode("ascii").split())
+
+
+def _blocking(ruleset: Ruleset, counts: dict[str, int]) -> Matcher:
+    """One word of every term of the rules, the rarest in the corpus (``counts``: folded word → count). Text
+    without a word that one of these matches can match no term: a term needs all its words."""
+    folded = sorted(counts)
+    totals = list(accumulate(counts[w] for w in folded))
+
+    def frequency(pattern: WordPattern) -> int:
+        if pattern.stem is None:
+            return sum(counts.get(form, 0) for form in pattern.exact)
+        lo = bisect_left(folded, pattern.stem)
+        hi = bisect_left(folded, pattern.stem + "\x7f")
+        return (totals[hi - 1] if hi else 0) - (totals[lo - 1] if lo else 0)
+
+    blocked: set[WordPattern] = set()
+    for term in sorted(ruleset.lexicon.terms, key=lambda t: len(t.words)):
+        if not blocked.intersection(term.words):
+            blocked.add(min(term.words, key=lambda p: (frequency(p), str(p))))
+    return _matcher(blocked)
 
 
 def _corpus_rows() -> list[dict[str, str]]:
@@ -94,31 +123,39 @@ def _made_up_words(count: int, seed: int) -> list[str]:
 
 
 def vocabulary(ruleset: Ruleset, tail: int = TAIL_WORDS, seed: int = 15) -> Vocabulary:
-    """The plain and topic words for ``ruleset``: a word is a topic word when any word of any term matches it."""
-    exact, stems = _term_matchers(ruleset)
-
-    def topical(word: str) -> bool:
-        return any(w in exact or w.startswith(stems) for w in word_bytes(word).decode("ascii").split())
-
+    """The plain and topic words for ``ruleset``: plain words include none of the words that block every term
+    (:func:`_blocking`), so common words such as "w" or "z" stay plain; topic words are the corpus words that any
+    word of any term matches."""
     counts: dict[str, int] = {}
     forms: dict[str, dict[str, int]] = {}
-    phrases: dict[str, None] = {}
-    for row in _corpus_rows():
+    rows = _corpus_rows()
+    for row in rows:
         for field in ("title", "lead", "text"):
-            tokens = _WORD.findall(row.get(field) or "")
-            for i, token in enumerate(tokens):
+            for token in _WORD.findall(row.get(field) or ""):
                 key = token.lower()
                 counts[key] = counts.get(key, 0) + 1
                 forms.setdefault(key, {})
                 forms[key][token] = forms[key].get(token, 0) + 1
-                if row.get("label") == "primary" and topical(token) and i + 2 < len(tokens):
-                    phrases[" ".join(tokens[i : i + 2 + (i % 2)])] = None
+    folded: dict[str, int] = {}
+    for word, count in counts.items():
+        for piece in word_bytes(word).decode("ascii").split():
+            folded[piece] = folded.get(piece, 0) + count
+    blocking = _blocking(ruleset, folded)
+    talk = _matcher(pattern for term in ruleset.lexicon.terms for pattern in term.words)
+    phrases: dict[str, None] = {}
+    for row in rows:
+        if row.get("label") != "primary":
+            continue
+        tokens = _WORD.findall(row.get("text") or "")
+        for i, token in enumerate(tokens[:-2]):
+            if _matches(talk, token):
+                phrases[" ".join(tokens[i : i + 2 + (i % 2)])] = None
     ranked = sorted(counts, key=lambda w: (-counts[w], w))
     surface = [max(forms[w], key=lambda f: (forms[w][f], f)) for w in ranked]
-    plain = [w for w in surface if not topical(w)]
-    topic = [w for w in surface if topical(w)]
+    plain = [w for w in surface if not _matches(blocking, w)]
+    topic = [w for w in surface if _matches(talk, w)]
     seen = {w.lower() for w in surface}
-    plain += [w for w in _made_up_words(tail, seed) if w not in seen and not topical(w)]
+    plain += [w for w in _made_up_words(tail, seed) if w not in seen and not _matches(blocking, w)]
     return Vocabulary(plain, topic, sorted(phrases))
 
 

@@ -22,12 +22,12 @@ from monitor.discovery.sources import load_sources
 from monitor.discovery.urls import canonical_url
 from monitor.extract import Article
 from monitor.extract.dates import WARSAW
-from monitor.rules import Ruleset, Verdict, classify, fold, load_rules
+from monitor.rules import Ruleset, Verdict, classify, load_rules, word_bytes
 
 BATCH = 25  # articles per transaction, as MONITOR_BATCH_SIZE
 CHUNK_RUNS = 48  # runs made together (by one worker); copies and revisions stay within a chunk
 GROUP_WEIGHT = {"national": 6.0, "broadcaster": 2.5, "business": 2.0, "international": 1.5, "regional": 1.0}
-STORY_SHARE, MENTION_SHARE = 0.02, 0.04  # texts written about the talks, and with a passage on them
+STORY_SHARE, MENTION_SHARE = 0.025, 0.04  # texts written about the talks, and with a passage on them
 WIRE_SHARE, REVISED_SHARE, NON_ARTICLE_SHARE = 0.04, 0.015, 0.02
 INTERRUPTED_SHARE = 0.002
 MEDIAN_CHARS = 2000  # body length: log-normal around this median (mean ≈ 2,300), 300–20,000
@@ -194,7 +194,7 @@ class ChunkMaker:
         modified = None
         if dated and rng.random() < 0.3:
             modified = warsaw(min(start, moment + timedelta(minutes=rng.uniform(3, 180))))
-        slug = "-".join("".join(c if c.isalnum() else " " for c in fold(title)).split()[:8]) or "artykul"
+        slug = "-".join(word_bytes(title).decode("ascii").split()[:8]) or "artykul"
         section = rng.choice(("wiadomosci", "kraj", "swiat", "polityka", "gospodarka", "region"))
         url = f"https://{outlet.domains[0].removeprefix('www.')}/{section}/{slug}-{10_000_000 + article_id}"
         if article_id % 997 == 0 and canonical_url(url) != url:

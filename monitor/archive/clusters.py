@@ -38,9 +38,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from monitor.archive.stories import words
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
-from monitor.rules.text import fold
+from monitor.rules.text import word_bytes
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
@@ -87,20 +86,18 @@ class Features:
     dates: frozenset[int] = frozenset()  # date.toordinal() of each event day
 
 
-# Typographic quotes and dashes become spaces before folding, which then keeps to its fast (ASCII) path.
-_WIDE = str.maketrans(dict.fromkeys("„”“«»‚‘’…–—•·\u00a0", " "))
-
-
-def _plain(text: str, limit: int) -> str:
-    return text[: limit * 16].translate(_WIDE)
-
-
 def stems(text: str | None, limit: int) -> list[str]:
-    """The content words of a text, folded and cut to ``STEM`` letters (function words and numbers left out)."""
+    """The content words of a text, folded and cut to ``STEM`` letters (function words and numbers left out).
+
+    Words are read with :func:`monitor.rules.text.word_bytes`, the rules' own folding (every letter to a-z,
+    everything that is not a letter or digit a space), which runs in C."""
+    if not text:
+        return []
+    folded = word_bytes(text[: limit * 16]).split()[:limit]
     return [
-        word[:STEM]
-        for word in words(_plain(text or "", limit), limit)
-        if len(word) >= MIN_LETTERS and word not in STOPWORDS and not word[0].isdigit()
+        word[:STEM].decode()
+        for word in folded
+        if len(word) >= MIN_LETTERS and not word[:1].isdigit() and word.decode() not in STOPWORDS
     ]
 
 
@@ -159,7 +156,7 @@ def event_dates(text: str | None, published: date) -> frozenset[int]:
     środę"): what is left are the days of announced and recalled events."""
     if not text:
         return frozenset()
-    folded = fold(text.translate(_WIDE))
+    folded = word_bytes(text).decode()
     base = published.toordinal()
     found: set[int] = set()
     for match in _DAY_MONTH.finditer(text):
@@ -269,7 +266,7 @@ def cosine(vector: Mapping[str, float], story: StoryState) -> float:
     if not story.norm:
         return 0.0
     centroid = story.centroid
-    return sum(w * centroid.get(t, 0.0) for t, w in vector.items()) / story.norm
+    return sum(vector[t] * centroid[t] for t in vector.keys() & centroid.keys()) / story.norm
 
 
 def central(story: StoryState, eligible: Iterable[int]) -> int | None:

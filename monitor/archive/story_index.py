@@ -174,10 +174,10 @@ class StoryIndex:
             wire_story = hit[0] if hit else None
         open_stories, quiet = self._candidates(conn, at)
         texts = self._cosines(found)
-        for story in (*open_stories, *quiet):
-            if story.id not in self._posted:
-                texts[story.id] = cosine(found.vector, story)
-        decision = choose(found, open_stories, wire_story=wire_story, quiet=quiet, texts=texts)
+        decision = choose(found, open_stories, wire_story=wire_story, texts=texts)
+        if decision.story is None and quiet:  # a new story: which quiet one, if any, it follows
+            texts.update((story.id, cosine(found.vector, story)) for story in quiet)
+            decision = choose(found, open_stories, quiet=quiet, texts=texts)
         story_id = article_id if decision.story is None else decision.story
         self._record(conn, article_id, story_id, found, decision, joined)
         for token in tokens:
@@ -252,6 +252,10 @@ class StoryIndex:
             states = [self._stories[i] for i in ids if i in self._stories]
         open_stories = [s for s in states if s.open_at(at)]
         quiet = [s for s in states if s.size >= 2 and not s.open_at(at)]
+        for story in open_stories:  # the postings hold the open stories: quiet ones are read one by one
+            self._grow(story, ())
+        for story in quiet:
+            self._unpost(story)
         return open_stories, quiet
 
     def _load(self, conn: sqlite3.Connection, story_ids: list[int]) -> None:

@@ -14,8 +14,9 @@ from monitor.archive.database import (
     open_database,
     open_for_reading,
 )
+from monitor.archive.memory import load_memory
 from monitor.archive.schema import FTS_AUTOMERGE, FTS_HASHSIZE, FTS_SETTINGS, known_migrations, migrations
-from monitor.archive.store import Storage, StoredResult, load_memory
+from monitor.archive.store import Storage, StoredResult
 
 __all__ = [
     "BUSY_TIMEOUT_MS",

@@ -22,7 +22,6 @@ from monitor.archive import runs as runrecords
 from monitor.archive.database import BUSY_TIMEOUT_MS, StorageError, _describe, _locked, now_iso, open_database
 from monitor.archive.stories import content_hash, link_story
 from monitor.archive.story_index import StoryIndex
-from monitor.discovery.memory import FeedState, Memory
 from monitor.extract import Article
 from monitor.rules import Verdict
 
@@ -436,18 +435,6 @@ class Storage:
 
     # --- the crawl's memory (issue #6) -------------------------------------------------------------------
 
-    def known_articles(self) -> dict[str, str | None]:
-        """Stored canonical URLs with the newest time the archive has for each (modified, else published)."""
-        rows = self.conn.execute(
-            "SELECT url, coalesce(modified, published) FROM articles UNION ALL SELECT url, seen_at FROM non_articles"
-        )
-        return {url: stamp for url, stamp in rows}
-
-    def announced(self) -> dict[str, str | None]:
-        """For each URL the crawl fetched (canonical form of the discovered link): the newest time its feed or
-        sitemap gave it then (None when it gave none)."""
-        return dict(self.conn.execute("SELECT url, at FROM announced"))
-
     @staticmethod
     def _write_announced(conn: sqlite3.Connection, announced: Iterable[tuple[str, str | None]]) -> None:
         conn.executemany(
@@ -471,11 +458,6 @@ class Storage:
             if announced:
                 self._write_announced(conn, ((url, announced.get(url)) for url in pages if url in announced))
 
-    def feed_states(self) -> dict[str, Any]:
-        """ETag and Last-Modified of each feed or sitemap as the last completed run saw them."""
-        rows = self.conn.execute("SELECT url, etag, last_modified FROM feed_state")
-        return {url: FeedState(url, etag, modified) for url, etag, modified in rows}
-
     def save_feed_states(self, states: Iterable[Any]) -> None:
         """Remember feed validators; called only when a run completed, so a crash never hides articles."""
         checked = now_iso()
@@ -493,14 +475,3 @@ class Storage:
         from monitor.archive.queries import silent_outlets
 
         return [name for name, _why in silent_outlets(self.conn, runs=runs, hours=None)]
-
-
-def load_memory(db_path: str | Path | None) -> Memory:
-    """Read the archive's memory (without writing to it); an archive that does not exist yet remembers nothing."""
-    if not db_path or not Path(db_path).exists():
-        return Memory()
-    storage = Storage(db_path, readonly=True)
-    try:
-        return Memory(storage.known_articles(), storage.feed_states(), storage.announced())
-    finally:
-        storage.close()

@@ -113,8 +113,10 @@ def test_rescore_rewrites_verdicts_and_reports_what_changed(tmp_path):
     conn.close()
     assert "old" not in rules and "talks_in_title" in rules and "pieskow" in entities
 
-    again = run([*MONITOR, "rescore", "--db", str(db)])
-    assert "0 changed relevance, 2 kept it" in again.stdout
+    again = run([*MONITOR, "rescore", "--db", str(db)])  # a finished rescore is not done again (#15)
+    assert again.returncode == 0 and "Nothing to do" in again.stdout
+    restarted = run([*MONITOR, "rescore", "--db", str(db), "--restart"])
+    assert "0 changed relevance, 2 kept it" in restarted.stdout
 
 
 def test_rescore_without_a_database(tmp_path):

@@ -461,6 +461,27 @@ def m009_stories(db: sqlite_utils.Database) -> None:
     rebuild(db.conn)
 
 
+@migrations()
+def m011_rescores(db: sqlite_utils.Database) -> None:
+    """How far ``monitor rescore`` got with each rule-set version (issue #15): the last article re-scored, written
+    in the same transaction as each batch of verdicts, so a killed rescore continues where it stopped and a
+    finished one is not done again."""
+    db.conn.execute(
+        """CREATE TABLE IF NOT EXISTS rescores (
+            ruleset TEXT PRIMARY KEY,     -- the rule-set version
+            rules TEXT,                   -- the rules file it was loaded from
+            started TEXT NOT NULL,
+            updated TEXT NOT NULL,        -- when the last batch was written
+            finished TEXT,                -- when it reached the last article (NULL while unfinished)
+            last_id INTEGER NOT NULL,     -- every article up to this id has been re-scored with these rules
+            done INTEGER NOT NULL,        -- articles re-scored
+            changed INTEGER NOT NULL,     -- of which changed relevance
+            pruned INTEGER NOT NULL,      -- articles without a body (monitor prune): verdicts kept
+            transitions TEXT NOT NULL     -- JSON: {"none→primary": n, …}
+        )"""
+    )
+
+
 def known_migrations() -> list[str]:
     """The names of every migration this code knows, in order (read from the registered set itself)."""
     return [migration.name for migration in migrations.pending(sqlite_utils.Database(memory=True))]

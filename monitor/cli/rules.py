@@ -7,14 +7,14 @@ commands to the ``monitor`` group.
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
+from monitor.archive.rescore import RescoreReport
 from monitor.cli.common import EXIT_NOTHING_RAN, EXIT_SOME_FAILED, fail
 from monitor.cli.fetch import FetchError, fetch_page
 from monitor.extract import NotAnArticle, extract_article
@@ -54,73 +54,36 @@ def explain_page(ruleset: Ruleset, target: str) -> str:
     return explain(ruleset, verdict, f"{article.title or '(no title)'}\n{article.url}")
 
 
-@dataclass
-class RescoreReport:
-    """What a re-scoring changed: counts per transition and the articles that moved, with their titles."""
-
-    ruleset: str
-    total: int = 0
-    unchanged: int = 0
-    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
-    moved: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def kind(self, before: str | None, after: str) -> str:
-        if after == "primary" and before != "primary":
-            return "newly flagged"
-        if before == "primary":
-            return "unflagged"
-        return "tier changed"
-
-
-def rescore(storage: Any, ruleset: Ruleset, *, dry_run: bool = False, batch_size: int = 500) -> RescoreReport:
-    """Re-classify every stored article with ``ruleset``; write the new verdicts one batch per transaction."""
-    report = RescoreReport(ruleset.version)
-    for rows in storage.iter_verdict_inputs(batch_size):
-        updates = []
-        for row in rows:
-            verdict = classify(ruleset, row["title"], row["lead"], row["text"])
-            report.total += 1
-            before = row["relevance"]
-            if before != verdict.relevance:
-                report.transitions[(before or "unscored", verdict.relevance)] += 1
-                report.moved.setdefault(report.kind(before, verdict.relevance), []).append(
-                    {
-                        "id": row["id"],
-                        "title": row["title"],
-                        "url": row["url"],
-                        "before": before,
-                        "after": verdict.relevance,
-                        "score": verdict.score,
-                    }
-                )
-            else:
-                report.unchanged += 1
-                if row["ruleset"] == verdict.ruleset and row["score"] == verdict.score:
-                    continue  # already scored by these very rules
-            updates.append((row["id"], verdict))
-        if not dry_run:
-            storage.replace_verdicts(updates)
-    return report
-
-
 def format_rescore(report: RescoreReport, show: int, dry_run: bool) -> str:
     moved = report.total - report.unchanged
-    lines = [
-        f"{'Would re-score' if dry_run else 'Re-scored'} {report.total} article(s) with rules {report.ruleset}: "
-        f"{moved} changed relevance, {report.unchanged} kept it"
-    ]
+    if report.finished_before and not report.total and not report.pruned:
+        return (
+            f"The archive was re-scored with rules {report.ruleset} on {report.finished_before} "
+            f"({report.earlier:,} article(s)); no article was stored since. Nothing to do (--restart does it again)."
+        )
+    lines = []
+    lines.append(
+        f"{'Would re-score' if dry_run else 'Re-scored'} {report.total:,} article(s) with rules {report.ruleset}: "
+        f"{moved:,} changed relevance, {report.unchanged:,} kept it"
+    )
+    if report.resumed_after and report.total:
+        what = "stored since it finished" if report.finished_before else "left when it stopped"
+        lines.append(
+            f"  (continued after article {report.resumed_after:,}: {report.earlier:,} re-scored before, "
+            f"{report.earlier_changed:,} of them changed; these are the articles {what})"
+        )
+    if report.pruned:
+        lines.append(f"  {report.pruned:,} article(s) without a body (pruned) kept their verdicts")
     for name in TRANSITIONS:
         items = report.moved.get(name, [])
-        lines.append(f"  {name}: {len(items)}")
+        lines.append(f"  {name}: {len(items):,}")
         for item in items[:show]:
-            lines.append(
-                f"    {item['before'] or 'unscored'} → {item['after']} ({item['score']:g})  {item['title']}"
-            )
+            lines.append(f"    {item.before or 'unscored'} → {item.after} ({item.score:g})  {item.title}")
         if len(items) > show:
-            lines.append(f"    … and {len(items) - show} more")
+            lines.append(f"    … and {len(items) - show:,} more")
     if report.transitions:
         lines.append(
-            "  by tier: " + ", ".join(f"{a}→{b} {n}" for (a, b), n in sorted(report.transitions.items()))
+            "  by tier: " + ", ".join(f"{a}→{b} {n:,}" for (a, b), n in sorted(report.transitions.items()))
         )
     return "\n".join(lines)
 
@@ -137,22 +100,57 @@ def _rules_or_exit(rules_file: str | None) -> Ruleset:
 @click.option("--rules", "rules_file", help="Your own rules file (default: the packaged one).")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--show", default=20, show_default=True, help="Titles listed per kind of change.")
-@click.option("--batch-size", default=500, show_default=True, help="Articles per transaction.")
-def rescore_command(db: str, rules_file: str | None, dry_run: bool, show: int, batch_size: int) -> None:
-    """Re-classify the stored archive after a rule change and report what changed."""
+@click.option(
+    "--batch-size", default=500, show_default=True, type=click.IntRange(1), help="Articles per transaction."
+)
+@click.option(
+    "--processes",
+    default=os.cpu_count() or 1,
+    show_default="the number of cores",
+    type=click.IntRange(1),
+    help="Processes classifying (1: in the writer itself).",
+)
+@click.option("--restart", is_flag=True, help="Start from the first article even if these rules got further.")
+def rescore_command(
+    db: str, rules_file: str | None, dry_run: bool, show: int, batch_size: int, processes: int, restart: bool
+) -> None:
+    """Re-classify the stored archive after a rule change and report what changed.
+
+    A stopped or killed rescore continues where it stopped when run again with the same rules; a finished one
+    only scores the articles stored since. Progress goes to stderr (a bar on a terminal, a line every 10 s
+    otherwise).
+    """
     from monitor.archive import Storage, StorageError
+    from monitor.archive.rescore import Rescorer
+    from monitor.cli.progress import Progress
 
     ruleset = _rules_or_exit(rules_file)
     if not Path(db).is_file():
         fail(f"{db}: no such database")
+    bar: Progress | None = None
     try:
         storage = Storage(db)
         try:
-            report = rescore(storage, ruleset, dry_run=dry_run, batch_size=max(1, batch_size))
+            rescorer = Rescorer(
+                storage,
+                ruleset,
+                rules_path=rules_file,
+                processes=processes,
+                batch_size=batch_size,
+                dry_run=dry_run,
+            )
+            if restart:
+                rescorer.restart()
+            bar = Progress("rescore", rescorer.remaining())
+            report = rescorer.run(bar.update)
         finally:
+            if bar is not None:
+                bar.close()
             storage.close()
     except StorageError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        fail("stopped; what was re-scored is kept: run the same command again to continue", 130)
     click.echo(format_rescore(report, show, dry_run))
 
 

@@ -21,7 +21,7 @@ crawl: $(STAMP)  ## crawl the real outlets into data/monitor.db (needs the inter
 test: $(STAMP)  ## the whole test suite, offline, one worker per core (a test file stays on one worker)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
-eval: $(STAMP)  ## quality figures: extraction on golden pages and real pages, rules on the labelled corpus
+eval: $(STAMP)  ## quality figures: extraction on golden and real pages, rules on the labelled corpus, story clustering
 	$(BIN)/python -m monitor.devtools.eval_extraction
 	@if [ -f ../shared/tools/eval_extract.py ] && [ -f ../shared/realpages/gold.jsonl ]; then \
 		echo; echo "real pages, the shared scorer itself (../shared/tools/eval_extract.py):"; \
@@ -29,6 +29,7 @@ eval: $(STAMP)  ## quality figures: extraction on golden pages and real pages, r
 			-- $(BIN)/monitor extract {file} --url {url} | tail -n 1; \
 	else echo "shared scorer: ../shared/tools/eval_extract.py or ../shared/realpages not found, skipped"; fi
 	$(BIN)/python -m monitor.devtools.eval_rules
+	$(BIN)/python -m monitor.devtools.eval_stories
 
 bench: $(STAMP)  ## benchmarks (not tests): rules throughput, extraction CPU vs trafilatura, archive upserts/bm25/size, crawl start-up
 	$(BIN)/python bench/bench_rules.py

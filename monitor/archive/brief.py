@@ -117,6 +117,10 @@ def _outlets(story: Mapping[str, Any]) -> str:
     return f"{n} outlet{'s' if n != 1 else ''}"
 
 
+def _articles(count: int) -> str:
+    return f"{count} article{'s' if count != 1 else ''}"
+
+
 def _who(story: Mapping[str, Any]) -> str:
     parts = []
     if story["people"]:
@@ -140,7 +144,7 @@ def render_text(stories: list[dict[str, Any]], since: datetime, until: datetime 
         lines.append(f"{rank}. {story['headline'] or '(no headline)'}")
         lines.append(
             f"   first: {story['first_outlet']}, {local(story['first_seen'])} · {_outlets(story)} · "
-            f"{story['articles']} articles ({story['window_articles']} in this window)"
+            f"{_articles(story['articles'])} ({story['window_articles']} in this window)"
         )
         if _who(story):
             lines.append(f"   {_who(story)}")
@@ -176,7 +180,7 @@ def render_markdown(stories: list[dict[str, Any]], since: datetime, until: datet
         lines.append("")
         lines.append(
             f"First on **{_md(story['first_outlet'])}** at {local(story['first_seen'])} · {_outlets(story)} · "
-            f"{story['articles']} articles ({story['window_articles']} in this window)"
+            f"{_articles(story['articles'])} ({story['window_articles']} in this window)"
         )
         if _who(story):
             lines.append("")

@@ -121,6 +121,24 @@ def print_summary(rows: list[dict[str, Any]], flagged: list[dict[str, Any]]) -> 
         click.echo(f"  {published}  {story['outlet']:<{width}}  {story['title']}")
 
 
+def print_stories(db: str) -> None:
+    """The stories behind the flagged articles (one line each: first seen, outlets, headline)."""
+    from datetime import UTC, datetime
+
+    from monitor.archive import open_for_reading
+    from monitor.archive.brief import brief_stories, local
+
+    database = open_for_reading(db)
+    try:
+        stories = brief_stories(database.conn, datetime(1970, 1, 1, tzinfo=UTC), limit=100)
+    finally:
+        database.conn.close()
+    click.echo(f"\nStories ({len(stories)}): the same event on several outlets is one story (monitor brief):")
+    for story in stories:
+        outlets = f"{story['outlets']} outlet{'s' if story['outlets'] != 1 else ''}"
+        click.echo(f"  {local(story['first_seen'])}  {outlets:<10}  {story['headline']}")
+
+
 def unaccounted(row: dict[str, Any]) -> int:
     """Discovered article URLs of a row with no outcome: requests still queued when the run stopped early."""
     return int(row.get("discovered") or 0) - sum(int(row.get(c) or 0) for c in OUTCOMES)
@@ -265,6 +283,7 @@ def demo(db: str, sites: str | None, verbose: bool) -> None:
     print_summary(rows, flagged)
     for line in source_problems(rows):
         click.echo(f"  (expected in the demo) {line}")
+    print_stories(db)
     click.echo(f"\nDatabase: {db} — try: sqlite3 {db} 'SELECT * FROM peace_talks'")
 
 

@@ -6,6 +6,11 @@ same run (a plain INSERT of the same rows into a table without FTS, triggers or 
 speed varies more than the code's.
 
     python bench/bench_archive.py [--articles 100000] [--chars 3000] [--batch 500]
+        [--scale 1000000] [--scale-days 365] [--rescore-seconds 60] [--keep DIR]
+
+Then, at ``--scale`` articles (0: not at all), a year of crawls built by bench/make_archive.py: build rate, size
+against the raw text, search latency in both orders, rescore with 1 and 2 processes, size after prune and VACUUM
+(``bench/scale.py``; figures also in bench/results.json).
 """
 
 from __future__ import annotations
@@ -172,7 +177,24 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--chars", type=int, default=3000, help="body characters per article")
     parser.add_argument("--batch", type=int, default=500, help="articles per transaction")
+    parser.add_argument(
+        "--scale", type=int, default=1_000_000, help="articles of the year-long archive (0: skip)"
+    )
+    parser.add_argument("--scale-days", type=float, default=365.0)
+    parser.add_argument("--rescore-seconds", type=float, default=60.0, help="how long each rescore is timed")
+    parser.add_argument("--keep", type=Path, help="build the year-long archive in this folder and keep it")
+    parser.add_argument("--no-upserts", action="store_true", help="only the year-long archive")
     args = parser.parse_args()
+    if not args.no_upserts:
+        upserts(args)
+    if args.scale:
+        from scale import run_scale
+
+        run_scale(args.scale, args.scale_days, args.rescore_seconds, args.keep)
+
+
+def upserts(args: argparse.Namespace) -> None:
+    """Upserts per second with FTS, re-fetches, bm25 latency and size at ``--articles`` (issue #5)."""
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = list(articles(args.articles, args.chars))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import sys
 import time
 from collections.abc import Iterator
@@ -231,9 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     building.rename(path)
     seconds = time.perf_counter() - began
     size = path.stat().st_size
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         f"{path}: {count:,} articles, {plan.runs:,} runs over {plan.days:g} days, {size / 1e6:,.1f} MB, "
-        f"{seconds:,.1f} s ({count / seconds:,.0f} articles/s, via {args.via})"
+        f"{seconds:,.1f} s ({count / seconds:,.0f} articles/s, via {args.via}); CPU seconds: writer "
+        f"{own.ru_utime + own.ru_stime:,.1f}, text workers {workers.ru_utime + workers.ru_stime:,.1f}"
     )
     return 0
 

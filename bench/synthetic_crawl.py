@@ -12,6 +12,7 @@ import random
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from synthetic import TextMaker, vocabulary
@@ -112,7 +113,8 @@ def setup(plan: Plan) -> None:
     vocab = vocabulary(ruleset, seed=plan.seed)
     STATE.update(plan=plan, ruleset=ruleset, sources=sources, vocab=vocab, first_ids=plan.first_ids())
     rng = random.Random(plan.seed)
-    STATE["weights"] = [GROUP_WEIGHT.get(s.group or "", 0.5) * rng.uniform(0.3, 1.7) for s in sources]
+    weights = [GROUP_WEIGHT.get(s.group or "", 0.5) * rng.uniform(0.3, 1.7) for s in sources]
+    STATE["weights"] = list(accumulate(weights))  # cumulative: drawn by bisection, not summed at every draw
     maker = TextMaker(vocab, random.Random(plan.seed))
     STATE.update(maker=maker, plain=classify(ruleset, maker.title(), maker.lead(), maker.body(2000)))
 
@@ -234,7 +236,7 @@ class ChunkMaker:
                 article_id, spec.outlet, start, at, texts, [rng.choice(("PAP", "aja/PAP"))]
             )
             return spec.outlet.name, article, self._verdict(kind, article), self.stories[spec.copy_of]
-        index = rng.choices(range(len(self.sources)), weights=STATE["weights"])[0]
+        index = rng.choices(range(len(self.sources)), cum_weights=STATE["weights"])[0]
         outlet = self.sources[index]
         roll = rng.random()
         kind = "story" if roll < STORY_SHARE else "mention" if roll < STORY_SHARE + MENTION_SHARE else "plain"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import threading
 import time
@@ -82,7 +83,9 @@ def _watch_parent() -> None:
 
 
 def _load(rules_path: str | None, version: str) -> None:
-    """Pool initializer: the rules, once per process (the same file must give the same version)."""
+    """Pool initializer: the rules, once per process (the same file must give the same version). Ctrl-C is the
+    writer's to handle: it stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, daemon=True).start()
     ruleset = load_rules(rules_path)
     if ruleset.version != version:

@@ -104,7 +104,8 @@ ORDER BY top.rank
 
 # Newest first: FTS5 walks its index from the highest rowid (an article's id: the order it was stored) and the
 # outer query stops at :limit, so nothing is scored or sorted but the rows shown. CROSS JOIN keeps the index the
-# outer loop when filters join `articles`; bm25 is computed for the rows shown only (for --json).
+# outer loop when filters join `articles`. No bm25 here, not even for the rows shown: it counts every article
+# that contains each term, the very cost this order avoids (rank is NULL).
 RECENT_SQL = """
 WITH top AS (
     SELECT articles_fts.rowid AS id
@@ -114,8 +115,7 @@ WITH top AS (
     LIMIT :limit
 )
 SELECT a.id, a.published, a.source AS outlet, a.title, a.url, a.relevance, a.score, a.story_id,
-       bm25(articles_fts, {weights}) AS rank,
-       snippet(articles_fts, 2, '[', ']', '…', 14) AS snippet
+       NULL AS rank, snippet(articles_fts, 2, '[', ']', '…', 14) AS snippet
 FROM top
 CROSS JOIN articles_fts ON articles_fts.rowid = top.id AND articles_fts MATCH :query
 JOIN articles a ON a.id = top.id

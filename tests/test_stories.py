@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,8 @@ from monitor.archive.clusters import (
     StoryState,
     choose,
     event_dates,
+    member,
     score,
-    start,
     stems,
     weigh,
 )
@@ -80,9 +80,14 @@ def features(vector, *, at="2026-01-22T12:00:00+00:00", dates=(), venues=()):
 
 
 def story(story_id, *members):
-    state = start(story_id, members[0])
-    for number, member in enumerate(members[1:], start=1):
-        state.add(story_id + number, member)
+    """A story of articles (features) in the given order, the first one with id ``story_id``."""
+    items = [
+        member(story_id + n, (found.at.isoformat(), f"https://x.pl/{story_id + n}"), found)
+        for n, found in enumerate(members)
+    ]
+    state = StoryState(items[0])
+    for item in items[1:]:
+        state.add(item)
     return state
 
 
@@ -102,10 +107,12 @@ def test_a_story_is_open_within_the_window_of_its_first_and_last_articles():
     later = WINDOW + timedelta(hours=1)
     assert choose(features({"kreml": 1.0}, at="2026-01-23T11:00:00+00:00"), [moscow]).story == 1
     closed = features({"kreml": 1.0}, at=(moscow.last + later).isoformat())
-    decision = choose(closed, [], quiet=[moscow])
+    decision = choose(closed, [moscow])
     assert decision.story is None and decision.follows is None  # a one-article story is never "quiet"
-    moscow.add(5, features({"kreml": 1.0}, at="2026-01-20T13:00:00+00:00"))
-    assert choose(closed, [], quiet=[moscow]).follows == 1  # the subject resurfaced after a gap
+    again = features({"kreml": 1.0}, at="2026-01-20T12:30:00+00:00")
+    moscow.add(member(5, ("2026-01-20T12:30:00+00:00", "u"), again))
+    resurfaced = features({"kreml": 1.0}, at=(moscow.last + later).isoformat())
+    assert choose(resurfaced, [moscow]).follows == 1  # the subject resurfaced after a gap
 
 
 def test_days_far_apart_and_different_venues_count_against_a_story():
@@ -132,9 +139,12 @@ def test_a_wire_copy_joins_its_earlier_copys_story_whatever_the_score():
 
 
 def test_choose_is_deterministic_on_ties():
-    twins = [story(7, features({"kreml": 1.0})), story(3, features({"kreml": 1.0}))]
-    assert choose(features({"kreml": 1.0}), twins).story == 3
-    assert isinstance(StoryState(1, datetime.now(UTC), datetime.now(UTC)).size, int)
+    """A tie goes to the story whose first article comes first in the order (not to the lower id: ids follow
+    the order articles were stored in)."""
+    earlier = story(7, features({"kreml": 1.0}, at="2026-01-22T10:00:00+00:00"))
+    later = story(3, features({"kreml": 1.0}, at="2026-01-22T11:00:00+00:00"))
+    assert choose(features({"kreml": 1.0}), [later, earlier]).story == 7
+    assert choose(features({"kreml": 1.0}), [earlier, later]).story == 7
     assert JOIN > 0
 
 

@@ -1,24 +1,28 @@
 """Stories, not articles: which event an article reports. Pure functions over an article's features and the
 features of the stories it could join; the SQL around them is :mod:`monitor.archive.story_index`.
 
-An article is described by (:func:`features`):
+An article is described by (:func:`features`), from its own text alone, so that the same article always gets
+the same features whenever and in whatever order it is stored:
 
 - a **word vector**: the folded words of its title (×3), lead (×2) and the first ``BODY_WORDS`` words of its body,
   cut to their first ``STEM`` letters (a crude lemma: Polish inflects the end of a word, so *Genewie* and
   *Genewa*, *rozmowy* and *rozmów* meet), without function words, plus one token per matched entity
-  (``@witkoff``, weighed ×``ENTITY_BOOST``); weighed by TF-IDF, where document frequencies count the flagged
-  and mention articles clustered so far (so the words of every peace-talk story, *rozmowy*, *Ukraina*,
-  weigh little and *Abu Zabi*, *jeńców*, *Driscoll* a lot), cut to its ``TOP_TOKENS`` heaviest tokens and
-  normalised;
+  (``@witkoff``, weighed ×``ENTITY_BOOST``); weighed by TF-IDF, where the document frequencies are a fixed table
+  (:func:`background`, counted on the labelled corpus: the words of every peace-talk story, *rozmowy*,
+  *Ukraina*, weigh little and *Abu Zabi*, *jeńców*, *Driscoll* a lot), cut to its ``TOP_TOKENS`` heaviest
+  tokens and normalised; its ``SEEDS`` heaviest tokens are its **seeds**;
 - its **event dates**: days the text names ("22 stycznia", "w czwartek", "jutro"), resolved against its
   publication day and kept when within ``DATE_RANGE`` days of it, but neither that day nor the day before
   (the days news is reported on, not the days of the events it announces or recalls);
 - its **venues**: matched entities whose role is ``venue`` (Genewa, Abu Zabi, Stambuł, Miami);
 - its **time**: the publication instant, else when the monitor first saw it.
 
+Articles are clustered in the order of their times (ties by URL), each against the stories made of the articles
+before it: :class:`monitor.archive.story_engine.Engine` keeps that true whatever the order they are stored in.
 A story is the sum of its articles' vectors (its centroid) with the union of their dates and venues. An article
-joins the open story it scores best with, when that score reaches ``JOIN``; a story is open to articles within
-``WINDOW`` of its first and last article, so it stays open while coverage continues. The score is the cosine of
+is compared with the stories sharing one of its seeds with one of their articles' seeds, and joins the open one
+it scores best with, when that score reaches ``JOIN``; a story is open to articles up to ``WINDOW`` after its
+last article, so it stays open while coverage continues. The score is the cosine of
 the article's vector with the centroid, plus ``DATE_BONUS`` when they name the same day, minus ``DATE_PENALTY``
 when every day they name is more than ``DATE_APART`` days apart (two meetings of the same people a week apart),
 minus ``VENUE_PENALTY`` when both name venues and none is shared (Geneva and Abu Dhabi). A copy of a wire
@@ -32,18 +36,23 @@ resurfaced after the earlier story went quiet; earlier: started before the artic
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
 from monitor.rules.text import word_bytes
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
-JOIN = 0.26  # the score an article needs to join a story
+JOIN = 0.31  # the score an article needs to join a story
 FOLLOW = 0.24  # the text cosine a new story needs with an earlier one to follow it
 DATE_BONUS = 0.05  # both name the same day
 DATE_PENALTY = 0.30  # every day they name is more than DATE_APART days apart
@@ -55,6 +64,7 @@ STEM = 5  # letters kept of each word
 MIN_LETTERS = 4  # shorter words carry no subject
 BODY_WORDS = 400  # the top of a news story says what happened; the rest is background
 TOP_TOKENS = 80  # tokens kept per article
+SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
 FIELD_WEIGHTS = (3.0, 2.0, 1.0)  # title, lead, body
 ENTITY_BOOST = 2.0
 
@@ -191,6 +201,27 @@ def warsaw_day(at: datetime) -> date:
     return at.astimezone(WARSAW).date()
 
 
+@dataclass(frozen=True)
+class Terms:
+    """Document frequencies: how many of ``docs`` documents have each token (one count per document)."""
+
+    docs: int
+    df: Mapping[str, int]
+
+
+TERMS_FILE = Path(__file__).resolve().parent.parent / "data" / "story_terms.toml"
+
+
+@functools.cache
+def background() -> Terms:
+    """The packaged document frequencies (``monitor/data/story_terms.toml``, written by ``python -m
+    monitor.devtools.eval_stories --write-terms`` from the labelled corpus): fixed, so an article's vector does
+    not depend on what was stored before it."""
+    with TERMS_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return Terms(int(data["docs"]), {str(k): int(v) for k, v in data["df"].items()})
+
+
 def features(
     at: datetime,
     title: str | None,
@@ -198,67 +229,135 @@ def features(
     text: str | None,
     entity_hits: Mapping[str, int],
     venues: Iterable[str],
-    df: Mapping[str, int],
-    docs: int,
-) -> tuple[Features, frozenset[str]]:
-    """An article's features and its distinct tokens (for the document frequencies). ``entity_hits`` counts
-    its matched entities (distinct passages), ``venues`` names the entities that are meeting places,
-    ``df``/``docs`` are the document frequencies so far."""
+    terms: Terms | None = None,
+) -> Features:
+    """An article's features. ``entity_hits`` counts its matched entities (distinct passages), ``venues`` names
+    the entities that are meeting places, ``terms`` the document frequencies (:func:`background` by default)."""
+    terms = terms or background()
     raw = counts(title, lead, text, entity_hits)
     head = " ".join(part for part in (title, lead, " ".join((text or "").split()[:BODY_WORDS])) if part)
-    found = Features(
+    return Features(
         at=at,
-        vector=weigh(raw, df, docs),
+        vector=weigh(raw, terms.df, terms.docs),
         entities=frozenset(entity_hits),
         venues=frozenset(venues) & frozenset(entity_hits),
         dates=event_dates(head, warsaw_day(at)),
     )
-    return found, frozenset(raw)
 
 
 # --- what a story is ------------------------------------------------------------------------------------
 
 
-@dataclass
-class StoryState:
-    """A story as clustering sees it: its span, the sum of its articles' vectors, their dates and venues."""
+Key = tuple[str, str]  # an article's place in the order of clustering: (its time in UTC, ISO 8601; its URL)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A clustered article: its id, its place in the order (:data:`Key`), its features, its seeds and the wire
+    dispatch it copies (the ``articles.story_id`` it shares with its copies; None when it has no copy)."""
 
     id: int
-    first: datetime
-    last: datetime
-    centroid: dict[str, float] = field(default_factory=dict)
-    norm: float = 0.0
-    dates: set[int] = field(default_factory=set)
-    venues: set[str] = field(default_factory=set)
-    members: dict[int, Mapping[str, float]] = field(default_factory=dict)  # article id -> vector
+    key: Key
+    features: Features
+    seeds: tuple[str, ...]
+    wire: int | None = None
+
+
+def member(article_id: int, key: Key, found: Features, wire: int | None = None) -> Member:
+    """A :class:`Member`; its seeds are the ``SEEDS`` heaviest tokens of its vector (ordered heaviest first)."""
+    return Member(article_id, key, found, tuple(list(found.vector)[:SEEDS]), wire)
+
+
+class StoryState:
+    """A story as clustering sees it: its articles in order, the sum of their vectors, their dates and venues.
+
+    The sums are always made by adding the articles in order (also after one is taken out), so two stories of the
+    same articles have the very same centroid to the last bit, whatever happened before."""
+
+    def __init__(self, founder: Member):
+        self.id = founder.id  # the first article's id
+        self.members: list[Member] = []
+        self._keys: list[Key] = []
+        self.centroid: dict[str, float] = {}
+        self.norm = 0.0
+        self.dates: Counter[int] = Counter()
+        self.venues: Counter[str] = Counter()
+        self.seeds: Counter[str] = Counter()
+        self.add(founder)
 
     @property
     def size(self) -> int:
         return len(self.members)
 
-    def add(self, article_id: int, article: Features) -> None:
+    @property
+    def first(self) -> datetime:
+        return self.members[0].features.at
+
+    @property
+    def last(self) -> datetime:
+        return self.members[-1].features.at
+
+    @property
+    def founder_key(self) -> Key:
+        return self._keys[0]
+
+    def _accumulate(self, item: Member) -> None:
         centroid, squares = self.centroid, self.norm * self.norm
-        for token, weight in article.vector.items():
+        for token, weight in item.features.vector.items():
             before = centroid.get(token, 0.0)
             centroid[token] = before + weight
             squares += weight * (2 * before + weight)
         self.norm = math.sqrt(max(squares, 0.0))
-        self.dates |= article.dates
-        self.venues |= article.venues
-        self.first = min(self.first, article.at)
-        self.last = max(self.last, article.at)
-        self.members[article_id] = article.vector
+        self.dates.update(item.features.dates)
+        self.venues.update(item.features.venues)
+        self.seeds.update(item.seeds)
+
+    def _recount(self) -> None:
+        self.centroid, self.norm = {}, 0.0
+        self.dates, self.venues, self.seeds = Counter(), Counter(), Counter()
+        for item in self.members:
+            self._accumulate(item)
+
+    def add(self, item: Member) -> None:
+        """Add an article (in its place in the order)."""
+        if not self._keys or item.key > self._keys[-1]:
+            self.members.append(item)
+            self._keys.append(item.key)
+            self._accumulate(item)
+            return
+        at = bisect.bisect_left(self._keys, item.key)
+        self.members.insert(at, item)
+        self._keys.insert(at, item.key)
+        self._recount()
+
+    def remove(self, article_id: int) -> None:
+        """Take an article out (the sums are made again, in order)."""
+        at = next(i for i, item in enumerate(self.members) if item.id == article_id)
+        del self.members[at]
+        del self._keys[at]
+        self._recount()
+
+    def before(self, key: Key) -> StoryState | None:
+        """The story as it was before the article at ``key``: its articles ordered before it (None when none)."""
+        at = bisect.bisect_left(self._keys, key)
+        if at == len(self._keys):
+            return self
+        if at == 0:
+            return None
+        earlier = StoryState(self.members[0])
+        for item in self.members[1:at]:
+            earlier.add(item)
+        earlier.id = self.id
+        return earlier
 
     def open_at(self, at: datetime) -> bool:
         """Whether an article at ``at`` may join: within ``WINDOW`` of the story's first or last article."""
         return self.first - WINDOW <= at <= self.last + WINDOW
 
-
-def start(article_id: int, article: Features) -> StoryState:
-    """A new story, named after the article that starts it."""
-    story = StoryState(article_id, article.at, article.at)
-    story.add(article_id, article)
-    return story
+    def followable_at(self, at: datetime) -> bool:
+        """Whether a story started at ``at`` may follow this one: open, or quiet since its last article (of two
+        articles or more) for at most ``FOLLOW_SPAN``."""
+        return self.open_at(at) or (self.size >= 2 and self.last < at <= self.last + FOLLOW_SPAN)
 
 
 def cosine(vector: Mapping[str, float], story: StoryState) -> float:
@@ -266,14 +365,19 @@ def cosine(vector: Mapping[str, float], story: StoryState) -> float:
     if not story.norm:
         return 0.0
     centroid = story.centroid
-    return sum(vector[t] * centroid[t] for t in vector.keys() & centroid.keys()) / story.norm
+    return sum(w * centroid[t] for t, w in vector.items() if t in centroid) / story.norm
 
 
 def central(story: StoryState, eligible: Iterable[int]) -> int | None:
     """The article of ``eligible`` (ids of the story's members) closest to the story's centroid: whose headline
-    the story takes. Ties go to the lower id (the earlier stored)."""
-    ranked = [(-cosine(story.members[i], story), i) for i in eligible if i in story.members]
-    return min(ranked)[1] if ranked else None
+    the story takes. Ties go to the earlier article in the order."""
+    wanted = set(eligible)
+    ranked = [
+        (-round(cosine(item.features.vector, story), 9), item.key, item.id)
+        for item in story.members
+        if item.id in wanted
+    ]
+    return min(ranked)[2] if ranked else None
 
 
 @dataclass(frozen=True)
@@ -297,7 +401,7 @@ def score(article: Features, story: StoryState, text: float | None = None) -> Sc
         days_apart = gap > DATE_APART
         value += DATE_BONUS if same_day else 0.0
         value -= DATE_PENALTY if days_apart else 0.0
-    if article.venues and story.venues and not article.venues & story.venues:
+    if article.venues and story.venues and not any(venue in story.venues for venue in article.venues):
         venue_conflict = True
         value -= VENUE_PENALTY
     return Score(round(value, 4), round(text, 4), same_day, days_apart, venue_conflict)
@@ -313,38 +417,29 @@ class Decision:
     follows: int | None = None
 
 
-def choose(
-    article: Features,
-    stories: Iterable[StoryState],
-    *,
-    wire_story: int | None = None,
-    quiet: Iterable[StoryState] = (),
-    texts: Mapping[int, float] | None = None,
-) -> Decision:
-    """The story an article joins among ``stories`` (those open at its time are considered), or a new one.
+def choose(article: Features, stories: Sequence[StoryState], *, wire_story: int | None = None) -> Decision:
+    """The story an article joins among ``stories`` (the stories made of the articles before it), or a new one.
 
-    ``wire_story`` is the story of an earlier copy of the same wire dispatch; ``quiet`` are earlier stories that
-    may be followed (of two articles or more, their last one ``WINDOW`` to ``FOLLOW_SPAN`` before the article).
-    ``texts`` may give the cosines of the article with the stories, by story id, computed beforehand (a story
-    missing from it shares no token with the article: its cosine is 0)."""
+    ``wire_story`` is the story of an earlier copy of the same wire dispatch. Only the stories open at the
+    article's time may be joined; a new story follows the story (open, or quiet for at most ``FOLLOW_SPAN``) whose
+    centroid its vector is closest to, when that cosine reaches ``FOLLOW``. Ties go to the story whose first
+    article comes first in the order."""
     if wire_story is not None:
         return Decision(wire_story, "wire", 1.0)
-    best: tuple[float, int] | None = None
-    follows: tuple[float, int] | None = None
+    best: tuple[float, Key, int] | None = None
+    follows: tuple[float, Key, int] | None = None
     for story in stories:
-        if not story.open_at(article.at):
+        joinable = story.open_at(article.at)
+        if not joinable and not story.followable_at(article.at):
             continue
-        found = score(article, story, None if texts is None else texts.get(story.id, 0.0))
-        if found.value >= JOIN and (best is None or (found.value, -story.id) > (best[0], -best[1])):
-            best = (found.value, story.id)
-        if story.first < article.at and (follows is None or found.text > follows[0]):
-            follows = (found.text, story.id)
+        found = score(article, story)
+        if joinable and found.value >= JOIN:
+            candidate = (-found.value, story.founder_key, story.id)
+            best = candidate if best is None or candidate < best else best
+        if story.followable_at(article.at):
+            candidate = (-found.text, story.founder_key, story.id)
+            follows = candidate if follows is None or candidate < follows else follows
     if best is not None:
-        return Decision(best[1], "similar", best[0])
-    for story in quiet:
-        if story.size >= 2 and story.first < article.at <= story.last + FOLLOW_SPAN:
-            text = cosine(article.vector, story) if texts is None else texts.get(story.id, 0.0)
-            if follows is None or text > follows[0]:
-                follows = (text, story.id)
-    followed = follows[1] if follows and follows[0] >= FOLLOW else None
+        return Decision(best[2], "similar", -best[0])
+    followed = follows[2] if follows is not None and -follows[0] >= FOLLOW else None
     return Decision(None, "new", None, followed)

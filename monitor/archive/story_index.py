@@ -1,42 +1,34 @@
-"""The archive's stories (issue #17): thin SQL around the decisions of :mod:`monitor.archive.clusters`.
+"""The archive's stories (issue #17): thin SQL around :mod:`monitor.archive.story_engine` and
+:mod:`monitor.archive.clusters`.
 
 Every flagged (``primary``) or ``mention`` article joins a story when it is stored (:class:`StoryIndex`, called by
 :class:`monitor.archive.store.Storage` inside the batch's transaction); :func:`rebuild` clusters the whole archive
-again, in the order of the articles' times, after a rule or threshold change. Tables (migration ``m009_stories``):
+again after a rule or threshold change. Both place the articles in the order of their times, so they give the
+same stories whatever order the crawl stored the articles in. Tables (migration ``m009_stories``):
 
-- ``stories``: one row per story, named by the id of the article that started it;
+- ``stories``: one row per story, named by the id of its first article;
 - ``story_articles``: which story each clustered article is in, its time, how it joined and with what score;
-- ``story_vectors`` and ``story_terms`` (hidden): each article's features and the document frequencies, so an
-  incremental writer decides as :func:`rebuild` would, without reading the articles' texts again.
+- ``story_vectors`` (hidden): each article's features, so the writer decides without reading texts again.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from monitor.archive.clusters import (
-    FOLLOW_SPAN,
-    WINDOW,
-    Decision,
-    Features,
-    StoryState,
-    central,
-    choose,
-    cosine,
-    features,
-    start,
-    warsaw_day,
-)
+from monitor.archive.clusters import Features, Member, StoryState, central, features, member, warsaw_day
+from monitor.archive.story_engine import REACH, Engine, Outcome, Placement
 from monitor.extract.dates import WARSAW
 
 CLUSTERED = ("primary", "mention")
-SEEDS = 20  # an article's heaviest tokens that find the stories it is compared with
 
 
 def utc_iso(moment: datetime) -> str:
@@ -68,27 +60,38 @@ def venue_entities() -> frozenset[str]:
     return frozenset(e.id for e in ruleset.entities.values() if e.role == "venue")
 
 
-def entity_hits(conn: sqlite3.Connection, article_id: int) -> Counter[str]:
-    """How many distinct passages name each entity in an article's stored matches."""
-    rows = conn.execute(
-        "SELECT DISTINCT entity, field, start FROM matches WHERE article_id = ? AND entity IS NOT NULL",
-        [article_id],
-    )
-    return Counter(entity for entity, _field, _start in rows)
+def _chunks(items: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
-_ARTICLE = "SELECT id, source, title, lead, text, published, first_seen, relevance, story_id FROM articles WHERE id = ?"
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
 
 
-_WIRE = (
-    "SELECT sa.story_id FROM articles w JOIN story_articles sa ON sa.article_id = w.id "
-    "WHERE w.story_id = ? AND w.id != ? ORDER BY w.id LIMIT 1"
+def entity_hits(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[int, Counter[str]]:
+    """How many distinct passages name each entity in each article's stored matches."""
+    found: dict[int, Counter[str]] = {i: Counter() for i in article_ids}
+    for chunk in _chunks(article_ids):
+        rows = conn.execute(
+            "SELECT DISTINCT article_id, entity, field, start FROM matches "
+            f"WHERE article_id IN ({_marks(len(chunk))}) AND entity IS NOT NULL",
+            list(chunk),
+        )
+        for article_id, entity, _field, _start in rows:
+            found[article_id][entity] += 1
+    return found
+
+
+_ARTICLES = (
+    "SELECT a.id, a.url, a.title, a.lead, a.text, a.published, a.first_seen, a.relevance, a.story_id, "
+    "sa.story_id FROM articles a LEFT JOIN story_articles sa ON sa.article_id = a.id WHERE a.id IN ({})"
 )
 
-
-_CANDIDATES = (
-    "SELECT id FROM stories WHERE first_seen <= :hi AND "
-    "(last_seen >= :open OR (articles >= 2 AND last_seen >= :quiet))"
+_MEMBERS = (
+    "SELECT sa.article_id, sa.story_id, sa.at, sa.how, sa.score, a.url, a.story_id, v.vector, v.dates, v.venues "
+    "FROM story_articles sa JOIN story_vectors v ON v.article_id = sa.article_id "
+    "JOIN articles a ON a.id = sa.article_id WHERE sa.story_id IN ({})"
 )
 
 
@@ -97,303 +100,256 @@ class Placed:
     article_id: int
     story_id: int
     at: datetime
-    decision: Decision
+    how: str
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a story's row says of each of its articles."""
+
+    source: str
+    title: str | None
+    relevance: str
+    joined: str
+    entities: frozenset[str]
+
+
+def story_row(story: StoryState, meta: Mapping[int, Meta], follows: int | None) -> list[object]:
+    """The ``stories`` row of a story (its columns in order), from its articles in order."""
+    members = story.members
+    flagged = [item.id for item in members if meta[item.id].relevance == "primary"]
+    headline = central(story, flagged or [item.id for item in members])
+    assert headline is not None
+    outlets = list(dict.fromkeys(meta[item.id].source for item in members))
+    days = Counter(warsaw_day(item.features.at).isoformat() for item in members)
+    entities = Counter(entity for item in members for entity in meta[item.id].entities)
+    return [
+        story.id,
+        members[0].key[0],
+        max(item.key[0] for item in members),
+        meta[headline].title,
+        headline,
+        members[0].id,
+        meta[members[0].id].source,
+        len(outlets),
+        json.dumps(outlets, ensure_ascii=False),
+        len(members),
+        len(flagged),
+        json.dumps(sorted(entities, key=lambda entity: (-entities[entity], entity))),
+        min(days, key=lambda day: (-days[day], day)),
+        follows,
+        max(meta[item.id].joined for item in members),
+    ]
+
+
+_STORY_ROW = (
+    "INSERT OR REPLACE INTO stories (id, first_seen, last_seen, headline, headline_article_id, first_article_id, "
+    "first_outlet, outlets, outlet_names, articles, flagged, entities, peak_day, follows, updated) "
+    f"VALUES ({_marks(15)})"
+)
+_PLACEMENT = (
+    "INSERT INTO story_articles (article_id, story_id, at, how, score, joined) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id, how = excluded.how, "
+    "score = excluded.score"
+)
+_VECTOR = "INSERT OR REPLACE INTO story_vectors (article_id, vector, dates, venues) VALUES (?, ?, ?, ?)"
+
+
+def vector_row(item: Member) -> tuple[int, str, str, str]:
+    found = item.features
+    return (
+        item.id,
+        json.dumps(found.vector, separators=(",", ":")),
+        json.dumps(sorted(found.dates)),
+        json.dumps(sorted(found.venues)),
+    )
+
+
+def _placement_row(item: Member, placement: Placement, joined: str) -> tuple[object, ...]:
+    return (item.id, placement.story, item.key[0], placement.how, placement.score, joined)
 
 
 class StoryIndex:
     """Places articles in stories inside the caller's transaction, keeping the stories it has read in memory.
 
     The memory is dropped whenever another connection has written the archive (``PRAGMA data_version``) or the
-    stored features no longer match it (a batch rolled back), and read again as needed."""
+    rows it last wrote are not there (a batch rolled back), and read again as needed."""
 
-    def __init__(self, *, in_memory: bool = False):
-        self.in_memory = in_memory  # rebuild: every story is in memory, nothing is read back
-        self._stories: dict[int, StoryState] = {}
-        self._postings: dict[str, set[int]] = {}  # token -> stories in memory whose centroid has it
-        self._posted: set[int] = set()  # the stories in the postings (the others are read one by one)
-        self._df: dict[str, int] | None = None
-        self._docs = 0
+    def __init__(self) -> None:
+        self.engine = Engine()
         self._version: int | None = None
+        self._held_from: datetime | None = None  # every story whose last article is at or after it is held
+        self._written: list[tuple[int, int]] = []  # (article, story) rows the last batch wrote
 
     def _sync(self, conn: sqlite3.Connection) -> None:
-        if self.in_memory:
-            if self._df is None:
-                self._df = {}
-            return
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        docs = conn.execute("SELECT count(*) FROM story_vectors").fetchone()[0]
-        if self._df is None or version != self._version or docs != self._docs:
-            self._stories.clear()
-            self._postings.clear()
-            self._posted.clear()
-            self._df = dict(conn.execute("SELECT token, df FROM story_terms"))
-            self._docs = docs
-            self._version = version
+        intact = all(
+            conn.execute("SELECT 1 FROM story_articles WHERE article_id = ? AND story_id = ?", row).fetchone()
+            for row in self._written
+        )
+        if version != self._version or not intact:
+            self.engine = Engine()
+            self._held_from = None
+        self._version = version
+        self._written = []
 
     def place(self, conn: sqlite3.Connection, article_ids: Iterable[int]) -> list[Placed]:
         """Put each flagged or mention article that is in no story yet into one; take articles that are no longer
-        flagged or mentions out of theirs. Refreshes the stories it touched. An article joins now; in a rebuild,
-        when the monitor first saw it."""
-        now = utc_iso(datetime.now(UTC))
+        flagged or mentions out of theirs; move the articles the order of times says must move. Refreshes the
+        stories that changed. A re-fetched article stays where it is."""
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return []
         self._sync(conn)
-        placed: list[Placed] = []
-        touched: set[int] = set()
-        for article_id in article_ids:
-            row = conn.execute(_ARTICLE, [article_id]).fetchone()
-            if row is None:
-                continue
-            current = conn.execute(
-                "SELECT story_id FROM story_articles WHERE article_id = ?", [article_id]
-            ).fetchone()
-            if row[7] not in CLUSTERED:
-                if current:
-                    self._remove(conn, article_id, current[0])
-                    touched.add(current[0])
-                continue
-            if current:
-                continue  # a re-fetched article stays in its story
-            done = self._place(conn, row, (row[6] or now) if self.in_memory else now)
-            placed.append(done)
-            touched.add(done.story_id)
-        if not self.in_memory:
-            for story_id in sorted(touched):
-                self.refresh(conn, story_id)
-        return placed
-
-    def _place(self, conn: sqlite3.Connection, row: Sequence[object], joined: str) -> Placed:
-        article_id, _source, title, lead, text, published, first_seen, _relevance, wire = row
-        assert isinstance(article_id, int) and self._df is not None
-        at = article_time(published if isinstance(published, str) else None, str(first_seen or ""))
-        hits = entity_hits(conn, article_id)
-        found, tokens = features(
-            at, _text(title), _text(lead), _text(text), hits, venue_entities(), self._df, self._docs
-        )
-        wire_story = None
-        if isinstance(wire, int) and wire != article_id:
-            hit = conn.execute(_WIRE, [wire, article_id]).fetchone()
-            wire_story = hit[0] if hit else None
-        open_stories, quiet = self._candidates(conn, at)
-        texts = self._cosines(found)
-        decision = choose(found, open_stories, wire_story=wire_story, texts=texts)
-        if decision.story is None and quiet:  # a new story: which quiet one, if any, it follows
-            texts.update((story.id, cosine(found.vector, story)) for story in quiet)
-            decision = choose(found, open_stories, quiet=quiet, texts=texts)
-        story_id = article_id if decision.story is None else decision.story
-        self._record(conn, article_id, story_id, found, decision, joined)
-        for token in tokens:
-            self._df[token] = self._df.get(token, 0) + 1
-        self._docs += 1
-        if not self.in_memory:
-            conn.executemany(
-                "INSERT INTO story_terms (token, df) VALUES (?, 1) ON CONFLICT (token) DO UPDATE SET df = df + 1",
-                [(token,) for token in tokens],
+        fresh: list[tuple[object, ...]] = []
+        removed: list[int] = []
+        for chunk in _chunks(ids):
+            for row in conn.execute(_ARTICLES.format(_marks(len(chunk))), list(chunk)):
+                if row[7] in CLUSTERED and row[9] is None:
+                    fresh.append(row)
+                elif row[7] not in CLUSTERED and row[9] is not None:
+                    removed.append(row[0])
+        if not fresh and not removed:
+            return []
+        hits = entity_hits(conn, [row[0] for row in fresh])  # type: ignore[misc]
+        venues = venue_entities()
+        members = []
+        for row in fresh:
+            article_id, url, title, lead, text, published, first_seen = row[:7]
+            assert isinstance(article_id, int)
+            at = article_time(_text(published), _text(first_seen))
+            found = features(at, _text(title), _text(lead), _text(text), hits[article_id], venues)
+            members.append(member(article_id, (utc_iso(at), str(url)), found, _int(row[8])))
+        self._hold(conn, members, removed)
+        outcome = self.engine.insert(members, removed)
+        now = utc_iso(datetime.now(UTC))
+        self._write(conn, outcome, members, now)
+        self._forget_old()
+        return [
+            Placed(
+                item.id, self.engine.placed[item.id].story, item.features.at, self.engine.placed[item.id].how
             )
-        return Placed(article_id, story_id, at, decision)
+            for item in members
+        ]
 
-    def _cosines(self, article: Features) -> dict[int, float]:
-        """The cosine of an article with the stories in the postings that share one of its ``SEEDS`` heaviest
-        tokens (its rarest words and entities: a story that shares none of them is nowhere near ``JOIN``)."""
-        seeds = list(article.vector)[:SEEDS]  # weigh() orders a vector heaviest first
-        found: set[int] = set()
-        for token in seeds:
-            found.update(self._postings.get(token, ()))
-        return {i: cosine(article.vector, self._stories[i]) for i in found}
-
-    def _grow(self, story: StoryState, tokens: Iterable[str]) -> None:
-        if story.id in self._posted:
-            for token in tokens:
-                self._postings.setdefault(token, set()).add(story.id)
-        else:
-            self._posted.add(story.id)
-            for token in story.centroid:
-                self._postings.setdefault(token, set()).add(story.id)
-
-    def _unpost(self, story: StoryState) -> None:
-        if story.id not in self._posted:
+    def _hold(self, conn: sqlite3.Connection, members: Sequence[Member], removed: Sequence[int]) -> None:
+        """Read what deciding these articles needs: every story they or the articles after them could join or
+        follow, and the stories of their wire copies."""
+        times = [item.features.at for item in members]
+        for chunk in _chunks(removed):
+            times.extend(
+                datetime.fromisoformat(at)
+                for (at,) in conn.execute(
+                    f"SELECT at FROM story_articles WHERE article_id IN ({_marks(len(chunk))})", list(chunk)
+                )
+            )
+        if not times:
             return
-        self._posted.discard(story.id)
-        for token in story.centroid:
-            holders = self._postings.get(token)
-            if holders is not None:
-                holders.discard(story.id)
-                if not holders:
-                    del self._postings[token]
-
-    def _forget(self, story_id: int) -> None:
-        story = self._stories.pop(story_id, None)
-        if story is not None:
-            self._unpost(story)
-
-    def close(self, before: datetime) -> None:
-        """Take the stories whose last article is before ``before`` out of the postings (they stay in memory
-        for the stories that may follow them, read one by one)."""
-        for story in self._stories.values():
-            if story.last < before:
-                self._unpost(story)
-
-    def _candidates(
-        self, conn: sqlite3.Connection, at: datetime
-    ) -> tuple[list[StoryState], list[StoryState]]:
-        if self.in_memory:
-            states = list(self._stories.values())
-        else:
-            ids = [
+        since = min(times) - REACH
+        if self._held_from is None or since < self._held_from:
+            query = "SELECT id FROM stories WHERE last_seen >= ?"
+            bounds: list[str] = [utc_iso(since)]
+            if self._held_from is not None:
+                query += " AND last_seen < ?"
+                bounds.append(utc_iso(self._held_from))
+            self._load(conn, [i for (i,) in conn.execute(query, bounds) if i not in self.engine.stories])
+            self._held_from = since
+        groups = sorted({item.wire for item in members if item.wire is not None})
+        wanted: set[int] = set()
+        for chunk in _chunks(groups):
+            wanted.update(
                 story_id
                 for (story_id,) in conn.execute(
-                    _CANDIDATES,
-                    {
-                        "hi": utc_iso(at + WINDOW),
-                        "open": utc_iso(at - WINDOW),
-                        "quiet": utc_iso(at - WINDOW - FOLLOW_SPAN),
-                    },
+                    "SELECT DISTINCT sa.story_id FROM articles w JOIN story_articles sa ON sa.article_id = w.id "
+                    f"WHERE w.story_id IN ({_marks(len(chunk))})",
+                    list(chunk),
                 )
-            ]
-            self._load(conn, [i for i in ids if i not in self._stories])
-            states = [self._stories[i] for i in ids if i in self._stories]
-        open_stories = [s for s in states if s.open_at(at)]
-        quiet = [s for s in states if s.size >= 2 and not s.open_at(at)]
-        for story in open_stories:  # the postings hold the open stories: quiet ones are read one by one
-            self._grow(story, ())
-        for story in quiet:
-            self._unpost(story)
-        return open_stories, quiet
-
-    def _load(self, conn: sqlite3.Connection, story_ids: list[int]) -> None:
-        for chunk in range(0, len(story_ids), 500):
-            ids = story_ids[chunk : chunk + 500]
-            rows = conn.execute(
-                "SELECT sa.story_id, sa.article_id, sa.at, v.vector, v.dates, v.venues FROM story_articles sa "
-                f"JOIN story_vectors v ON v.article_id = sa.article_id WHERE sa.story_id IN ({', '.join('?' * len(ids))}) "
-                "ORDER BY sa.story_id, sa.at, sa.article_id",
-                ids,
             )
-            for story_id, article_id, at, vector, dates, venues in rows:
+        self._load(conn, sorted(wanted - self.engine.stories.keys()))
+
+    def _load(self, conn: sqlite3.Connection, story_ids: Sequence[int]) -> None:
+        for chunk in _chunks(story_ids):
+            follows = dict(
+                conn.execute(
+                    f"SELECT id, follows FROM stories WHERE id IN ({_marks(len(chunk))})", list(chunk)
+                )
+            )
+            items = []
+            for article_id, story_id, at, how, score, url, wire, vector, dates, venues in conn.execute(
+                _MEMBERS.format(_marks(len(chunk))), list(chunk)
+            ):
                 found = Features(
                     datetime.fromisoformat(at),
                     json.loads(vector),
                     venues=frozenset(json.loads(venues)),
                     dates=frozenset(json.loads(dates)),
                 )
-                story = self._stories.get(story_id)
-                if story is None:
-                    story = self._stories[story_id] = StoryState(story_id, found.at, found.at)
-                story.add(article_id, found)
-                self._grow(story, found.vector)
+                placement = Placement(
+                    story_id, how, score, follows.get(story_id) if article_id == story_id else None
+                )
+                items.append((member(article_id, (at, url), found, wire), placement))
+            self.engine.load(items)
 
-    def _record(
-        self,
-        conn: sqlite3.Connection,
-        article_id: int,
-        story_id: int,
-        found: Features,
-        decision: Decision,
-        joined: str,
+    def _write(
+        self, conn: sqlite3.Connection, outcome: Outcome, members: Sequence[Member], joined: str
     ) -> None:
-        at = utc_iso(found.at)
-        conn.execute(
-            "INSERT OR REPLACE INTO story_vectors (article_id, vector, dates, venues) VALUES (?, ?, ?, ?)",
-            [
-                article_id,
-                json.dumps(found.vector, separators=(",", ":")),
-                json.dumps(sorted(found.dates)),
-                json.dumps(sorted(found.venues)),
-            ],
-        )
-        if decision.story is None:
-            conn.execute(
-                "INSERT OR REPLACE INTO stories (id, first_seen, last_seen, first_article_id, follows, updated, "
-                "articles) VALUES (?, ?, ?, ?, ?, ?, 1)",
-                [story_id, at, at, article_id, decision.follows, joined],
-            )
-            self._stories[story_id] = start(story_id, found)
-            self._grow(self._stories[story_id], found.vector)
-        else:  # the span now, for the next article of the batch to find it (the rest waits for refresh)
-            conn.execute(
-                "UPDATE stories SET first_seen = min(first_seen, :at), last_seen = max(last_seen, :at), "
-                "articles = articles + 1 WHERE id = :id",
-                {"at": at, "id": story_id},
-            )
-            story = self._stories.get(story_id)
-            if story is None and not self.in_memory:
-                self._load(conn, [story_id])
-                story = self._stories.get(story_id)
-            if story is not None:
-                story.add(article_id, found)
-                self._grow(story, found.vector)
-        conn.execute(
-            "INSERT OR REPLACE INTO story_articles (article_id, story_id, at, how, score, joined) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [article_id, story_id, at, decision.how, decision.score, joined],
-        )
-
-    def _remove(self, conn: sqlite3.Connection, article_id: int, story_id: int) -> None:
-        conn.execute("DELETE FROM story_articles WHERE article_id = ?", [article_id])
-        conn.execute("DELETE FROM story_vectors WHERE article_id = ?", [article_id])
-        self._forget(story_id)
-        self._docs -= 1
-
-    def evict(self, conn: sqlite3.Connection, before: datetime) -> None:
-        """Refresh and forget the stories whose last article is before ``before`` (rebuild, in time order)."""
-        for story_id in [i for i, s in self._stories.items() if s.last < before]:
-            self.refresh(conn, story_id)
-            self._forget(story_id)
-
-    def refresh(self, conn: sqlite3.Connection, story_id: int) -> None:
-        """Recompute a story's row from its articles (or delete it when none is left)."""
-        rows = conn.execute(
-            "SELECT sa.article_id, sa.at, a.source, a.title, a.relevance, sa.joined FROM story_articles sa "
-            "JOIN articles a ON a.id = sa.article_id WHERE sa.story_id = ? ORDER BY sa.at, sa.article_id",
-            [story_id],
-        ).fetchall()
-        if not rows:
-            conn.execute("DELETE FROM stories WHERE id = ?", [story_id])
-            conn.execute("UPDATE stories SET follows = NULL WHERE follows = ?", [story_id])
-            return
-        state = self._stories.get(story_id)
-        if state is None and not self.in_memory:
-            self._load(conn, [story_id])
-            state = self._stories.get(story_id)
-        flagged = [r[0] for r in rows if r[4] == "primary"]
-        chosen = central(state, flagged or [r[0] for r in rows]) if state else None
-        titles = {r[0]: r[3] for r in rows}
-        headline_id = chosen if chosen is not None else rows[0][0]
-        outlets = list(dict.fromkeys(r[2] for r in rows))
-        days = Counter(warsaw_day(datetime.fromisoformat(r[1])).isoformat() for r in rows)
-        peak = min(days, key=lambda day: (-days[day], day))
-        entities = [
-            entity
-            for entity, _n in conn.execute(
-                "SELECT entity, count(DISTINCT article_id) AS n FROM matches WHERE entity IS NOT NULL AND "
-                "article_id IN (SELECT article_id FROM story_articles WHERE story_id = ?) "
-                "GROUP BY entity ORDER BY n DESC, entity",
-                [story_id],
-            )
+        conn.executemany(_VECTOR, [vector_row(item) for item in members])
+        gone = [article_id for article_id, placement in outcome.placed.items() if placement is None]
+        for chunk in _chunks(gone):
+            for table in ("story_articles", "story_vectors"):
+                conn.execute(f"DELETE FROM {table} WHERE article_id IN ({_marks(len(chunk))})", list(chunk))
+        rows = [
+            _placement_row(self.engine.members[article_id], placement, joined)
+            for article_id, placement in outcome.placed.items()
+            if placement is not None
         ]
-        conn.execute(
-            "UPDATE stories SET first_seen = ?, last_seen = ?, headline = ?, headline_article_id = ?, "
-            "first_article_id = ?, first_outlet = ?, outlets = ?, outlet_names = ?, articles = ?, flagged = ?, "
-            "entities = ?, peak_day = ?, updated = ? WHERE id = ?",
-            [
-                rows[0][1],
-                max(r[1] for r in rows),
-                titles[headline_id],
-                headline_id,
-                rows[0][0],
-                rows[0][2],
-                len(outlets),
-                json.dumps(outlets, ensure_ascii=False),
-                len(rows),
-                len(flagged),
-                json.dumps(entities),
-                peak,
-                max(r[5] for r in rows),
-                story_id,
-            ],
-        )
+        conn.executemany(_PLACEMENT, rows)
+        self._written = [(int(row[0]), int(row[1])) for row in rows[-3:]]  # type: ignore[call-overload]
+        kept = sorted(i for i in outcome.stories if i in self.engine.stories)
+        gone_stories = sorted(outcome.stories - set(kept))
+        for chunk in _chunks(gone_stories):
+            conn.execute(f"DELETE FROM stories WHERE id IN ({_marks(len(chunk))})", list(chunk))
+        meta = read_meta(conn, [item.id for i in kept for item in self.engine.stories[i].members])
+        conn.executemany(_STORY_ROW, [self._row(i, meta) for i in kept])
+
+    def _row(self, story_id: int, meta: Mapping[int, Meta]) -> list[object]:
+        story = self.engine.stories[story_id]
+        return story_row(story, meta, self.engine.follows(story))
+
+    def _forget_old(self) -> None:
+        """Keep in memory the stories the latest articles could still join or follow (plus a day)."""
+        latest = self.engine._latest
+        if latest is None or self._held_from is None:
+            return
+        horizon = datetime.fromisoformat(latest[0]) - REACH - REACH
+        if horizon > self._held_from:
+            self.engine.evict(horizon)
+            self._held_from = horizon
+
+
+def read_meta(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[int, Meta]:
+    """Each clustered article's outlet, title, relevance, when it joined and the entities it matched."""
+    entities = entity_hits(conn, article_ids)
+    found = {}
+    for chunk in _chunks(article_ids):
+        for article_id, source, title, relevance, joined in conn.execute(
+            "SELECT a.id, a.source, a.title, a.relevance, sa.joined FROM articles a "
+            f"JOIN story_articles sa ON sa.article_id = a.id WHERE a.id IN ({_marks(len(chunk))})",
+            list(chunk),
+        ):
+            found[article_id] = Meta(source, title, relevance, joined, frozenset(entities[article_id]))
+    return found
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+# --- rebuild ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -403,32 +359,127 @@ class Rebuilt:
     seconds: float
 
 
-def rebuild(conn: sqlite3.Connection, progress: Callable[[int], None] | None = None) -> Rebuilt:
-    """Cluster every flagged and mention article again, in the order of their times, inside the caller's
-    transaction: what an incremental writer would have built had it stored them in that order."""
-    import time
+Work = tuple[int, str, str, str | None, str | None, str | None, dict[str, int], int | None]
 
+
+def _features(batch: Sequence[Work], venues: frozenset[str]) -> list[Member]:
+    """Members of a batch of articles (in a worker process during a rebuild)."""
+    found = []
+    for article_id, url, at, title, lead, text, hits, wire in batch:
+        moment = datetime.fromisoformat(at)
+        found.append(member(article_id, (at, url), features(moment, title, lead, text, hits, venues), wire))
+    return found
+
+
+POOL_FROM = 4000  # articles from which a rebuild computes the features in a pool of processes
+CHUNK = 400  # articles per unit of work
+
+
+def rebuild(
+    conn: sqlite3.Connection, progress: Callable[[int], None] | None = None, processes: int | None = None
+) -> Rebuilt:
+    """Cluster every flagged and mention article again, in the order of their times, inside the caller's
+    transaction: what the incremental writer builds, whatever order it stored them in. The features are
+    computed in ``processes`` worker processes (default: one per core, for a large archive); the placing is
+    sequential."""
     began = time.perf_counter()
     for table in ("story_articles", "story_vectors", "story_terms", "stories"):
         conn.execute(f"DELETE FROM {table}")
-    ids = [
-        article_id
-        for (article_id,) in conn.execute(
-            "SELECT id FROM articles WHERE relevance IN ('primary', 'mention') "
-            "ORDER BY julianday(coalesce(published, first_seen)), id"
-        )
-    ]
-    index = StoryIndex(in_memory=True)
-    horizon = WINDOW + FOLLOW_SPAN + timedelta(hours=1)
-    for count, article_id in enumerate(ids, start=1):
-        placed = index.place(conn, [article_id])
-        if placed and count % 200 == 0:
-            index.evict(conn, placed[0].at - horizon)
-            index.close(placed[0].at - 2 * WINDOW)
-        if progress and count % 1000 == 0:
-            progress(count)
-    index.evict(conn, datetime.max.replace(tzinfo=UTC))
-    if index._df:
-        conn.executemany("INSERT INTO story_terms (token, df) VALUES (?, ?)", sorted(index._df.items()))
+    order = []
+    for article_id, url, published, first_seen in conn.execute(
+        "SELECT id, url, published, first_seen FROM articles WHERE relevance IN ('primary', 'mention')"
+    ):
+        order.append((utc_iso(article_time(published, first_seen)), url, article_id))
+    order.sort()
+    workers = processes if processes is not None else (os.cpu_count() or 1)
+    pool: Executor | None = None
+    if workers > 1 and len(order) >= POOL_FROM:
+        pool = ProcessPoolExecutor(workers)
+    try:
+        count = _place_all(conn, order, pool, progress)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     stories = conn.execute("SELECT count(*) FROM stories").fetchone()[0]
-    return Rebuilt(len(ids), stories, time.perf_counter() - began)
+    return Rebuilt(count, stories, time.perf_counter() - began)
+
+
+def _work(
+    conn: sqlite3.Connection, chunk: Sequence[tuple[str, str, int]]
+) -> tuple[list[Work], dict[int, Meta]]:
+    ids = [article_id for _at, _url, article_id in chunk]
+    when = {article_id: at for at, _url, article_id in chunk}
+    hits = entity_hits(conn, ids)
+    rows = {
+        row[0]: row
+        for row in conn.execute(
+            "SELECT id, url, title, lead, text, source, relevance, first_seen, story_id FROM articles "
+            f"WHERE id IN ({_marks(len(ids))})",
+            ids,
+        )
+    }
+    now = utc_iso(datetime.now(UTC))
+    work: list[Work] = []
+    meta: dict[int, Meta] = {}
+    for article_id in ids:
+        _id, url, title, lead, text, source, relevance, first_seen, wire = rows[article_id]
+        work.append((article_id, url, when[article_id], title, lead, text, dict(hits[article_id]), wire))
+        meta[article_id] = Meta(source, title, relevance, first_seen or now, frozenset(hits[article_id]))
+    return work, meta
+
+
+def _place_all(
+    conn: sqlite3.Connection,
+    order: Sequence[tuple[str, str, int]],
+    pool: Executor | None,
+    progress: Callable[[int], None] | None,
+) -> int:
+    engine = Engine()
+    venues = venue_entities()
+    meta: dict[int, Meta] = {}
+    chunks = [order[start : start + CHUNK] for start in range(0, len(order), CHUNK)]
+    pending: list[tuple[Future[list[Member]] | list[Member], dict[int, Meta]]] = []
+    ahead = 4 if pool is not None else 1
+    done = 0
+
+    def submit(index: int) -> None:
+        work, found = _work(conn, chunks[index])
+        job: Future[list[Member]] | list[Member] = (
+            pool.submit(_features, work, venues) if pool is not None else _features(work, venues)
+        )
+        pending.append((job, found))
+
+    for index in range(min(ahead, len(chunks))):
+        submit(index)
+    for index in range(len(chunks)):
+        job, found = pending.pop(0)
+        if index + ahead < len(chunks):
+            submit(index + ahead)
+        members = job if isinstance(job, list) else job.result()
+        meta.update(found)
+        outcome = engine.insert(members)
+        joined = {item.id: meta[item.id].joined for item in members}
+        conn.executemany(_VECTOR, [vector_row(item) for item in members])
+        conn.executemany(
+            _PLACEMENT,
+            [_placement_row(item, engine.placed[item.id], joined[item.id]) for item in members],
+        )
+        assert not outcome.decided or outcome.decided == len(members)
+        horizon = members[-1].features.at - REACH - REACH
+        _write_stories(conn, engine.evict(horizon), meta)
+        done += len(members)
+        if progress:
+            progress(done)
+    _write_stories(conn, [(story, engine.follows(story)) for story in engine.stories.values()], meta)
+    return done
+
+
+def _write_stories(
+    conn: sqlite3.Connection, stories: Sequence[tuple[StoryState, int | None]], meta: dict[int, Meta]
+) -> None:
+    rows = []
+    for story, follows in stories:
+        rows.append(story_row(story, meta, follows))
+        for item in story.members:
+            meta.pop(item.id, None)
+    conn.executemany(_STORY_ROW, rows)

@@ -12,16 +12,61 @@ import argparse
 import json
 import sqlite3
 import tempfile
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from monitor.archive.clusters import TERMS_FILE, Terms, counts
 from monitor.devtools.metrics import Counts
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "stories" / "articles.jsonl"
+
+
+CORPUS = ROOT / "fixtures" / "corpus"
+
+
+def entity_hits(matches: Iterable[Any]) -> Counter[str]:
+    """How many distinct passages name each entity among a verdict's matches (as the archive counts them)."""
+    return Counter(
+        entity for entity, _field, _start in {(m.entity, m.field, m.start) for m in matches if m.entity}
+    )
+
+
+def corpus_terms(folder: Path = CORPUS) -> Terms:
+    """Document frequencies of the clustering tokens over the labelled rules corpus (``fixtures/corpus/*.jsonl``,
+    the labels unused): each article's stems and matched entities, once per article."""
+    from monitor.rules import classify, load_rules
+
+    ruleset = load_rules()
+    df: Counter[str] = Counter()
+    docs = 0
+    for path in sorted(folder.glob("*.jsonl")):
+        for item in load(path):
+            verdict = classify(ruleset, item.get("title"), item.get("lead"), item.get("text"))
+            raw = counts(item.get("title"), item.get("lead"), item.get("text"), entity_hits(verdict.matches))
+            df.update(raw.keys())
+            docs += 1
+    return Terms(docs, dict(df))
+
+
+def terms_toml(terms: Terms, least: int = 2) -> str:
+    """The packaged table (``monitor/data/story_terms.toml``): tokens in at least ``least`` documents."""
+    lines = [
+        "# Document frequencies of the story-clustering tokens (monitor/archive/clusters.py), counted on the",
+        "# labelled rules corpus (fixtures/corpus). Written by `python -m monitor.devtools.eval_stories",
+        "# --write-terms`; do not edit by hand. A token missing here weighs as one no document had.",
+        f"docs = {terms.docs}",
+        "",
+        "[df]",
+    ]
+    for token, n in sorted(terms.df.items()):
+        if n >= least:
+            lines.append(f"{json.dumps(token) if not token.isalnum() else token} = {n}")
+    return "\n".join(lines) + "\n"
 
 
 def load(path: Path = FIXTURE) -> list[dict[str, Any]]:
@@ -29,14 +74,21 @@ def load(path: Path = FIXTURE) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def store(db: Path, articles: list[dict[str, Any]], batch: int = 1) -> dict[str, int]:
-    """Classify and store the articles in publication order, ``batch`` at a time; {fixture id: article id}."""
+def store(
+    db: Path, articles: list[dict[str, Any]], batch: int = 1, *, arrival: Sequence[str] | None = None
+) -> dict[str, int]:
+    """Classify and store the articles ``batch`` at a time, in the order of their publication, or in the order of
+    the ids in ``arrival`` (a crawl meets them in any order); {fixture id: article id}."""
     from monitor.archive import Storage
     from monitor.extract import Article
     from monitor.rules import classify, load_rules
 
     ruleset = load_rules()
-    ordered = sorted(articles, key=lambda a: (a["published"], a["id"]))
+    if arrival is None:
+        ordered = sorted(articles, key=lambda a: (a["published"], a["id"]))
+    else:
+        by_id = {a["id"]: a for a in articles}
+        ordered = [by_id[name] for name in arrival]
     ids: dict[str, int] = {}
     with Storage(db) as storage:
         for start in range(0, len(ordered), batch):
@@ -64,6 +116,43 @@ def store(db: Path, articles: list[dict[str, Any]], batch: int = 1) -> dict[str,
             for item, result in zip(chunk, storage.store_batch(rows), strict=True):
                 ids[item["id"]] = result.article_id
     return ids
+
+
+SITES = ROOT / "fixtures" / "sites"
+
+
+def mirror_articles(root: Path = SITES) -> list[dict[str, Any]]:
+    """The demo mirror's article pages as the crawl extracts them (pages that are not articles left out):
+    id (``sites/<outlet>/<file>``), outlet, url, published, title, lead, text."""
+    import tomllib
+
+    from monitor.extract import NotAnArticle, extract_article
+
+    found = []
+    for spec in sorted(root.glob("*/site.toml")):
+        data = tomllib.loads(spec.read_text(encoding="utf-8"))
+        for page in data.get("page", []):
+            file = str(page.get("file", ""))
+            if not file.startswith("articles/"):
+                continue
+            try:
+                article = extract_article(
+                    page["url"], (spec.parent / file).read_bytes(), content_type=page.get("content_type")
+                )
+            except NotAnArticle:
+                continue
+            found.append(
+                {
+                    "id": f"sites/{spec.parent.name}/{Path(file).stem}",
+                    "outlet": data["source"]["name"],
+                    "url": page["url"],
+                    "published": article.published,
+                    "title": article.title,
+                    "lead": article.lead,
+                    "text": article.text,
+                }
+            )
+    return found
 
 
 def assignments(db: Path, ids: Mapping[str, int]) -> dict[str, int]:
@@ -155,7 +244,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("fixture", nargs="?", type=Path, default=FIXTURE)
     parser.add_argument("--batch", type=int, default=1, help="articles per stored batch")
+    parser.add_argument(
+        "--write-terms", action="store_true", help=f"write {TERMS_FILE.name} from the corpus and stop"
+    )
     args = parser.parse_args(argv)
+    if args.write_terms:
+        TERMS_FILE.write_text(terms_toml(corpus_terms()), encoding="utf-8")
+        print(f"{TERMS_FILE}: written")
+        return
     for line in report(evaluate(args.fixture, args.batch)):
         print(line)
 

@@ -1,0 +1,273 @@
+"""Stories in the order of the articles' times, whatever the order they are stored in (issue #17). Pure: no SQL.
+
+Every article is placed as if the articles had come one at a time in the order of their times (ties broken by
+URL, see :data:`monitor.archive.clusters.Key`): against the stories made of the articles before it
+(:meth:`~monitor.archive.clusters.StoryState.before`), by :func:`monitor.archive.clusters.choose`. The result
+depends on the set of articles only. A crawl meets outlets' feeds in any order, so :meth:`Engine.insert` keeps
+it true when articles come in out of order or leave (no longer flagged): the articles after the earliest of
+them are decided again, in order, when their decision could have changed —
+
+- their story gained or lost an article before them;
+- a story holding one of their seeds (in any of its articles) gained or lost an article before them: it may
+  have become, or stopped being, one they are compared with, or their best;
+- an earlier copy of the same wire dispatch was placed or moved, or the story they follow changed.
+
+A decision that comes out the same changes nothing further. One that moves an article marks both stories as
+changed from that article on. A story whose first article moves to another story is dissolved, and its other
+articles are decided again. Articles stored in the order of their times (a live crawl, a rebuild) are decided
+once each, with nothing to decide again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from monitor.archive.clusters import FOLLOW_SPAN, WINDOW, Decision, Key, Member, StoryState, choose
+
+REACH = max(WINDOW, FOLLOW_SPAN)  # a story can be joined or followed until this long after its last article
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an article is: its story, how it joined (``new``, ``similar``, ``wire``), its score with the story
+    when it joined, and, for the first article of a story, the earlier story the new one follows."""
+
+    story: int
+    how: str
+    score: float | None = None
+    follows: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What an :meth:`Engine.insert` changed: the articles placed anew or moved (None: taken out), and the
+    stories whose articles or whose ``follows`` changed (those no longer in :attr:`Engine.stories` are gone)."""
+
+    placed: dict[int, Placement | None] = field(default_factory=dict)
+    stories: set[int] = field(default_factory=set)
+    decided: int = 0  # decisions made, the new articles' included (the cost of the order)
+
+
+@dataclass
+class _Changes:
+    stories: dict[int, Key] = field(default_factory=dict)  # story -> earliest article where it changed
+    seeds: dict[str, Key] = field(default_factory=dict)  # seed of a changed story -> earliest change
+    wires: dict[int, Key] = field(default_factory=dict)  # wire dispatch -> earliest copy placed or moved
+
+    def mark(self, story: StoryState, key: Key) -> None:
+        """The story changed at ``key``: so did, for the articles after it, every seed its articles hold."""
+        _earliest(self.stories, story.id, key)
+        for seed in story.seeds:
+            _earliest(self.seeds, seed, key)
+
+    def wire(self, group: int | None, key: Key) -> None:
+        if group is not None:
+            _earliest(self.wires, group, key)
+
+
+def _earliest(marks: dict[Any, Key], name: Any, key: Key) -> None:
+    known = marks.get(name)
+    if known is None or key < known:
+        marks[name] = key
+
+
+class Engine:
+    """The stories of the articles it holds, decided in the order of the articles' times.
+
+    :meth:`load` puts in stories already decided (read from the archive); :meth:`insert` places new articles and
+    takes articles out; :meth:`evict` forgets stories no later article can join or follow."""
+
+    def __init__(self) -> None:
+        self.stories: dict[int, StoryState] = {}
+        self.members: dict[int, Member] = {}
+        self.placed: dict[int, Placement] = {}
+        self._postings: dict[str, set[int]] = {}  # seed -> the stories one of whose articles has it
+        self._wires: dict[int, dict[int, Member]] = {}  # wire dispatch -> its copies held
+        self._latest: Key | None = None  # the latest key held
+
+    # --- state ------------------------------------------------------------------------------------------
+
+    def load(self, items: Iterable[tuple[Member, Placement]]) -> None:
+        """Hold stories already decided: every article of each story, with its placement (any order)."""
+        for item, placement in sorted(items, key=lambda pair: pair[0].key):
+            if item.id in self.members:
+                continue
+            story = self.stories.get(placement.story)
+            if story is None:
+                story = self.stories[placement.story] = StoryState(item)
+                story.id = placement.story
+            else:
+                story.add(item)
+            self._hold(item, placement)
+            self._post(story.id, item.seeds)
+
+    def _hold(self, item: Member, placement: Placement) -> None:
+        self.members[item.id] = item
+        self.placed[item.id] = placement
+        if item.wire is not None:
+            self._wires.setdefault(item.wire, {})[item.id] = item
+        if self._latest is None or item.key > self._latest:
+            self._latest = item.key
+
+    def _drop(self, item: Member) -> None:
+        self.members.pop(item.id, None)
+        self.placed.pop(item.id, None)
+        if item.wire is not None:
+            copies = self._wires.get(item.wire, {})
+            copies.pop(item.id, None)
+            if not copies:
+                self._wires.pop(item.wire, None)
+
+    def _post(self, story_id: int, seeds: Iterable[str]) -> None:
+        for seed in seeds:
+            self._postings.setdefault(seed, set()).add(story_id)
+
+    def _unpost(self, story_id: int, seeds: Iterable[str], kept: Mapping[str, int] | None = None) -> None:
+        """Take a story out of the postings of ``seeds`` (but for those its articles still hold: ``kept``)."""
+        for seed in seeds:
+            if kept and kept.get(seed):
+                continue
+            holders = self._postings.get(seed)
+            if holders is not None:
+                holders.discard(story_id)
+                if not holders:
+                    del self._postings[seed]
+
+    def follows(self, story: StoryState) -> int | None:
+        """The earlier story a story follows (the decision of its first article)."""
+        placement = self.placed.get(story.members[0].id)
+        return placement.follows if placement is not None else None
+
+    def evict(self, before: datetime) -> list[tuple[StoryState, int | None]]:
+        """Forget the stories whose last article is before ``before`` (and their articles); returns them with
+        the story each follows."""
+        gone = [(story, self.follows(story)) for story in self.stories.values() if story.last < before]
+        for story, _follows in gone:
+            del self.stories[story.id]
+            self._unpost(story.id, story.seeds)
+            for item in story.members:
+                self._drop(item)
+        return gone
+
+    # --- decisions --------------------------------------------------------------------------------------
+
+    def candidates(self, item: Member) -> list[StoryState]:
+        """The stories an article is compared with, as they were before it: those sharing one of its seeds
+        with one of their articles, that it could still join or follow."""
+        found: set[int] = set()
+        for seed in item.seeds:
+            found.update(self._postings.get(seed, ()))
+        seeds = set(item.seeds)
+        at = item.features.at
+        states = []
+        for story_id in sorted(found):
+            story = self.stories[story_id]
+            if at > story.last + REACH or story.founder_key >= item.key:
+                continue
+            earlier = story.before(item.key)
+            if earlier is None or (earlier is not story and not seeds.intersection(earlier.seeds)):
+                continue
+            states.append(earlier)
+        return states
+
+    def decide(self, item: Member) -> Decision:
+        """Where an article goes, given the articles before it."""
+        if item.wire is not None:
+            earlier = [
+                copy
+                for copy in self._wires.get(item.wire, {}).values()
+                if copy.key < item.key and copy.id in self.placed
+            ]
+            if earlier:
+                first = min(earlier, key=lambda copy: copy.key)
+                return choose(item.features, (), wire_story=self.placed[first.id].story)
+        return choose(item.features, self.candidates(item))
+
+    # --- changes ----------------------------------------------------------------------------------------
+
+    def insert(self, new: Sequence[Member], removed: Iterable[int] = ()) -> Outcome:
+        """Place new articles and take articles out, keeping every article where the order of times puts it."""
+        outcome = Outcome()
+        changes = _Changes()
+        gone = [self.members[i] for i in removed if i in self.members]
+        fresh = sorted((item for item in new if item.id not in self.members), key=lambda item: item.key)
+        starts = [item.key for item in (*gone, *fresh)]
+        if not starts:
+            return outcome
+        start = min(starts)
+        for item in sorted(gone, key=lambda item: item.key):
+            self._leave(item, changes, outcome)
+            self._drop(item)
+            outcome.placed[item.id] = None
+        if self._latest is not None and start <= self._latest:
+            later = [
+                item for item in self.members.values() if item.key > start and item.id not in outcome.placed
+            ]
+        else:
+            later = []
+        fresh_ids = {item.id for item in fresh}
+        for item in sorted((*later, *fresh), key=lambda item: item.key):
+            if item.id in fresh_ids or self._affected(item, changes):
+                self._place(item, changes, outcome)
+        return outcome
+
+    def _affected(self, item: Member, changes: _Changes) -> bool:
+        placement = self.placed.get(item.id)
+        if placement is None:  # its story was dissolved
+            return True
+        key = item.key
+        for story_id in (placement.story, placement.follows):
+            if story_id is not None and changes.stories.get(story_id, key) < key:
+                return True
+        if item.wire is not None and changes.wires.get(item.wire, key) < key:
+            return True
+        return any(changes.seeds.get(seed, key) < key for seed in item.seeds)
+
+    def _place(self, item: Member, changes: _Changes, outcome: Outcome) -> None:
+        outcome.decided += 1
+        old = self.placed.get(item.id)
+        decision = self.decide(item)
+        target = item.id if decision.story is None else decision.story
+        placement = Placement(target, decision.how, decision.score, decision.follows)
+        if old is not None and old.story == target:
+            if placement != old:
+                self.placed[item.id] = placement
+                outcome.placed[item.id] = placement
+                outcome.stories.add(target)
+            return
+        if old is not None:
+            self._leave(item, changes, outcome)
+        if target == item.id:
+            story = self.stories[item.id] = StoryState(item)
+        else:
+            story = self.stories[target]
+            story.add(item)
+        self._hold(item, placement)
+        self._post(story.id, item.seeds)
+        changes.mark(story, item.key)
+        changes.wire(item.wire, item.key)
+        outcome.placed[item.id] = placement
+        outcome.stories.add(story.id)
+
+    def _leave(self, item: Member, changes: _Changes, outcome: Outcome) -> None:
+        """Take an article out of its story; a story that loses its first article is dissolved."""
+        placement = self.placed.pop(item.id, None)
+        if placement is None:
+            return
+        story = self.stories[placement.story]
+        changes.mark(story, item.key)
+        changes.wire(item.wire, item.key)
+        outcome.stories.add(story.id)
+        if story.id == item.id:
+            del self.stories[story.id]
+            self._unpost(story.id, story.seeds)
+            for other in story.members:
+                if other.id != item.id:
+                    self.placed.pop(other.id, None)
+                    changes.wire(other.wire, item.key)
+            return
+        story.remove(item.id)
+        self._unpost(story.id, item.seeds, story.seeds)

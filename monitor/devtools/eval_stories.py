@@ -1,20 +1,32 @@
-"""Story clustering against the labelled set in ``fixtures/stories`` (issue #17): pairwise precision, recall and
-F1 over pairs of clustered articles, and B-cubed F1 of the clusters.
+"""Story clustering against the labelled sets in ``fixtures/stories`` (issue #17): pairwise precision, recall and
+F1 over pairs of clustered articles, B-cubed F1 of the clusters, clusters mixing two conflicts, hard pairs.
 
-The articles go through the real rules and :meth:`monitor.archive.Storage.store_batch` (so through the crawl's
-own clustering hook), in the order of their publication, into a fresh archive. Run ``python -m
-monitor.devtools.eval_stories [FIXTURE.jsonl]``.
+Two sets:
+
+- the **original set** (``articles.jsonl``): 33 articles written for the clustering, in 10 stories; its
+  thresholds were set on it;
+- the **labelled pairs** (``labels.jsonl``): the articles of the rules' labelled corpus (``fixtures/corpus``) and
+  the demo mirror's pages (``fixtures/sites``), each with the story it reports and, for the corpus, the time of
+  that story's event; ``part`` sets a held-out part aside (whole stories, two periods), not tuned on.
+  ``hard_pairs.jsonl`` lists the hard cases with the reason for each label.
+
+The articles go through the real rules and :meth:`monitor.archive.Storage.store_batch` (the crawl's own
+clustering hook) into a fresh archive, in the order of their times (or the order given). Pairs count among the
+articles the rules send to clustering (flagged or mention); the **stress** run sends every labelled article,
+whatever the rules say, so that a story of another conflict (Gaza, Iran, Armenia) meets the peace talks.
+Run ``python -m monitor.devtools.eval_stories [--parts dev]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -24,9 +36,17 @@ from monitor.devtools.metrics import Counts
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "stories" / "articles.jsonl"
-
-
+LABELS = ROOT / "fixtures" / "stories" / "labels.jsonl"
+HARD = ROOT / "fixtures" / "stories" / "hard_pairs.jsonl"
 CORPUS = ROOT / "fixtures" / "corpus"
+SITES = ROOT / "fixtures" / "sites"
+PARTS = ("dev", "heldout")
+
+
+def load(path: Path = FIXTURE) -> list[dict[str, Any]]:
+    """The lines of a JSON-lines file (the original set by default: id, story, outlet, url, published, title,
+    lead, text)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def entity_hits(matches: Iterable[Any]) -> Counter[str]:
@@ -34,6 +54,9 @@ def entity_hits(matches: Iterable[Any]) -> Counter[str]:
     return Counter(
         entity for entity, _field, _start in {(m.entity, m.field, m.start) for m in matches if m.entity}
     )
+
+
+# --- the packaged document frequencies ----------------------------------------------------------------
 
 
 def corpus_terms(folder: Path = CORPUS) -> Terms:
@@ -69,56 +92,7 @@ def terms_toml(terms: Terms, least: int = 2) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load(path: Path = FIXTURE) -> list[dict[str, Any]]:
-    """The labelled articles: id, story (the label), outlet, url, published, title, lead, text."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def store(
-    db: Path, articles: list[dict[str, Any]], batch: int = 1, *, arrival: Sequence[str] | None = None
-) -> dict[str, int]:
-    """Classify and store the articles ``batch`` at a time, in the order of their publication, or in the order of
-    the ids in ``arrival`` (a crawl meets them in any order); {fixture id: article id}."""
-    from monitor.archive import Storage
-    from monitor.extract import Article
-    from monitor.rules import classify, load_rules
-
-    ruleset = load_rules()
-    if arrival is None:
-        ordered = sorted(articles, key=lambda a: (a["published"], a["id"]))
-    else:
-        by_id = {a["id"]: a for a in articles}
-        ordered = [by_id[name] for name in arrival]
-    ids: dict[str, int] = {}
-    with Storage(db) as storage:
-        for start in range(0, len(ordered), batch):
-            chunk = ordered[start : start + batch]
-            rows = []
-            for item in chunk:
-                article = Article(
-                    url=item["url"],
-                    canonical_url=item["url"],
-                    title=item["title"],
-                    authors=[],
-                    published=item["published"],
-                    published_source="fixture",
-                    modified=None,
-                    date_candidates=[],
-                    lead=item["lead"],
-                    text=item["text"],
-                    language="pl",
-                    paywalled=False,
-                    words=len(item["text"].split()),
-                )
-                rows.append(
-                    (item["outlet"], article, classify(ruleset, item["title"], item["lead"], item["text"]))
-                )
-            for item, result in zip(chunk, storage.store_batch(rows), strict=True):
-                ids[item["id"]] = result.article_id
-    return ids
-
-
-SITES = ROOT / "fixtures" / "sites"
+# --- the labelled articles ------------------------------------------------------------------------------
 
 
 def mirror_articles(root: Path = SITES) -> list[dict[str, Any]]:
@@ -155,8 +129,89 @@ def mirror_articles(root: Path = SITES) -> list[dict[str, Any]]:
     return found
 
 
+def labelled(path: Path = LABELS) -> list[dict[str, Any]]:
+    """The articles of the labelled pairs with their texts: corpus articles at the time their label gives (outlet
+    ``korpus``), mirror pages as the crawl extracts them; id, story, conflict, part, outlet, url, published,
+    title, lead, text."""
+    corpus = {f"corpus/{item['id']}": item for name in sorted(CORPUS.glob("*.jsonl")) for item in load(name)}
+    mirror = {item["id"]: item for item in mirror_articles()}
+    found = []
+    for label in load(path):
+        if label["id"] in corpus:
+            item = corpus[label["id"]]
+            name = label["id"].split("/", 1)[1]
+            article = {
+                "outlet": "korpus",
+                "url": f"https://korpus.example.pl/{name}",
+                "published": label["published"],
+                "title": item.get("title") or "",
+                "lead": item.get("lead") or "",
+                "text": item["text"],
+            }
+        elif label["id"] in mirror:
+            article = dict(mirror[label["id"]])
+        else:
+            raise ValueError(f"{path}: {label['id']}: no such corpus article or mirror page")
+        found.append({**article, **label})
+    return found
+
+
+# --- storing and reading back -----------------------------------------------------------------------------
+
+
+def store(
+    db: Path,
+    articles: list[dict[str, Any]],
+    batch: int = 1,
+    *,
+    arrival: Sequence[str] | None = None,
+    every: bool = False,
+) -> dict[str, int]:
+    """Classify and store the articles ``batch`` at a time, in the order of their publication, or in the order of
+    the ids in ``arrival`` (a crawl meets them in any order); ``every`` makes the articles the rules do not
+    flag passing mentions, so that every article is clustered. {article id: archive id}."""
+    from monitor.archive import Storage
+    from monitor.extract import Article
+    from monitor.rules import classify, load_rules
+
+    ruleset = load_rules()
+    if arrival is None:
+        ordered = sorted(articles, key=lambda a: (a["published"], a["id"]))
+    else:
+        by_id = {a["id"]: a for a in articles}
+        ordered = [by_id[name] for name in arrival]
+    ids: dict[str, int] = {}
+    with Storage(db) as storage:
+        for start in range(0, len(ordered), batch):
+            chunk = ordered[start : start + batch]
+            rows = []
+            for item in chunk:
+                article = Article(
+                    url=item["url"],
+                    canonical_url=item["url"],
+                    title=item["title"],
+                    authors=[],
+                    published=item["published"],
+                    published_source="fixture",
+                    modified=None,
+                    date_candidates=[],
+                    lead=item["lead"],
+                    text=item["text"],
+                    language="pl",
+                    paywalled=False,
+                    words=len(item["text"].split()),
+                )
+                verdict = classify(ruleset, item["title"], item["lead"], item["text"])
+                if every and verdict.relevance == "none":
+                    verdict = dataclasses.replace(verdict, relevance="mention")
+                rows.append((item["outlet"], article, verdict))
+            for item, result in zip(chunk, storage.store_batch(rows), strict=True):
+                ids[item["id"]] = result.article_id
+    return ids
+
+
 def assignments(db: Path, ids: Mapping[str, int]) -> dict[str, int]:
-    """{fixture id: story id} of the articles that are in a story."""
+    """{article id: story id} of the articles that are in a story."""
     conn = sqlite3.connect(db)
     try:
         stories = dict(conn.execute("SELECT article_id, story_id FROM story_articles").fetchall())
@@ -165,16 +220,40 @@ def assignments(db: Path, ids: Mapping[str, int]) -> dict[str, int]:
     return {name: stories[article_id] for name, article_id in ids.items() if article_id in stories}
 
 
+def clusters(predicted: Mapping[str, int]) -> list[list[str]]:
+    """The clusters of a clustering, each sorted, in order."""
+    groups: dict[int, list[str]] = {}
+    for name, story in predicted.items():
+        groups.setdefault(story, []).append(name)
+    return sorted(sorted(group) for group in groups.values())
+
+
+def cluster(
+    articles: list[dict[str, Any]],
+    batch: int = 1,
+    *,
+    arrival: Sequence[str] | None = None,
+    every: bool = False,
+) -> dict[str, int]:
+    """Store the articles in a fresh archive and return {article id: story id} of those in a story."""
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "stories.db"
+        return assignments(db, store(db, articles, batch, arrival=arrival, every=every))
+
+
+# --- scores ---------------------------------------------------------------------------------------------
+
+
 def pairwise(labels: Mapping[str, str], predicted: Mapping[str, int]) -> Counts:
     """Pairs of articles (among those in ``predicted``) put together rightly (tp), wrongly (fp), or kept apart
     wrongly (fn)."""
-    counts = Counts()
+    found = Counts()
     for a, b in combinations(sorted(predicted), 2):
         same, together = labels[a] == labels[b], predicted[a] == predicted[b]
-        counts.tp += same and together
-        counts.fp += together and not same
-        counts.fn += same and not together
-    return counts
+        found.tp += same and together
+        found.fp += together and not same
+        found.fn += same and not together
+    return found
 
 
 def bcubed(labels: Mapping[str, str], predicted: Mapping[str, int]) -> tuple[float, float, float]:
@@ -183,15 +262,34 @@ def bcubed(labels: Mapping[str, str], predicted: Mapping[str, int]) -> tuple[flo
     names = sorted(predicted)
     if not names:
         return 1.0, 1.0, 1.0
+    by_cluster: dict[int, list[str]] = {}
+    by_story: dict[str, list[str]] = {}
+    for name in names:
+        by_cluster.setdefault(predicted[name], []).append(name)
+        by_story.setdefault(labels[name], []).append(name)
     precision = recall = 0.0
     for name in names:
-        cluster = [o for o in names if predicted[o] == predicted[name]]
-        story = [o for o in names if labels[o] == labels[name]]
-        right = sum(labels[o] == labels[name] for o in cluster)
-        precision += right / len(cluster)
-        recall += right / len(story)
+        cluster_of = by_cluster[predicted[name]]
+        right = sum(labels[o] == labels[name] for o in cluster_of)
+        precision += right / len(cluster_of)
+        recall += right / len(by_story[labels[name]])
     p, r = precision / len(names), recall / len(names)
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+@dataclass(frozen=True)
+class Hard:
+    """A hard pair as the clustering left it: ``together`` None when one of them is in no story."""
+
+    a: str
+    b: str
+    same: bool
+    case: str
+    together: bool | None
+
+    @property
+    def right(self) -> bool:
+        return self.together is not None and self.together == self.same
 
 
 @dataclass(frozen=True)
@@ -203,47 +301,99 @@ class Evaluation:
     pairs: Counts
     bcubed: tuple[float, float, float]
     mixed: list[list[str]]  # clusters holding articles of more than one labelled story
+    conflicts: list[list[str]] = field(default_factory=list)  # clusters holding two conflicts
+    hard: list[Hard] = field(default_factory=list)
 
 
-def evaluate(path: Path = FIXTURE, batch: int = 1) -> Evaluation:
-    articles = load(path)
+def score(
+    articles: Sequence[dict[str, Any]], predicted: Mapping[str, int], hard: Sequence[dict[str, Any]] = ()
+) -> Evaluation:
+    """The figures of a clustering of ``articles`` (the pairs within them)."""
+    names = {a["id"] for a in articles}
     labels = {a["id"]: a["story"] for a in articles}
-    with tempfile.TemporaryDirectory() as folder:
-        db = Path(folder) / "stories.db"
-        predicted = assignments(db, store(db, articles, batch))
-    groups: dict[int, list[str]] = {}
-    for name, story in predicted.items():
-        groups.setdefault(story, []).append(name)
-    mixed = [sorted(m) for m in groups.values() if len({labels[n] for n in m}) > 1]
+    conflict = {a["id"]: a.get("conflict", "ukraine") for a in articles}
+    mine = {name: story for name, story in predicted.items() if name in names}
+    groups = clusters(mine)
+    mixed = [group for group in groups if len({labels[n] for n in group}) > 1]
+    two = [group for group in groups if len({conflict[n] for n in group} - {"none"}) > 1]
+    hard_pairs = [
+        Hard(
+            pair["a"],
+            pair["b"],
+            pair["same"],
+            pair["case"],
+            mine[pair["a"]] == mine[pair["b"]] if pair["a"] in mine and pair["b"] in mine else None,
+        )
+        for pair in hard
+        if pair["a"] in names and pair["b"] in names
+    ]
     return Evaluation(
         articles=len(articles),
-        clustered=len(predicted),
-        stories=len({labels[n] for n in predicted}),
+        clustered=len(mine),
+        stories=len({labels[n] for n in mine}),
         clusters=len(groups),
-        pairs=pairwise(labels, predicted),
-        bcubed=bcubed(labels, predicted),
+        pairs=pairwise(labels, mine),
+        bcubed=bcubed(labels, mine),
         mixed=mixed,
+        conflicts=two,
+        hard=hard_pairs,
     )
 
 
-def report(found: Evaluation) -> list[str]:
+def evaluate(path: Path = FIXTURE, batch: int = 1) -> Evaluation:
+    """The original set, stored in the order of publication."""
+    articles = load(path)
+    return score(articles, cluster(articles, batch))
+
+
+def evaluate_labelled(
+    *, every: bool = False, batch: int = 1, parts: Sequence[str] = PARTS
+) -> dict[str, Evaluation]:
+    """The labelled pairs, clustered together in one archive: the figures of every article, and of each part
+    in ``parts`` (the pairs within it)."""
+    articles = labelled()
+    hard = load(HARD)
+    predicted = cluster(articles, batch, every=every)
+    found = {"all": score(articles, predicted, hard)} if set(parts) == set(PARTS) else {}
+    for part in parts:
+        found[part] = score([a for a in articles if a["part"] == part], predicted, hard)
+    return found
+
+
+def report(found: Evaluation, name: str = "stories") -> list[str]:
     p = found.pairs
     b = found.bcubed
     lines = [
-        f"stories: {found.articles} labelled articles, {found.clustered} clustered (flagged or mention), "
-        f"{found.stories} labelled stories, {found.clusters} clusters",
+        f"{name}: {found.articles} labelled articles, {found.clustered} clustered, {found.stories} labelled "
+        f"stories, {found.clusters} clusters",
         f"  pairwise: precision {p.precision:.3f}, recall {p.recall:.3f}, F1 {p.f1:.3f} "
         f"(tp {p.tp}, fp {p.fp}, fn {p.fn})",
         f"  B-cubed:  precision {b[0]:.3f}, recall {b[1]:.3f}, F1 {b[2]:.3f}",
     ]
-    lines.extend(f"  mixed cluster: {', '.join(m)}" for m in found.mixed)
+    if found.hard:
+        judged = [h for h in found.hard if h.together is not None]
+        lines.append(
+            f"  hard pairs: {sum(h.right for h in judged)} of {len(judged)} right "
+            f"({len(found.hard) - len(judged)} with an article in no story)"
+        )
+        lines.extend(
+            f"    wrong ({h.case}): {h.a} / {h.b} {'apart' if h.same else 'together'}"
+            for h in judged
+            if not h.right
+        )
+    lines.append(f"  clusters mixing two conflicts: {len(found.conflicts)}")
+    lines.extend(f"    {', '.join(group)}" for group in found.conflicts)
     return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("fixture", nargs="?", type=Path, default=FIXTURE)
     parser.add_argument("--batch", type=int, default=1, help="articles per stored batch")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="parts of the labelled pairs to report (dev, heldout; default both and all)",
+    )
     parser.add_argument(
         "--write-terms", action="store_true", help=f"write {TERMS_FILE.name} from the corpus and stop"
     )
@@ -252,8 +402,17 @@ def main(argv: list[str] | None = None) -> None:
         TERMS_FILE.write_text(terms_toml(corpus_terms()), encoding="utf-8")
         print(f"{TERMS_FILE}: written")
         return
-    for line in report(evaluate(args.fixture, args.batch)):
+    parts = [part for part in args.parts.split(",") if part]
+    if unknown := set(parts) - set(PARTS):
+        parser.error(f"--parts: unknown {', '.join(sorted(unknown))} (known: {', '.join(PARTS)})")
+    original = evaluate(FIXTURE, args.batch)
+    for line in report(original, "original set"):
         print(line)
+    print(f"  mixed clusters: {len(original.mixed)}")
+    for every, name in ((False, "labelled pairs"), (True, "labelled pairs, every article clustered")):
+        for part, found in evaluate_labelled(every=every, batch=args.batch, parts=parts).items():
+            for line in report(found, f"{name} [{part}]"):
+                print(line)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,10 @@ def test_event_dates_leave_out_reporting_days_history_and_text_without_dates():
 
 
 def test_stems_fold_inflected_polish_words_together():
-    assert stems("Rozmowy w Genewie", 10) == stems("rozmów Genewa", 10) == ["rozmo", "genew"]
+    assert stems("Rozmowy w Genewie", 10) == stems("rozmów Genewa", 10) == ["rozmow", "genewa"]
+    assert stems("planu, planie, planem", 10) == ["plan"] * 3  # lemmas, not the first letters
+    assert stems("rozmowy w genewie", 10) == stems("Rozmowy w Genewie", 10)  # written without Polish letters
+    assert stems("Witkoffem, Witkoffa", 10) == ["witkof", "witkof"]  # names the dictionary does not know
     assert stems("oraz że jest 2026 r.", 10) == []  # function words, short words and numbers say nothing
 
 

@@ -25,7 +25,9 @@ it scores best with, when that score reaches ``JOIN``; a story is open to articl
 last article, so it stays open while coverage continues. The score is the cosine of
 the article's vector with the centroid, plus ``DATE_BONUS`` when they name the same day, minus ``DATE_PENALTY``
 when every day they name is more than ``DATE_APART`` days apart (two meetings of the same people a week apart),
-minus ``VENUE_PENALTY`` when both name venues and none is shared (Geneva and Abu Dhabi). A copy of a wire
+minus ``VENUE_PENALTY`` when both name venues and none is shared (Geneva and Abu Dhabi), plus ``PEOPLE_BONUS`` when
+both name at least ``PEOPLE_SHARED`` of the same people and the article comes within ``PEOPLE_HOURS`` of the
+story's last article (a meeting leaked in the morning and reported in the evening). A copy of a wire
 dispatch (:mod:`monitor.archive.stories`) joins the story of its earlier copy whatever the score.
 
 An article that joins no story starts one; the new story *follows* the earlier story whose centroid its vector
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import math
 import re
 import tomllib
@@ -47,8 +50,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import simplemma
+
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
-from monitor.rules.text import word_bytes
+from monitor.rules.text import fold, word_bytes
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
@@ -58,29 +63,39 @@ DATE_BONUS = 0.05  # both name the same day
 DATE_PENALTY = 0.30  # every day they name is more than DATE_APART days apart
 DATE_APART = 2
 VENUE_PENALTY = 0.15  # both name venues, none the same
+PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, within PEOPLE_HOURS
+PEOPLE_SHARED = 2
+PEOPLE_HOURS = timedelta(hours=24)
 DATE_RANGE = 10  # event dates further than this many days from the publication day are history, not events
 
-STEM = 5  # letters kept of each word
+STEM = 6  # letters kept of each lemma
 MIN_LETTERS = 4  # shorter words carry no subject
 BODY_WORDS = 400  # the top of a news story says what happened; the rest is background
-TOP_TOKENS = 80  # tokens kept per article
+TOP_TOKENS = 40  # tokens kept per article
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
 FIELD_WEIGHTS = (3.0, 2.0, 1.0)  # title, lead, body
 ENTITY_BOOST = 2.0
 
-# Words of four letters or more that say nothing about the subject (folded).
+# Lemmas (folded) that say nothing about the subject of a news story: function words, the commonest verbs of
+# reporting and being, time words. Shorter words than MIN_LETTERS are left out anyway.
 _STOPWORDS = """
-    oraz jest przez ktore ktory ktora ktorych ktorym ktorej jego jej ich tego temu tych tym jednak takze tylko
-    jako przy miedzy podczas poniewaz ktorzy bedzie beda byly bylo byla zostal zostala zostaly zostalo moze mozna
-    bardzo wiec tutaj teraz juz jeszcze nawet ponad okolo wobec gdzie kiedy dlaczego jaki jaka jakie jesli jezeli
-    czyli sobie siebie swoj swoja swoje swoich swoim zeby aby bowiem natomiast rowniez wszystko wszyscy wszystkie
-    kazdy kazda kazde inne innych inny taki taka takie tamtej takze potem wtedy dzis dzisiaj wczoraj jutro sama
-    samo samych mamy maja miec majac jestesmy sa byc bedziemy powiedzial powiedziala dodal dodala przekazal
-    przekazala poinformowal poinformowala stwierdzil stwierdzila zaznaczyl zaznaczyla podkreslil podkreslila
-    wedlug zdaniem czytaj takze rowniez wiecej zobacz sprawie sprawy ramach roku latach tygodniu tygodnia dniu
-    godzinie godz poniedzialek wtorek sroda srode czwartek piatek sobota sobote niedziela niedziele
-    """
+    oraz jest przez ktory jego tego temu tych tym jednak takze tylko jako przy miedzy podczas poniewaz
+    wszystek wszyscy kazdy inny taki taka takze potem wtedy dzis dzisiaj wczoraj jutro teraz juz jeszcze nawet
+    ponad okolo wobec gdzie kiedy dlaczego jaki jesli jezeli czyli siebie swoj zeby bowiem natomiast rowniez
+    bardzo wiec tutaj tamten ten ta to sam samo moc musiec chciec miec byc bywac zostac stac zostawac
+    powiedziec mowic dodac przekazac poinformowac stwierdzic zaznaczyc podkreslic oswiadczyc ocenic uznac
+    wedlug zdanie czytac zobaczyc wiecej mniej sprawa ramy rok lata tydzien dzien godzina miesiac noc rano
+    wieczor poniedzialek wtorek sroda czwartek piatek sobota niedziela styczen luty marzec kwiecien maj
+    czerwiec lipiec sierpien wrzesien pazdziernik listopad grudzien pierwszy drugi trzeci ostatni kolejny nowy
+    duzy wielki dobry wysoki caly wiele wielu kilka kilkanascie kilkadziesiat procent proc tysiac milion
+    miliard jeden dwa trzy cztery piec szesc siedem osiem dziewiec dziesiec ktos cos nic nikt zaden zawsze
+    nigdy czesto jeszcze wlasnie jednak dlatego zatem takze aby albo lecz ani czy nie tak jak ale gdy chociaz
+    choc mimo pomimo wciaz dalej dzieki wzgledu zwiazek strona sposob czas raz razem moze mozna trzeba
+    powinien wlasny obecny obecnie dzisiejszy wczesniej pozniej znow znowu dotad dotychczas bardziej
+    najbardziej szczegol kwestia temat dotyczyc chodzic uwazac wiedziec widziec przyjac dac brac wziac miejsce
+"""
 STOPWORDS = frozenset(_STOPWORDS.split())
+_WORD = re.compile(r"[^\W\d_]+")
 
 # --- what an article is ---------------------------------------------------------------------------------
 
@@ -94,27 +109,43 @@ class Features:
     entities: frozenset[str] = frozenset()
     venues: frozenset[str] = frozenset()
     dates: frozenset[int] = frozenset()  # date.toordinal() of each event day
+    people: frozenset[str] = frozenset()  # the people among its entities that are in its vector
+
+
+def people_in(vector: Mapping[str, float], persons: Iterable[str]) -> frozenset[str]:
+    """The people (entity ids of ``persons``) whose entity token is in a vector: what an article's people are,
+    whether its features were just computed or read back from the archive."""
+    return frozenset(token[1:] for token in vector if token.startswith("@")) & frozenset(persons)
+
+
+@functools.lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    """A word's token: its lemma (simplemma's Polish dictionary), folded (``rules.text.fold``) and cut to
+    ``STEM`` letters, so that *planu*, *planie* and *plan*, *rozmów* and *rozmowy*, *spotkali* and *spotkanie*
+    meet, and so do words written without Polish letters and names the dictionary does not know (*Witkoffa*,
+    *Witkoff*)."""
+    return fold(simplemma.lemmatize(word, lang="pl"))[:STEM]
 
 
 def stems(text: str | None, limit: int) -> list[str]:
-    """The content words of a text, folded and cut to ``STEM`` letters (function words and numbers left out).
-
-    Words are read with :func:`monitor.rules.text.word_bytes`, the rules' own folding (every letter to a-z,
-    everything that is not a letter or digit a space), which runs in C."""
+    """The tokens of the first ``limit`` words of a text (:func:`lemma`), without function words and numbers."""
     if not text:
         return []
-    folded = word_bytes(text[: limit * 16]).split()[:limit]
-    return [
-        word[:STEM].decode()
-        for word in folded
-        if len(word) >= MIN_LETTERS and not word[:1].isdigit() and word.decode() not in STOPWORDS
-    ]
+    found = []
+    for match in itertools.islice(_WORD.finditer(text), limit):
+        word = match.group().lower()
+        if len(word) < MIN_LETTERS:
+            continue
+        token = lemma(word)
+        if len(token) >= MIN_LETTERS and token not in STOPWORDS:
+            found.append(token)
+    return found
 
 
 def counts(
     title: str | None, lead: str | None, text: str | None, entities: Mapping[str, int] | None = None
 ) -> dict[str, float]:
-    """Weighted token counts of an article: its stems by field weight, its entities as ``@id``."""
+    """Weighted token counts of an article: its tokens by field weight, its entities as ``@id``."""
     found: dict[str, float] = {}
     for weight, value, limit in zip(FIELD_WEIGHTS, (title, lead, text), (100, 200, BODY_WORDS), strict=True):
         for stem in stems(value, limit):
@@ -230,18 +261,22 @@ def features(
     entity_hits: Mapping[str, int],
     venues: Iterable[str],
     terms: Terms | None = None,
+    persons: Iterable[str] = (),
 ) -> Features:
     """An article's features. ``entity_hits`` counts its matched entities (distinct passages), ``venues`` names
-    the entities that are meeting places, ``terms`` the document frequencies (:func:`background` by default)."""
+    the entities that are meeting places and ``persons`` those that are people, ``terms`` the document
+    frequencies (:func:`background` by default)."""
     terms = terms or background()
     raw = counts(title, lead, text, entity_hits)
     head = " ".join(part for part in (title, lead, " ".join((text or "").split()[:BODY_WORDS])) if part)
+    vector = weigh(raw, terms.df, terms.docs)
     return Features(
         at=at,
-        vector=weigh(raw, terms.df, terms.docs),
+        vector=vector,
         entities=frozenset(entity_hits),
         venues=frozenset(venues) & frozenset(entity_hits),
         dates=event_dates(head, warsaw_day(at)),
+        people=people_in(vector, persons),
     )
 
 
@@ -282,6 +317,7 @@ class StoryState:
         self.norm = 0.0
         self.dates: Counter[int] = Counter()
         self.venues: Counter[str] = Counter()
+        self.people: Counter[str] = Counter()
         self.seeds: Counter[str] = Counter()
         self.add(founder)
 
@@ -310,11 +346,12 @@ class StoryState:
         self.norm = math.sqrt(max(squares, 0.0))
         self.dates.update(item.features.dates)
         self.venues.update(item.features.venues)
+        self.people.update(item.features.people)
         self.seeds.update(item.seeds)
 
     def _recount(self) -> None:
         self.centroid, self.norm = {}, 0.0
-        self.dates, self.venues, self.seeds = Counter(), Counter(), Counter()
+        self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
         for item in self.members:
             self._accumulate(item)
 
@@ -387,6 +424,7 @@ class Score:
     same_day: bool = False
     days_apart: bool = False
     venue_conflict: bool = False
+    same_people: bool = False
 
 
 def score(article: Features, story: StoryState, text: float | None = None) -> Score:
@@ -404,7 +442,12 @@ def score(article: Features, story: StoryState, text: float | None = None) -> Sc
     if article.venues and story.venues and not any(venue in story.venues for venue in article.venues):
         venue_conflict = True
         value -= VENUE_PENALTY
-    return Score(round(value, 4), round(text, 4), same_day, days_apart, venue_conflict)
+    same_people = (
+        abs(article.at - story.last) <= PEOPLE_HOURS
+        and sum(person in story.people for person in article.people) >= PEOPLE_SHARED
+    )
+    value += PEOPLE_BONUS if same_people else 0.0
+    return Score(round(value, 4), round(text, 4), same_day, days_apart, venue_conflict, same_people)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,16 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.archive.clusters import Features, Member, StoryState, central, features, member, warsaw_day
+from monitor.archive.clusters import (
+    Features,
+    Member,
+    StoryState,
+    central,
+    features,
+    member,
+    people_in,
+    warsaw_day,
+)
 from monitor.archive.story_engine import REACH, Engine, Outcome, Placement
 from monitor.extract.dates import WARSAW
 
@@ -58,6 +67,18 @@ def venue_entities() -> frozenset[str]:
     except RulesError:
         return frozenset()
     return frozenset(e.id for e in ruleset.entities.values() if e.role == "venue")
+
+
+@functools.cache
+def person_entities() -> frozenset[str]:
+    """Entities of the packaged rules that are people (Witkoff, Pieskow …)."""
+    from monitor.rules import RulesError, load_rules
+
+    try:
+        ruleset = load_rules()
+    except RulesError:
+        return frozenset()
+    return frozenset(e.id for e in ruleset.entities.values() if e.type == "person")
 
 
 def _chunks(items: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
@@ -218,7 +239,15 @@ class StoryIndex:
             article_id, url, title, lead, text, published, first_seen = row[:7]
             assert isinstance(article_id, int)
             at = article_time(_text(published), _text(first_seen))
-            found = features(at, _text(title), _text(lead), _text(text), hits[article_id], venues)
+            found = features(
+                at,
+                _text(title),
+                _text(lead),
+                _text(text),
+                hits[article_id],
+                venues,
+                persons=person_entities(),
+            )
             members.append(member(article_id, (utc_iso(at), str(url)), found, _int(row[8])))
         self._hold(conn, members, removed)
         outcome = self.engine.insert(members, removed)
@@ -278,11 +307,13 @@ class StoryIndex:
             for article_id, story_id, at, how, score, url, wire, vector, dates, venues in conn.execute(
                 _MEMBERS.format(_marks(len(chunk))), list(chunk)
             ):
+                weights = json.loads(vector)
                 found = Features(
                     datetime.fromisoformat(at),
-                    json.loads(vector),
+                    weights,
                     venues=frozenset(json.loads(venues)),
                     dates=frozenset(json.loads(dates)),
+                    people=people_in(weights, person_entities()),
                 )
                 placement = Placement(
                     story_id, how, score, follows.get(story_id) if article_id == story_id else None
@@ -362,12 +393,13 @@ class Rebuilt:
 Work = tuple[int, str, str, str | None, str | None, str | None, dict[str, int], int | None]
 
 
-def _features(batch: Sequence[Work], venues: frozenset[str]) -> list[Member]:
+def _features(batch: Sequence[Work], venues: frozenset[str], persons: frozenset[str]) -> list[Member]:
     """Members of a batch of articles (in a worker process during a rebuild)."""
     found = []
     for article_id, url, at, title, lead, text, hits, wire in batch:
         moment = datetime.fromisoformat(at)
-        found.append(member(article_id, (at, url), features(moment, title, lead, text, hits, venues), wire))
+        computed = features(moment, title, lead, text, hits, venues, persons=persons)
+        found.append(member(article_id, (at, url), computed, wire))
     return found
 
 
@@ -435,7 +467,7 @@ def _place_all(
     progress: Callable[[int], None] | None,
 ) -> int:
     engine = Engine()
-    venues = venue_entities()
+    venues, persons = venue_entities(), person_entities()
     meta: dict[int, Meta] = {}
     chunks = [order[start : start + CHUNK] for start in range(0, len(order), CHUNK)]
     pending: list[tuple[Future[list[Member]] | list[Member], dict[int, Meta]]] = []
@@ -445,7 +477,9 @@ def _place_all(
     def submit(index: int) -> None:
         work, found = _work(conn, chunks[index])
         job: Future[list[Member]] | list[Member] = (
-            pool.submit(_features, work, venues) if pool is not None else _features(work, venues)
+            pool.submit(_features, work, venues, persons)
+            if pool is not None
+            else _features(work, venues, persons)
         )
         pending.append((job, found))
 

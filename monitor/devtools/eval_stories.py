@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sqlite3
 import tempfile
 from collections import Counter
@@ -41,6 +42,7 @@ HARD = ROOT / "fixtures" / "stories" / "hard_pairs.jsonl"
 CORPUS = ROOT / "fixtures" / "corpus"
 SITES = ROOT / "fixtures" / "sites"
 PARTS = ("dev", "heldout")
+_BARE = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
 
 
 def load(path: Path = FIXTURE) -> list[dict[str, Any]]:
@@ -88,7 +90,7 @@ def terms_toml(terms: Terms, least: int = 2) -> str:
     ]
     for token, n in sorted(terms.df.items()):
         if n >= least:
-            lines.append(f"{json.dumps(token) if not token.isalnum() else token} = {n}")
+            lines.append(f"{token if _BARE.fullmatch(token) else json.dumps(token)} = {n}")
     return "\n".join(lines) + "\n"
 
 

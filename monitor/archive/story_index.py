@@ -253,13 +253,14 @@ class StoryIndex:
         outcome = self.engine.insert(members, removed)
         now = utc_iso(datetime.now(UTC))
         self._write(conn, outcome, members, now)
-        self._forget_old()
-        return [
+        placed = [
             Placed(
                 item.id, self.engine.placed[item.id].story, item.features.at, self.engine.placed[item.id].how
             )
             for item in members
         ]
+        self._forget_old()
+        return placed
 
     def _hold(self, conn: sqlite3.Connection, members: Sequence[Member], removed: Sequence[int]) -> None:
         """Read what deciding these articles needs: every story they or the articles after them could join or

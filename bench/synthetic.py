@@ -45,6 +45,7 @@ SLOTS = 65_536
 ZIPF_SHIFT = 2.7
 TAIL_WORDS = 150_000
 TAIL_POOL = 1 << 20  # tail words drawn in advance
+RESLICE = 40  # draws of words between two slices of tail words
 CHARS_PER_10_WORDS = 76  # a word and its space, on average, times ten
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
@@ -152,11 +153,20 @@ def vocabulary(ruleset: Ruleset, tail: int = TAIL_WORDS, seed: int = 15) -> Voca
                 phrases[" ".join(tokens[i : i + 2 + (i % 2)])] = None
     ranked = sorted(counts, key=lambda w: (-counts[w], w))
     surface = [max(forms[w], key=lambda f: (forms[w][f], f)) for w in ranked]
+    surface = [w for w in surface if _cp1250(w)]  # a handful of names (Erdoğan): quick_sketch folds the rest
     plain = [w for w in surface if not _matches(blocking, w)]
     topic = [w for w in surface if _matches(talk, w)]
     seen = {w.lower() for w in surface}
     plain += [w for w in _made_up_words(tail, seed) if w not in seen and not _matches(blocking, w)]
-    return Vocabulary(plain, topic, sorted(phrases))
+    return Vocabulary(plain, topic, sorted(p for p in phrases if _cp1250(p)))
+
+
+def _cp1250(text: str) -> bool:
+    try:
+        text.encode("cp1250")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class TextMaker:
@@ -165,8 +175,9 @@ class TextMaker:
     def __init__(self, vocab: Vocabulary, rng: random.Random):
         self.rng = rng
         weights = [1 / (rank + ZIPF_SHIFT) for rank in range(len(vocab.plain))]
-        # The frequent words fill a table of SLOTS slots by weight; a "" slot stands for a word of the tail, taken
-        # from a pool of tail words drawn by weight once (a slice of it is as random as fresh draws).
+        # The frequent words fill a table of SLOTS slots by weight; the other slots (a third) hold words of the tail,
+        # a slice of a pool of tail words drawn by weight once, replaced by another slice every RESLICE draws (as
+        # random as fresh draws, for a slice assignment instead of a loop).
         total = sum(weights)
         table: list[str] = []
         head = 0
@@ -176,27 +187,33 @@ class TextMaker:
                 break
             table.extend([word] * slots)
             head += 1
-        self.table = table + [""] * (SLOTS - len(table))
         tail_weights = list(accumulate(weights[head:]))
         top = tail_weights[-1]
         tail = vocab.plain[head:]
         self.pool = [tail[bisect(tail_weights, rng.random() * top)] for _ in range(TAIL_POOL)]
+        self.head = len(table)
+        self.table = table + self.pool[: SLOTS - self.head]
+        self.draws = 0
         self.topic = vocab.topic
         self.phrases = vocab.phrases
         self.topic_weights = list(accumulate(1 / (r + ZIPF_SHIFT) for r in range(len(vocab.topic))))
+
+    def restart(self, rng: random.Random) -> None:
+        """Draw from ``rng`` as a new maker would: what it makes no longer depends on what it made before."""
+        self.rng = rng
+        self.draws = 0
+        self.table[self.head :] = self.pool[: SLOTS - self.head]
 
     def words(self, count: int) -> list[str]:
         """``count`` plain words, Zipf-distributed."""
         if count <= 0:
             return []
+        self.draws += 1
+        if self.draws % RESLICE == 0:
+            at = self.rng.randrange(TAIL_POOL - SLOTS)
+            self.table[self.head :] = self.pool[at : at + SLOTS - self.head]
         picked = itemgetter(*array("H", self.rng.randbytes(2 * count)))(self.table)
-        words = list(picked) if count > 1 else [picked]
-        holes = [i for i, w in enumerate(words) if not w]
-        if holes:
-            at = self.rng.randrange(TAIL_POOL - len(holes))
-            for i, word in zip(holes, self.pool[at : at + len(holes)], strict=True):
-                words[i] = word
-        return words
+        return list(picked) if count > 1 else [picked]
 
     def _text(self, words: list[str], paragraphs: bool) -> str:
         """Sentences of 6–24 of ``words`` (a comma in half of the long ones), in paragraphs of 2–5 sentences."""

@@ -144,7 +144,7 @@ class ChunkMaker:
         self.sources = STATE["sources"]
         self.rng = random.Random(self.plan.seed * 1_000_003 + chunk)
         self.text: TextMaker = STATE["maker"]
-        self.text.rng = self.rng
+        self.text.restart(self.rng)  # a chunk is the same whichever process makes it, after whichever others
         self.first = chunk * CHUNK_RUNS
         self.last = min(self.plan.runs, self.first + CHUNK_RUNS)
         self.due: dict[int, list[Spec]] = {}

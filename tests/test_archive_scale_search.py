@@ -60,38 +60,38 @@ def test_recent_order_is_the_newest_matches(db, query):
 
 def test_the_order_is_recent_above_the_threshold_and_counting_stops_there(db):
     conn = sqlite3.connect(db)
-    count = len(all_matches(conn, "putin"))
+    count = len(all_matches(conn, "polska"))
     assert count > 10
-    assert matches_more_than(conn, "putin", count - 1) and not matches_more_than(conn, "putin", count)
-    assert choose_order(conn, "putin", "auto", count - 1) == "recent"
-    assert choose_order(conn, "putin", "auto", count) == "relevance"
-    assert choose_order(conn, "putin", "relevance", 0) == "relevance"
+    assert matches_more_than(conn, "polska", count - 1) and not matches_more_than(conn, "polska", count)
+    assert choose_order(conn, "polska", "auto", count - 1) == "recent"
+    assert choose_order(conn, "polska", "auto", count) == "relevance"
+    assert choose_order(conn, "polska", "relevance", 0) == "relevance"
     with pytest.raises(ValueError):
-        search(conn, "putin", order="newest")
+        search(conn, "polska", order="newest")
 
 
 def test_monitor_search_says_when_it_shows_the_newest_first(db):
     conn = sqlite3.connect(db)
-    newest = all_matches(conn, "putin")[:3]
-    best = [r["id"] for r in search(conn, "putin", limit=3)]
+    newest = all_matches(conn, "polska")[:3]
+    best = [r["id"] for r in search(conn, "polska", limit=3)]
     assert newest != best
 
     auto = run(
-        [*MONITOR, "search", "putin", "--db", str(db), "--limit", "3", "--recent-above", "10", "--json"]
+        [*MONITOR, "search", "polska", "--db", str(db), "--limit", "3", "--recent-above", "10", "--json"]
     )
     assert auto.returncode == 0, auto.stderr
     assert [json.loads(line)["id"] for line in auto.stdout.splitlines()] == newest
     (note,) = auto.stderr.splitlines()
     assert note.startswith("note: more than 10 articles match: newest first")
 
-    ranked = run([*MONITOR, "search", "putin", "--db", str(db), "--limit", "3", "--json"])
+    ranked = run([*MONITOR, "search", "polska", "--db", str(db), "--limit", "3", "--json"])
     assert [json.loads(line)["id"] for line in ranked.stdout.splitlines()] == best and not ranked.stderr
 
     forced = run(
         [
             *MONITOR,
             "search",
-            "putin",
+            "polska",
             "--db",
             str(db),
             "--limit",
@@ -105,6 +105,6 @@ def test_monitor_search_says_when_it_shows_the_newest_first(db):
     )
     assert [json.loads(line)["id"] for line in forced.stdout.splitlines()] == best and not forced.stderr
 
-    asked = run([*MONITOR, "search", "putin", "--db", str(db), "--limit", "3", "--order", "recent"])
+    asked = run([*MONITOR, "search", "polska", "--db", str(db), "--limit", "3", "--order", "recent"])
     assert asked.returncode == 0 and not asked.stderr
     assert asked.stdout.startswith("  1. ")

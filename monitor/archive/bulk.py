@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from monitor.rules import Verdict
 # While the archive is built, FTS5 flushes its pending terms every BULK_HASHSIZE bytes (fewer, larger segments to
 # merge); the archive's own setting (FTS_HASHSIZE) is put back at the end.
 BULK_HASHSIZE = 256 * 1024 * 1024
+COMMIT_EVERY = 50_000  # articles per transaction
 BULK_CACHE_KIB = 3 * 1_048_576  # 3 GiB of page cache: the indexes being filled stay in memory
 
 
@@ -178,7 +180,7 @@ def run_records(
     totals = [0] * len(runrecords.COUNTERS)
     for name in outlets:
         counts = per_source.get(name, {}) if written else {}
-        errors = json.dumps(list(counts.get("errors") or []), ensure_ascii=False)
+        errors = json.dumps(list(counts["errors"]), ensure_ascii=False) if counts.get("errors") else "[]"
         values = [int(counts.get(c) or 0) for c in columns]
         totals = [a + b for a, b in zip(totals, values, strict=False)]
         sources.append((run_id, name, *values, errors, counts.get("duration"), started, at))
@@ -275,6 +277,8 @@ class BulkWriter:
         self.outlets = list(outlets)
         self._registered = False
         self._last_run: int | None = None  # the last finished run: every outlet's last_run_id
+        self._pending = 0  # articles written in the open transaction
+        self.timings: dict[str, float] = {}  # seconds of each step of finish()
         self._feed_states: dict[str, tuple[str | None, str | None, str]] = {}
 
     def _register(self, at: str) -> None:
@@ -291,16 +295,21 @@ class BulkWriter:
         self._registered = True
 
     def write(self, runs: Iterable[RunRows]) -> None:
-        """Write runs (in order, each after the runs before it) in one transaction."""
+        """Write runs, in order, each after the runs before it. A transaction spans COMMIT_EVERY articles: FTS5
+        writes one index segment per transaction, and fewer, larger segments leave less to merge."""
         conn = self.conn
-        conn.execute("BEGIN")
+        if not conn.in_transaction:
+            conn.execute("BEGIN")
         try:
             for run in runs:
                 self._write_run(conn, run)
+                self._pending += len(run.articles)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        if self._pending >= COMMIT_EVERY:
+            conn.execute("COMMIT")
+            self._pending = 0
 
     def _write_run(self, conn: sqlite3.Connection, run: RunRows) -> None:
         if not self._registered:
@@ -332,6 +341,17 @@ class BulkWriter:
         from monitor.archive.story_index import rebuild
 
         conn = self.conn
+        clock = time.perf_counter()
+
+        def step(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            self.timings[name] = now - clock
+            clock = now
+
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+        step("last commit")
         conn.execute("BEGIN")
         conn.execute("UPDATE sources SET last_run_id = ?", [self._last_run])
         conn.executemany(
@@ -347,11 +367,15 @@ class BulkWriter:
             "INSERT OR IGNORE INTO article_sketches (hash, article_id) "
             "SELECT hash, article_id FROM temp.staged_sketches ORDER BY hash, article_id"
         )
+        step("sketches sorted in")
         if index:
             conn.execute(index[0])
         conn.execute("DROP TABLE temp.staged_sketches")
+        step("sketch index")
         conn.execute(f"INSERT INTO articles_fts (articles_fts, rank) VALUES ('hashsize', {FTS_HASHSIZE})")
         rebuild(conn)
+        step("stories clustered")
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.close()
+        step("closed")

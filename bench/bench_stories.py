@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.archive import Storage
-from monitor.archive.story_index import StoryIndex, rebuild
+from monitor.archive.story_index import StoryIndex
+from monitor.archive.story_rebuild import rebuild
 from monitor.extract import Article
 from monitor.rules import Match, Verdict
 

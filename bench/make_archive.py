@@ -117,7 +117,7 @@ def clock(at: str) -> Iterator[None]:
 def via_storage(plan: Plan, path: Path) -> int:
     """Every run through ``Storage``, as the crawl's recorder and pipeline call it; then the stories rebuilt."""
     from monitor.archive import Storage
-    from monitor.archive.story_index import rebuild
+    from monitor.archive.story_rebuild import rebuild
     from monitor.discovery.memory import FeedState
 
     setup(plan)

@@ -93,6 +93,20 @@ def test_no_module_is_over_500_lines():
     assert not long, long
 
 
+# Modules that read the source checkout on purpose: development tools and the offline contracts of `scrapy check`.
+CHECKOUT_ONLY = ("monitor.devtools", "monitor.contracts")
+
+
+def test_installed_code_reads_its_data_through_the_package_not_the_file_system():
+    """``Path(__file__)`` next to a data file breaks inside a zipped Scrapyd egg; importlib.resources does not."""
+    readers = sorted(
+        name
+        for name, path in MODULES.items()
+        if not name.startswith(CHECKOUT_ONLY) and "__file__" in path.read_text(encoding="utf-8")
+    )
+    assert not readers, readers
+
+
 @pytest.mark.parametrize(
     "command",
     [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]],

@@ -27,7 +27,7 @@ from monitor.archive.clusters import (
     stems,
     weigh,
 )
-from monitor.archive.story_index import rebuild
+from monitor.archive.story_rebuild import rebuild
 from monitor.devtools import eval_stories
 from monitor.rules import Match, Verdict
 

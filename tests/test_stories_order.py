@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from monitor.archive.clusters import features, member
 from monitor.archive.story_engine import Engine
-from monitor.archive.story_index import article_time, person_entities, rebuild, utc_iso, venue_entities
+from monitor.archive.story_index import article_time, person_entities, utc_iso, venue_entities
+from monitor.archive.story_rebuild import rebuild
 from monitor.devtools import eval_stories
 from monitor.rules import classify, load_rules
 

@@ -9,7 +9,7 @@ by :mod:`monitor.archive.runs`); what differs is only how they reach the file:
 - an article is written once, in its final state (a re-fetch that changed it leaves its ``article_revisions``
   row in the run that saw the change, as a crawl's would), and its wire story is known in advance;
 - the sketch values are staged and sorted into their table at the end;
-- stories (issue #17) are clustered once at the end by :func:`monitor.archive.story_index.rebuild`, which builds
+- stories (issue #17) are clustered once at the end by :func:`monitor.archive.story_rebuild.rebuild`, which builds
   what the incremental writer builds when articles arrive in time order.
 
 ``tests/test_archive_scale.py`` checks that a small archive written this way equals one written through
@@ -338,7 +338,7 @@ class BulkWriter:
 
     def finish(self) -> None:
         """Sort the staged sketches in, put the FTS settings back, cluster the stories, leave a WAL archive."""
-        from monitor.archive.story_index import rebuild
+        from monitor.archive.story_rebuild import rebuild
 
         conn = self.conn
         clock = time.perf_counter()

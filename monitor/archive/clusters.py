@@ -48,7 +48,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
+from importlib import resources
 
 import simplemma
 
@@ -240,16 +240,13 @@ class Terms:
     df: Mapping[str, int]
 
 
-TERMS_FILE = Path(__file__).resolve().parent.parent / "data" / "story_terms.toml"
-
-
 @functools.cache
 def background() -> Terms:
     """The packaged document frequencies (``monitor/data/story_terms.toml``, written by ``python -m
     monitor.devtools.eval_stories --write-terms`` from the labelled corpus): fixed, so an article's vector does
     not depend on what was stored before it."""
-    with TERMS_FILE.open("rb") as handle:
-        data = tomllib.load(handle)
+    packaged = resources.files("monitor").joinpath("data", "story_terms.toml")  # also inside a zipped egg
+    data = tomllib.loads(packaged.read_text(encoding="utf-8"))
     return Terms(int(data["docs"]), {str(k): int(v) for k, v in data["df"].items()})
 
 

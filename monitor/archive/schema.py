@@ -11,7 +11,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from monitor.archive.stories import content_hash, link_story
-from monitor.archive.story_index import rebuild
+from monitor.archive.story_rebuild import rebuild
 from monitor.archive.story_schema import M009_SCHEMA, STORY_VIEWS
 
 MIGRATION_SET = "monitor"
@@ -453,7 +453,7 @@ def m008_health(db: sqlite_utils.Database) -> None:
 def m009_stories(db: sqlite_utils.Database) -> None:
     """Stories across outlets (issue #17): ``stories``, ``story_articles``, the features clustering keeps
     (``story_vectors``, ``story_terms``), the views ``story_timeline`` and ``active_stories``; the archive's
-    flagged and mention articles are clustered at once (:func:`monitor.archive.story_index.rebuild`)."""
+    flagged and mention articles are clustered at once (:func:`monitor.archive.story_rebuild.rebuild`)."""
     for statement in M009_SCHEMA:
         db.conn.execute(statement)
     for name, sql in STORY_VIEWS.items():

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sqlite3
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -86,7 +83,7 @@ def _chunks(items: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
         yield items[start : start + size]
 
 
-def _marks(n: int) -> str:
+def marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
@@ -96,7 +93,7 @@ def entity_hits(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[in
     for chunk in _chunks(article_ids):
         rows = conn.execute(
             "SELECT DISTINCT article_id, entity, field, start FROM matches "
-            f"WHERE article_id IN ({_marks(len(chunk))}) AND entity IS NOT NULL",
+            f"WHERE article_id IN ({marks(len(chunk))}) AND entity IS NOT NULL",
             list(chunk),
         )
         for article_id, entity, _field, _start in rows:
@@ -163,17 +160,17 @@ def story_row(story: StoryState, meta: Mapping[int, Meta], follows: int | None) 
     ]
 
 
-_STORY_ROW = (
+STORY_ROW = (
     "INSERT OR REPLACE INTO stories (id, first_seen, last_seen, headline, headline_article_id, first_article_id, "
     "first_outlet, outlets, outlet_names, articles, flagged, entities, peak_day, follows, updated) "
-    f"VALUES ({_marks(15)})"
+    f"VALUES ({marks(15)})"
 )
-_PLACEMENT = (
+PLACEMENT = (
     "INSERT INTO story_articles (article_id, story_id, at, how, score, joined) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id, how = excluded.how, "
     "score = excluded.score"
 )
-_VECTOR = "INSERT OR REPLACE INTO story_vectors (article_id, vector, dates, venues) VALUES (?, ?, ?, ?)"
+VECTOR = "INSERT OR REPLACE INTO story_vectors (article_id, vector, dates, venues) VALUES (?, ?, ?, ?)"
 
 
 def vector_row(item: Member) -> tuple[int, str, str, str]:
@@ -186,7 +183,7 @@ def vector_row(item: Member) -> tuple[int, str, str, str]:
     )
 
 
-def _placement_row(item: Member, placement: Placement, joined: str) -> tuple[object, ...]:
+def placement_row(item: Member, placement: Placement, joined: str) -> tuple[object, ...]:
     return (item.id, placement.story, item.key[0], placement.how, placement.score, joined)
 
 
@@ -225,7 +222,7 @@ class StoryIndex:
         fresh: list[tuple[object, ...]] = []
         removed: list[int] = []
         for chunk in _chunks(ids):
-            for row in conn.execute(_ARTICLES.format(_marks(len(chunk))), list(chunk)):
+            for row in conn.execute(_ARTICLES.format(marks(len(chunk))), list(chunk)):
                 if row[7] in CLUSTERED and row[9] is None:
                     fresh.append(row)
                 elif row[7] not in CLUSTERED and row[9] is not None:
@@ -270,7 +267,7 @@ class StoryIndex:
             times.extend(
                 datetime.fromisoformat(at)
                 for (at,) in conn.execute(
-                    f"SELECT at FROM story_articles WHERE article_id IN ({_marks(len(chunk))})", list(chunk)
+                    f"SELECT at FROM story_articles WHERE article_id IN ({marks(len(chunk))})", list(chunk)
                 )
             )
         if not times:
@@ -291,7 +288,7 @@ class StoryIndex:
                 story_id
                 for (story_id,) in conn.execute(
                     "SELECT DISTINCT sa.story_id FROM articles w JOIN story_articles sa ON sa.article_id = w.id "
-                    f"WHERE w.story_id IN ({_marks(len(chunk))})",
+                    f"WHERE w.story_id IN ({marks(len(chunk))})",
                     list(chunk),
                 )
             )
@@ -301,12 +298,12 @@ class StoryIndex:
         for chunk in _chunks(story_ids):
             follows = dict(
                 conn.execute(
-                    f"SELECT id, follows FROM stories WHERE id IN ({_marks(len(chunk))})", list(chunk)
+                    f"SELECT id, follows FROM stories WHERE id IN ({marks(len(chunk))})", list(chunk)
                 )
             )
             items = []
             for article_id, story_id, at, how, score, url, wire, vector, dates, venues in conn.execute(
-                _MEMBERS.format(_marks(len(chunk))), list(chunk)
+                _MEMBERS.format(marks(len(chunk))), list(chunk)
             ):
                 weights = json.loads(vector)
                 found = Features(
@@ -325,24 +322,24 @@ class StoryIndex:
     def _write(
         self, conn: sqlite3.Connection, outcome: Outcome, members: Sequence[Member], joined: str
     ) -> None:
-        conn.executemany(_VECTOR, [vector_row(item) for item in members])
+        conn.executemany(VECTOR, [vector_row(item) for item in members])
         gone = [article_id for article_id, placement in outcome.placed.items() if placement is None]
         for chunk in _chunks(gone):
             for table in ("story_articles", "story_vectors"):
-                conn.execute(f"DELETE FROM {table} WHERE article_id IN ({_marks(len(chunk))})", list(chunk))
+                conn.execute(f"DELETE FROM {table} WHERE article_id IN ({marks(len(chunk))})", list(chunk))
         rows = [
-            _placement_row(self.engine.members[article_id], placement, joined)
+            placement_row(self.engine.members[article_id], placement, joined)
             for article_id, placement in outcome.placed.items()
             if placement is not None
         ]
-        conn.executemany(_PLACEMENT, rows)
+        conn.executemany(PLACEMENT, rows)
         self._written = [(int(row[0]), int(row[1])) for row in rows[-3:]]  # type: ignore[call-overload]
         kept = sorted(i for i in outcome.stories if i in self.engine.stories)
         gone_stories = sorted(outcome.stories - set(kept))
         for chunk in _chunks(gone_stories):
-            conn.execute(f"DELETE FROM stories WHERE id IN ({_marks(len(chunk))})", list(chunk))
+            conn.execute(f"DELETE FROM stories WHERE id IN ({marks(len(chunk))})", list(chunk))
         meta = read_meta(conn, [item.id for i in kept for item in self.engine.stories[i].members])
-        conn.executemany(_STORY_ROW, [self._row(i, meta) for i in kept])
+        conn.executemany(STORY_ROW, [self._row(i, meta) for i in kept])
 
     def _row(self, story_id: int, meta: Mapping[int, Meta]) -> list[object]:
         story = self.engine.stories[story_id]
@@ -366,7 +363,7 @@ def read_meta(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[int,
     for chunk in _chunks(article_ids):
         for article_id, source, title, relevance, joined in conn.execute(
             "SELECT a.id, a.source, a.title, a.relevance, sa.joined FROM articles a "
-            f"JOIN story_articles sa ON sa.article_id = a.id WHERE a.id IN ({_marks(len(chunk))})",
+            f"JOIN story_articles sa ON sa.article_id = a.id WHERE a.id IN ({marks(len(chunk))})",
             list(chunk),
         ):
             found[article_id] = Meta(source, title, relevance, joined, frozenset(entities[article_id]))
@@ -379,142 +376,3 @@ def _text(value: object) -> str | None:
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) else None
-
-
-# --- rebuild ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rebuilt:
-    articles: int
-    stories: int
-    seconds: float
-
-
-Work = tuple[int, str, str, str | None, str | None, str | None, dict[str, int], int | None]
-
-
-def _features(batch: Sequence[Work], venues: frozenset[str], persons: frozenset[str]) -> list[Member]:
-    """Members of a batch of articles (in a worker process during a rebuild)."""
-    found = []
-    for article_id, url, at, title, lead, text, hits, wire in batch:
-        moment = datetime.fromisoformat(at)
-        computed = features(moment, title, lead, text, hits, venues, persons=persons)
-        found.append(member(article_id, (at, url), computed, wire))
-    return found
-
-
-POOL_FROM = 4000  # articles from which a rebuild computes the features in a pool of processes
-CHUNK = 400  # articles per unit of work
-
-
-def rebuild(
-    conn: sqlite3.Connection, progress: Callable[[int], None] | None = None, processes: int | None = None
-) -> Rebuilt:
-    """Cluster every flagged and mention article again, in the order of their times, inside the caller's
-    transaction: what the incremental writer builds, whatever order it stored them in. The features are
-    computed in ``processes`` worker processes (default: one per core, for a large archive); the placing is
-    sequential."""
-    began = time.perf_counter()
-    for table in ("story_articles", "story_vectors", "story_terms", "stories"):
-        conn.execute(f"DELETE FROM {table}")
-    order = []
-    for article_id, url, published, first_seen in conn.execute(
-        "SELECT id, url, published, first_seen FROM articles WHERE relevance IN ('primary', 'mention')"
-    ):
-        order.append((utc_iso(article_time(published, first_seen)), url, article_id))
-    order.sort()
-    workers = processes if processes is not None else (os.cpu_count() or 1)
-    pool: Executor | None = None
-    if workers > 1 and len(order) >= POOL_FROM:
-        pool = ProcessPoolExecutor(workers)
-    try:
-        count = _place_all(conn, order, pool, progress)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    stories = conn.execute("SELECT count(*) FROM stories").fetchone()[0]
-    return Rebuilt(count, stories, time.perf_counter() - began)
-
-
-def _work(
-    conn: sqlite3.Connection, chunk: Sequence[tuple[str, str, int]]
-) -> tuple[list[Work], dict[int, Meta]]:
-    ids = [article_id for _at, _url, article_id in chunk]
-    when = {article_id: at for at, _url, article_id in chunk}
-    hits = entity_hits(conn, ids)
-    rows = {
-        row[0]: row
-        for row in conn.execute(
-            "SELECT id, url, title, lead, text, source, relevance, first_seen, story_id FROM articles "
-            f"WHERE id IN ({_marks(len(ids))})",
-            ids,
-        )
-    }
-    now = utc_iso(datetime.now(UTC))
-    work: list[Work] = []
-    meta: dict[int, Meta] = {}
-    for article_id in ids:
-        _id, url, title, lead, text, source, relevance, first_seen, wire = rows[article_id]
-        work.append((article_id, url, when[article_id], title, lead, text, dict(hits[article_id]), wire))
-        meta[article_id] = Meta(source, title, relevance, first_seen or now, frozenset(hits[article_id]))
-    return work, meta
-
-
-def _place_all(
-    conn: sqlite3.Connection,
-    order: Sequence[tuple[str, str, int]],
-    pool: Executor | None,
-    progress: Callable[[int], None] | None,
-) -> int:
-    engine = Engine()
-    venues, persons = venue_entities(), person_entities()
-    meta: dict[int, Meta] = {}
-    chunks = [order[start : start + CHUNK] for start in range(0, len(order), CHUNK)]
-    pending: list[tuple[Future[list[Member]] | list[Member], dict[int, Meta]]] = []
-    ahead = 4 if pool is not None else 1
-    done = 0
-
-    def submit(index: int) -> None:
-        work, found = _work(conn, chunks[index])
-        job: Future[list[Member]] | list[Member] = (
-            pool.submit(_features, work, venues, persons)
-            if pool is not None
-            else _features(work, venues, persons)
-        )
-        pending.append((job, found))
-
-    for index in range(min(ahead, len(chunks))):
-        submit(index)
-    for index in range(len(chunks)):
-        job, found = pending.pop(0)
-        if index + ahead < len(chunks):
-            submit(index + ahead)
-        members = job if isinstance(job, list) else job.result()
-        meta.update(found)
-        outcome = engine.insert(members)
-        joined = {item.id: meta[item.id].joined for item in members}
-        conn.executemany(_VECTOR, [vector_row(item) for item in members])
-        conn.executemany(
-            _PLACEMENT,
-            [_placement_row(item, engine.placed[item.id], joined[item.id]) for item in members],
-        )
-        assert not outcome.decided or outcome.decided == len(members)
-        horizon = members[-1].features.at - REACH - REACH
-        _write_stories(conn, engine.evict(horizon), meta)
-        done += len(members)
-        if progress:
-            progress(done)
-    _write_stories(conn, [(story, engine.follows(story)) for story in engine.stories.values()], meta)
-    return done
-
-
-def _write_stories(
-    conn: sqlite3.Connection, stories: Sequence[tuple[StoryState, int | None]], meta: dict[int, Meta]
-) -> None:
-    rows = []
-    for story, follows in stories:
-        rows.append(story_row(story, meta, follows))
-        for item in story.members:
-            meta.pop(item.id, None)
-    conn.executemany(_STORY_ROW, rows)

@@ -106,7 +106,7 @@ def stories() -> None:
 @db_option
 def rebuild(db: str) -> None:
     """Cluster every flagged and mention article again (after a rule or threshold change), in one transaction."""
-    from monitor.archive.story_index import rebuild as run_rebuild
+    from monitor.archive.story_rebuild import rebuild as run_rebuild
 
     if not Path(db).exists():
         fail(f"{db}: no such database (run `monitor crawl`, `monitor demo` or `monitor ingest`)")

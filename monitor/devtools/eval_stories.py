@@ -32,7 +32,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from monitor.archive.clusters import TERMS_FILE, Terms, counts
+from monitor.archive.clusters import Terms, counts
 from monitor.devtools.metrics import Counts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +41,7 @@ LABELS = ROOT / "fixtures" / "stories" / "labels.jsonl"
 HARD = ROOT / "fixtures" / "stories" / "hard_pairs.jsonl"
 CORPUS = ROOT / "fixtures" / "corpus"
 SITES = ROOT / "fixtures" / "sites"
+TERMS_FILE = ROOT / "monitor" / "data" / "story_terms.toml"  # the packaged table, written by --write-terms
 PARTS = ("dev", "heldout")
 _BARE = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
 

@@ -52,6 +52,19 @@ def test_wal_and_migrations_recorded(tmp_path):
     assert again["_sqlite_migrations"].count == db_count(tmp_path / "a.db")
 
 
+def test_a_new_archive_has_16k_pages_and_an_old_one_keeps_its_own(tmp_path):
+    """Article rows are ~3 kB: 16 kB pages pack them without leaving a fifth of each page empty."""
+    db = open_database(tmp_path / "new.db")
+    assert db.execute("PRAGMA page_size").fetchone()[0] == 16_384
+    db.conn.close()
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old)
+    conn.execute("CREATE TABLE t (x)")  # an archive of a former release: created on 4 kB pages
+    conn.commit()
+    conn.close()
+    assert open_database(old).execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
 def db_count(path):
     return sqlite3.connect(path).execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
 

@@ -19,6 +19,10 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 CACHE_KIB = 65_536  # page cache of a writing connection (SQLite's default is 2 MiB)
+# Page size of a new archive. An article row is ~3 kB: on SQLite's default 4 kB pages one row fits a page and a
+# fifth of the articles table is left empty; on 16 kB pages rows pack tightly (a synthetic 50,000-article archive:
+# the part that grows with the articles went from 2.63x to 2.42x the raw text, the whole file from 939 to 842 MB).
+PAGE_SIZE = 16_384
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -166,6 +170,8 @@ def open_database(
         else:
             conn = sqlite3.connect(str(file), timeout=busy_timeout_ms / 1000, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if not existed and not readonly:
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only before the first table is created
         if existed and not readonly:
             problem = damage(conn)
             if problem:

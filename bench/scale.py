@@ -107,6 +107,12 @@ def size_figures(db: Path) -> tuple[list[Figure], int]:
         "length(CAST(text AS BLOB))) FROM articles"
     ).fetchone()[0]
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # The run history (a row per outlet and run: ~3.6 million rows a year at 104 outlets every 15 minutes) has the
+    # same size whatever the number of articles; at a few thousand articles it is most of the file.
+    history = conn.execute(
+        "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+        "(SELECT name FROM sqlite_master WHERE tbl_name IN ('run_sources', 'crawl_runs'))"
+    ).fetchone()[0]
     conn.close()
     size = db.stat().st_size
     return [
@@ -116,7 +122,14 @@ def size_figures(db: Path) -> tuple[list[Figure], int]:
             "×",
             "≤ 2.5",
             f"{size / 1e9:,.2f} GB / {raw / 1e9:,.2f} GB",
-        )
+        ),
+        Figure(
+            "  the same without the run history",
+            (size - history) / raw,
+            "×",
+            "≤ 2.5",
+            f"run history {history / 1e9:,.2f} GB, fixed for a year of runs",
+        ),
     ], size
 
 

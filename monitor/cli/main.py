@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli import archive, crawl, extract, prune, rules, schedule, sources, stories
+from monitor.cli import archive, crawl, distributed, extract, prune, rules, schedule, sources, stories
 from monitor.cli.common import MonitorGroup
 
 
@@ -13,5 +13,5 @@ def main() -> None:
     """Monitor Polish news for Ukraine–Russia peace-talk stories."""
 
 
-for module in (crawl, extract, rules, archive, schedule, sources, stories, prune):
+for module in (crawl, extract, rules, archive, schedule, sources, stories, prune, distributed):
     module.register(main)

@@ -292,3 +292,68 @@ def test_source_health_report_and_atom_read_the_distributed_runs(distributed):
         )
         assert result.returncode == 0, (command, result.stderr)
         assert "Kushner" in result.stdout, (command, result.stdout[-2000:])
+
+
+@needs_redis
+def test_garbage_on_the_item_stream_is_dead_lettered_in_one_line_each(tmp_path):
+    garbage = [
+        {"x": "no message field"},
+        {"m": "not JSON {"},
+        {"m": '["a list"]'},
+        {"m": '{"kind": "nonsense", "run": "1"}'},
+        {"m": '{"kind": "article", "run": "1", "source": "a", "article": {"url": "http://a/1"}}'},
+        {"m": '{"kind": "counts", "run": "1", "counts": {"a": {"stored": "many"}}}'},
+        {"m": b"\xff\xfe\x00"},
+    ]
+    page = '{"kind": "page", "run": "1", "source": "a", "key": "http://a/video", "reason": "video", "announced": null}'
+    with redis_server(tmp_path / "redis") as redis:
+        client = redis.client()
+        for fields in garbage:
+            client.xadd("monitor:items", fields)
+        client.xadd("monitor:items", {"m": page})
+        fleet = Fleet(redis, tmp_path / "none.toml", tmp_path / "archive.db", tmp_path)
+        writer = fleet.writer()
+        try:
+            wait_for(
+                lambda: query(fleet.db, "SELECT url FROM non_articles"),
+                60,
+                "the good message",
+                procs=[writer],
+            )
+            wait_for(lambda: client.xlen("monitor:items:dead") == len(garbage), 30, "dead letters", [writer])
+            assert writer.poll() is None
+            assert client.xlen("monitor:items") == 0  # every message acknowledged and deleted
+        finally:
+            fleet.stop()
+        assert writer.returncode == 0
+        log = log_of(writer)
+        assert "Traceback" not in log
+        assert log.count("cannot be used") == len(garbage), log
+        reasons = [entry[1][b"reason"].decode() for entry in client.xrange("monitor:items:dead")]
+        assert any("not JSON" in r for r in reasons) and any("unknown kind" in r for r in reasons), reasons
+        assert any("article lacks" in r for r in reasons), reasons
+        (run,) = query(fleet.db, "SELECT * FROM crawl_runs")
+        assert run["status"] == "running"  # no seed said it was seeded: the run is not finished by guess
+
+
+@needs_redis
+def test_a_second_writer_on_one_archive_says_who_holds_it(tmp_path):
+    with redis_server(tmp_path / "redis") as redis:
+        fleet = Fleet(redis, tmp_path / "none.toml", tmp_path / "archive.db", tmp_path)
+        first = fleet.writer()
+        try:
+            wait_for(lambda: "published the archive's memory" in log_of(first), 60, "the writer", [first])
+            second = subprocess.run(
+                [*MONITOR, "writer", "--redis", redis.url, "--db", str(fleet.db)],
+                cwd=ROOT,
+                env=ENV,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert second.returncode == 2
+            lines = second.stderr.strip().splitlines()
+            assert len(lines) == 1 and f"PID {first.pid}" in lines[0] and str(fleet.db) in lines[0], lines
+            assert first.poll() is None
+        finally:
+            fleet.stop()

@@ -98,10 +98,11 @@ class RedisRecall:
     """The crawl's memory read from what the writer published in Redis (``REDIS_URL``): a worker's
     ``MONITOR_RECALL``. Each call is one round trip; a Redis error is a :class:`StorageError` naming Redis."""
 
-    def __init__(self, client: redis.Redis, url: str, stats: Any = None):
+    def __init__(self, client: redis.Redis, url: str, crawler: Any = None):
         self.client = client
         self.url = url
-        self.stats = stats
+        self.crawler = crawler
+        self.stats = crawler.stats if crawler is not None else None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RedisRecall:
@@ -110,9 +111,13 @@ class RedisRecall:
             client = names.connect(url)
         except names.RedisUnavailable as exc:
             raise StorageError(str(exc)) from exc
-        return cls(client, url, crawler.stats)
+        return cls(client, url, crawler)
 
     def _fail(self, exc: redis.RedisError) -> StorageError:
+        if self.crawler is not None:
+            from monitor.distributed.scheduler import stop_for_redis
+
+            stop_for_redis(self.crawler, exc)
         return StorageError(f"{names.shown(self.url)}: cannot read the crawl's memory: {names.describe(exc)}")
 
     def recall(self, keys: Iterable[str]) -> Memory:

@@ -34,12 +34,25 @@ REDIS_LOST = "monitor/redis_lost"  # stats: why Redis could not be used (one lin
 SEED_RUN = "monitor/seed_run"  # stats: the run a seed is putting on the queue
 
 
+def stop_for_redis(crawler: Crawler, exc: Exception) -> None:
+    """Redis cannot be used: stop the crawl, once, with one line naming why. From then on nothing more is
+    released or sent: what the crawl held goes back on the queue when its leases expire."""
+    stats = crawler.stats
+    if stats is None or stats.get_value(REDIS_LOST):
+        return
+    message = f"lost Redis: {names.describe(exc)}"
+    logger.error("stopping: %s", message)
+    stats.set_value(REDIS_LOST, message)
+    engine = crawler.engine
+    if engine is not None and engine.spider is not None:
+        deferred_from_coro(engine.close_spider_async(reason="redis_lost"))
+
+
 class LeasedScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis ships no types
     crawler: Crawler
     leases: Leases
     held: dict[str, Request]
     ticker: AsyncioLoopingCall | LoopingCall | None
-    lost: str | None
     run_days: int
 
     @classmethod
@@ -51,8 +64,11 @@ class LeasedScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis ships no
         instance.run_days = settings.getint("MONITOR_REDIS_RUN_DAYS", 7)
         instance.held = {}
         instance.ticker = None
-        instance.lost = None
         return instance
+
+    @property
+    def lost(self) -> bool:
+        return bool(self.stats.get_value(REDIS_LOST))
 
     def open(self, spider: Any) -> None:
         super().open(spider)
@@ -172,15 +188,7 @@ class LeasedScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis ships no
 
     # --- Redis lost --------------------------------------------------------------------------------------
     def redis_lost(self, exc: Exception) -> None:
-        """Stop the crawl once, with one line naming Redis."""
-        if self.lost:
-            return
-        self.lost = f"lost Redis: {names.describe(exc)}"
-        logger.error("stopping: %s", self.lost)
-        self.stats.set_value(REDIS_LOST, self.lost)
-        engine = self.crawler.engine
-        if engine is not None and engine.spider is not None:
-            deferred_from_coro(engine.close_spider_async(reason="redis_lost"))
+        stop_for_redis(self.crawler, exc)
 
     def _quietly(self, call: Any) -> None:
         try:

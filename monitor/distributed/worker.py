@@ -24,9 +24,8 @@ from typing import Any
 import redis
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, DropItem
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
-from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
@@ -36,7 +35,7 @@ from monitor.discovery.sources import SourcesError, load_sources
 from monitor.distributed import redis_url as names
 from monitor.distributed.messages import Message, article_message, page_message
 from monitor.distributed.runs import KEPT_RUNS, RunStats, current_run, run_of
-from monitor.distributed.scheduler import REDIS_LOST, SEED_RUN
+from monitor.distributed.scheduler import REDIS_LOST, SEED_RUN, stop_for_redis
 from monitor.extensions.runs import OUTLETS
 from monitor.items import ArticleItem, NonArticleItem
 from spiders.news import NewsSpider
@@ -99,12 +98,13 @@ class RedisItems:
     """Item pipeline of a worker: each article and non-article page goes on the item stream, for the writer to
     classify and store (in place of :class:`monitor.pipelines.StoragePipeline`)."""
 
-    def __init__(self, client: redis.Redis):
+    def __init__(self, crawler: Crawler, client: redis.Redis):
+        self.crawler = crawler
         self.client = client
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisItems:
-        return cls(names.connect(crawler.settings.get("REDIS_URL"), check=False))
+        return cls(crawler, names.connect(crawler.settings.get("REDIS_URL"), check=False))
 
     def process_item(self, item: Any) -> Any:
         run = current_run.get() or NO_RUN
@@ -114,7 +114,11 @@ class RedisItems:
             message = page_message(run, item.source, item.key, item.reason, item.announced)
         else:
             return item
-        self.client.xadd(names.ITEMS, message.encode())  # type: ignore[arg-type]
+        try:
+            self.client.xadd(names.ITEMS, message.encode())  # type: ignore[arg-type]
+        except redis.RedisError as exc:  # its request's lease is kept: another worker fetches it again
+            stop_for_redis(self.crawler, exc)
+            raise DropItem(f"not sent to the writer: {names.describe(exc)}") from exc
         return item
 
 
@@ -139,15 +143,7 @@ class _Reporter:
         return True
 
     def lost(self, exc: Exception) -> None:
-        stats = self.crawler.stats
-        if stats is None or stats.get_value(REDIS_LOST):
-            return
-        message = f"lost Redis: {names.describe(exc)}"
-        logger.error("stopping: %s", message)
-        stats.set_value(REDIS_LOST, message)
-        engine = self.crawler.engine
-        if engine is not None and engine.spider is not None:
-            deferred_from_coro(engine.close_spider_async(reason="redis_lost"))
+        stop_for_redis(self.crawler, exc)
 
 
 class WorkerReport(_Reporter):

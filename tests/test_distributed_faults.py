@@ -1,0 +1,131 @@
+"""Processes of a distributed crawl dying mid-run (issue #16): a worker killed with SIGKILL while it holds leased
+requests, the writer killed with SIGKILL and started again, Redis killed and restarted. Every time, every article
+of the mirror ends up stored exactly once and the run finishes (a rerun, after Redis was lost)."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from test_distributed import (
+    Fleet,
+    expected_articles,
+    finished_runs,
+    log_of,
+    needs_redis,
+    query,
+    redis_server,
+    stored_urls,
+    wait_for,
+)
+
+pytestmark = [needs_redis, pytest.mark.slow]
+SLOW = [
+    "-s",
+    "DOWNLOAD_DELAY=0.4",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+]
+
+
+def articles(fleet: Fleet) -> int:
+    return len(stored_urls(fleet.db))
+
+
+def assert_every_article_once(fleet: Fleet, hosts: dict[str, str]) -> None:
+    urls = stored_urls(fleet.db)
+    assert len(urls) == len(set(urls))
+    assert set(urls) == expected_articles(hosts)
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(mirror, tmp_path):
+    hosts, sources = mirror
+    with redis_server(tmp_path / "redis") as redis:
+        fleet = Fleet(redis, sources, tmp_path / "archive.db", tmp_path)
+        try:
+            writer = fleet.writer()
+            fleet.seed()
+            victim = fleet.worker(*SLOW)
+            client = redis.client()
+            wait_for(
+                lambda: articles(fleet) >= 3 and client.hlen("news:leases") > 0,
+                120,
+                "the worker to be mid-crawl",
+                [victim, writer],
+            )
+            held = client.hlen("news:leases")
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=10)
+            assert held > 0 and articles(fleet) < len(expected_articles(hosts))
+            survivor = fleet.worker()
+            wait_for(lambda: finished_runs(fleet.db) == 1, 180, "the run to finish", [survivor, writer])
+            assert "back on the queue" in log_of(
+                survivor
+            )  # the dead worker's leases expired and were re-queued
+            assert client.hlen("news:leases") == 0 and client.zcard("news:requests") == 0
+        finally:
+            fleet.stop()
+    assert_every_article_once(fleet, hosts)
+
+
+def test_the_writer_killed_mid_run_and_restarted_loses_nothing(mirror, tmp_path):
+    hosts, sources = mirror
+    with redis_server(tmp_path / "redis") as redis:
+        fleet = Fleet(redis, sources, tmp_path / "archive.db", tmp_path)
+        try:
+            writer = fleet.writer("--batch", "1")
+            fleet.seed()
+            workers = [fleet.worker(*SLOW), fleet.worker(*SLOW)]
+            wait_for(lambda: articles(fleet) >= 4, 120, "articles", [writer, *workers])
+            writer.send_signal(signal.SIGKILL)
+            writer.wait(timeout=10)
+            assert articles(fleet) < len(expected_articles(hosts))
+            time.sleep(2)  # the workers go on sending to the stream meanwhile
+            restarted = fleet.writer()
+            wait_for(lambda: finished_runs(fleet.db) == 1, 180, "the run to finish", [restarted, *workers])
+            assert "going on with open run(s) 1" in log_of(restarted)
+            client = redis.client()
+            assert (
+                client.xlen("monitor:items") == 0
+                and client.xpending("monitor:items", "writer")["pending"] == 0
+            )
+        finally:
+            fleet.stop()
+    assert_every_article_once(fleet, hosts)
+    (run,) = query(fleet.db, "SELECT * FROM crawl_runs")  # one run, continued by the restarted writer
+    assert run["status"] == "finished" and run["stored"] >= len(expected_articles(hosts))
+
+
+def test_redis_restarted_mid_run_then_a_rerun_completes(mirror, tmp_path):
+    hosts, sources = mirror
+    with redis_server(tmp_path / "redis", persist=True) as redis:
+        fleet = Fleet(redis, sources, tmp_path / "archive.db", tmp_path)
+        try:
+            writer = fleet.writer()
+            fleet.seed()
+            workers = [fleet.worker(*SLOW), fleet.worker(*SLOW)]
+            wait_for(lambda: articles(fleet) >= 4, 120, "articles", [writer, *workers])
+            redis.kill()
+            for proc in workers:  # they stop cleanly: one line, exit 1
+                assert proc.wait(timeout=60) == 1, log_of(proc)[-3000:]
+                assert "lost Redis" in log_of(proc) and "Traceback" not in log_of(proc)
+            redis.start()
+            wait_for(lambda: "Redis is back" in log_of(writer), 60, "the writer to reconnect", [writer])
+            assert writer.poll() is None
+            stored_before = articles(fleet)
+            fleet.seed()  # the rerun
+            workers = [fleet.worker(), fleet.worker()]
+            wait_for(
+                lambda: finished_runs(fleet.db) >= 1 and articles(fleet) == len(expected_articles(hosts)),
+                180,
+                "the rerun",
+                [writer, *workers],
+            )
+            assert stored_before <= articles(fleet)
+            assert "Traceback" not in log_of(writer)
+        finally:
+            fleet.stop()
+    assert_every_article_once(fleet, hosts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.extract import Article
+from monitor.rules import Verdict
 
 
 @dataclass
@@ -14,6 +15,9 @@ class ArticleItem:
     article: Article
     key: str | None = None  # the canonical URL discovery found it under (may differ from the page's own)
     announced: str | None = None  # the newest time its feed or sitemap gave it
+    verdict: Verdict | None = (
+        None  # the rules' verdict when an extraction worker classified it; else the pipeline
+    )
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Item pipeline: classify each article, then store articles and non-article pages in batches.
+"""Item pipeline: classify each article (unless an extraction worker did), then store articles and non-article pages in batches.
 
 It stores through the archive connection of the crawl's run recorder (:class:`monitor.extensions.runs.RunRecorder`,
 which records the run itself), and writes the run's counts in the same transaction as each batch of articles, so
@@ -64,9 +64,11 @@ class StoragePipeline:
         if self.recorder.failure:  # the archive cannot be written: the run is stopping
             return item
         if isinstance(item, ArticleItem):
-            assert self.ruleset is not None
             article = item.article
-            verdict = classify(self.ruleset, article.title, article.lead, article.text)
+            verdict = item.verdict
+            if verdict is None:  # not classified by an extraction worker
+                assert self.ruleset is not None
+                verdict = classify(self.ruleset, article.title, article.lead, article.text)
             self.batch.append((item.source, article, verdict))
             if item.key:
                 self.announced.append((item.key, item.announced))

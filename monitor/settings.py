@@ -4,6 +4,8 @@ Every MONITOR_* setting can be overridden per run with ``-s NAME=VALUE`` (``scra
 command's options. Components read them through ``crawler.settings`` only.
 """
 
+import os
+
 from monitor import __version__
 
 BOT_NAME = "monitor"
@@ -34,6 +36,14 @@ MONITOR_MAX_SITEMAPS = (
 MONITOR_PROGRESS_INTERVAL = (
     15.0  # seconds between writes of a running run's counts (also written with each batch)
 )
+# what the crawl asks about the URLs it discovers: a class with from_crawler, recall, feed, close (see the default)
+MONITOR_RECALL = "monitor.archive.memory.Recall"
+# extraction and rules in this many worker processes (default: the cores); 0 or 1 = in the crawl's process
+MONITOR_POOL_PROCESSES = os.cpu_count() or 1
+MONITOR_POOL_TIMEOUT = (
+    60.0  # seconds a worker may spend on one page; then the page fails, the worker restarts
+)
+MONITOR_LAG_INTERVAL = 0.05  # seconds between the reactor-lag probes (monitor/reactor_*_lag_ms); 0 = off
 MONITOR_LOCK = ""  # the run lock file; empty = the archive's name with .lock (data/monitor.lock)
 MONITOR_LOCK_ENABLED = True  # every crawl takes the lock, however it is started (monitor crawl, scrapy crawl)
 MONITOR_LOCK_WAIT = False  # wait for another run to finish instead of closing at once (monitor crawl --wait)
@@ -82,6 +92,7 @@ SPIDER_MIDDLEWARES = {
 EXTENSIONS = {
     "monitor.extensions.runlock.RunLock": 0,  # the run lock, taken before the archive is opened
     "monitor.extensions.runs.RunRecorder": 10,  # the run's record; the storage pipeline writes through it
+    "monitor.extensions.lag.ReactorLag": 20,  # how late the reactor runs its timers, into the stats
 }
 
 FEED_EXPORT_ENCODING = "utf-8"

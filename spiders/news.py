@@ -3,8 +3,9 @@ and hands each page to the pure extraction function. It decides nothing itself."
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,12 @@ import scrapy
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
+from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
 from monitor import settings as monitor_settings
 from monitor import signals as monitor_signals
-from monitor.archive import StorageError, load_memory
+from monitor.archive import StorageError
 from monitor.discovery.feeds import FeedError, Link, parse_discovery, parse_section
 from monitor.discovery.memory import (
     FeedState,
@@ -28,9 +30,12 @@ from monitor.discovery.memory import (
 from monitor.discovery.sources import Source, load_sources, select
 from monitor.discovery.urls import canonical_url, pattern_target
 from monitor.extensions.runs import ERRORS, OUTLETS, SECONDS, STORAGE_ERROR, stat_key
-from monitor.extract import Hints, NotAnArticle, SiteHints, extract_article
+from monitor.extract import Hints, SiteHints
 from monitor.items import ArticleItem, NonArticleItem
 from monitor.middlewares.robots import ForbiddenByRobots
+from monitor.pool.reactor import ReactorPool, pool_for
+from monitor.pool.work import Outcome, Page, RemoteTraceback, extract
+from monitor.pool.workers import processes_setting
 
 FEEDS_FAILED = "feeds_failed"  # feeds, sitemaps and section pages that could not be fetched or read
 
@@ -70,7 +75,8 @@ class NewsSpider(scrapy.Spider):
         self.max_links = monitor_settings.MONITOR_MAX_LINKS
         self.max_sitemaps = monitor_settings.MONITOR_MAX_SITEMAPS
         self.discovery_seen: dict[str, set[str]] = {}  # per outlet: feeds and sitemaps requested in this run
-        self.memory = Memory()
+        self.recall: Any = None  # what the archive remembers (MONITOR_RECALL), asked by discovery
+        self.pool: ReactorPool | None = None  # extraction workers, when the crawl has them
         self.incremental = True
         self.db_path: str | None = None
         self.started = time.monotonic()
@@ -94,6 +100,7 @@ class NewsSpider(scrapy.Spider):
         spider.by_name = {s.name: s for s in spider.sources}
         spider.configure_slots(settings)
         spider.incremental = settings.getbool("MONITOR_INCREMENTAL", True)
+        processes_setting(settings.get("MONITOR_POOL_PROCESSES"))  # a bad value stops the crawl here
         spider.db_path = settings.get("MONITOR_DB")
         spider.min_words = settings.getint("MONITOR_MIN_WORDS", monitor_settings.MONITOR_MIN_WORDS)
         spider.max_page_bytes = settings.getint("MONITOR_MAX_PAGE_BYTES", spider.max_page_bytes)
@@ -172,13 +179,16 @@ class NewsSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         self.begin_run()
         if self.incremental:
-            # Read once the run recorder has opened (and upgraded) the archive.
+            # Opened once the run recorder has opened (and upgraded) the archive.
             try:
-                self.memory = load_memory(self.db_path)
+                recall = load_object(self.crawler.settings.get("MONITOR_RECALL"))
+                self.recall = recall.from_crawler(self.crawler)
             except StorageError as exc:
                 self.logger.error("stopping the crawl: %s", exc)
                 self.crawler.stats.set_value(STORAGE_ERROR, str(exc))
                 return
+        # Only a crawl has workers: scrapy parse, check and shell extract in their own process.
+        self.pool = pool_for(self.crawler.settings)
         for source in self.sources:
             for url in (*source.feeds, *source.sitemaps):
                 yield self.discovery_request(url, source.name)
@@ -192,13 +202,21 @@ class NewsSpider(scrapy.Spider):
                     dont_filter=True,
                 )
 
+    def closed(self, reason: str) -> None:
+        if self.pool is not None:
+            self.pool.close(self.crawler.stats)
+            self.pool = None
+        if self.recall is not None:
+            self.recall.close()
+            self.recall = None
+
     def discovery_request(self, url: str, source: str) -> scrapy.Request:
         """A feed or sitemap request, conditional on the validators the last completed run saw."""
         self.discovery_seen.setdefault(source, set()).add(canonical_url(url))
         return self.request(
             url,
             source,
-            headers=conditional_headers(self.memory.feeds.get(url)),
+            headers=conditional_headers(self.recall.feed(url) if self.recall is not None else None),
             meta={"handle_httpstatus_list": [304]},
             callback=self.parse_discovery,
             errback=self.request_failed,
@@ -259,6 +277,7 @@ class NewsSpider(scrapy.Spider):
         if not discovery.links:
             self.logger.info("%s: %s: empty %s", source, response.url, discovery.kind)
         outlet = self.by_name[source]
+        articles = []
         for link in self.bounded(source, response.url, discovery.links):
             if not outlet.owns(link.url):
                 self.problem(
@@ -267,7 +286,8 @@ class NewsSpider(scrapy.Spider):
             elif link.is_sitemap:
                 yield from self.child_sitemap(source, link.url, response.url)
             else:
-                yield from self.follow(outlet, link, requested)
+                articles.append(link)
+        yield from self.follow(outlet, articles, requested)
 
     def bounded(self, source: str, url: str, links: list[Link]) -> list[Link]:
         """At most the outlet's ``max_links`` (else ``MONITOR_MAX_LINKS``) links of one feed or sitemap: the
@@ -340,22 +360,31 @@ class NewsSpider(scrapy.Spider):
         except FeedError as exc:
             self.problem(source, response.url, str(exc).removeprefix(f"{response.url}: "), FEEDS_FAILED)
             return
-        for link in links:
-            if outlet.owns(link.url):
-                yield from self.follow(outlet, link, None)
+        yield from self.follow(outlet, [link for link in links if outlet.owns(link.url)], None)
 
-    def follow(self, outlet: Source, link: Link, feed: str | None) -> Iterator[scrapy.Request]:
-        """Request an article once per run, and only when it is new or discovery says it changed."""
-        key = canonical_url(link.url)
-        if key in self.scheduled or not self.is_article_url(outlet, link.url):
-            return
-        self.scheduled.add(key)
-        self.count(outlet.name, "discovered")
-        if not needs_fetch(link, key, self.memory):
-            self.count(outlet.name, "unchanged")
-            return
+    def follow(self, outlet: Source, links: list[Link], feed: str | None) -> Iterator[scrapy.Request]:
+        """Request each article once per run, and only when it is new or discovery says it changed: the archive is
+        asked about the page's new article URLs together."""
+        fresh: dict[str, Link] = {}
+        for link in links:
+            key = canonical_url(link.url)
+            if key in self.scheduled or key in fresh or not self.is_article_url(outlet, link.url):
+                continue
+            fresh[key] = link
+        self.scheduled.update(fresh)
+        memory = (
+            self.recall.recall(fresh) if fresh and self.recall is not None else Memory()
+        )  # None: full crawl
+        for key, link in fresh.items():
+            self.count(outlet.name, "discovered")
+            if not needs_fetch(link, key, memory):
+                self.count(outlet.name, "unchanged")
+                continue
+            yield self.article_request(outlet, link, key, feed)
+
+    def article_request(self, outlet: Source, link: Link, key: str, feed: str | None) -> scrapy.Request:
         hints = {"title": link.title, "published": link.published, "published_source": link.published_source}
-        yield self.request(
+        return self.request(
             link.url,
             outlet.name,
             callback=self.parse_article,
@@ -392,9 +421,10 @@ class NewsSpider(scrapy.Spider):
     # --- articles ---------------------------------------------------------------------------
     def parse_article(
         self, response: Response, source: str | None = None, hints: dict[str, Any] | None = None
-    ) -> Iterator[ArticleItem | NonArticleItem]:
+    ) -> Iterable[ArticleItem | NonArticleItem] | AsyncIterator[ArticleItem | NonArticleItem]:
         """Extract one article page into the item the pipeline classifies and stores (a page that is not an
-        article into the item that remembers it).
+        article into the item that remembers it). In a crawl with extraction workers, a worker extracts and
+        classifies the page while the reactor goes on (the callback's items come asynchronously).
 
         @fixture fixtures/sites/interia/articles/kushner-witkoff-putin-moskwa.html
         @cb_kwargs {"source": "interia"}
@@ -410,27 +440,51 @@ class NewsSpider(scrapy.Spider):
             if source:
                 self.count(source, "fetched")
             self.problem(source or "?", response.url, f"not an HTML page ({content_type})", "skipped")
+            return []
+        page = Page(
+            response.url,
+            response.body,
+            content_type,
+            Hints(**hints) if hints else None,
+            outlet.extract if outlet else SiteHints(),
+            self.min_words,
+        )
+        if self.pool is not None:
+            return self.extracted_by_worker(response, source, page, self.pool)
+        return self.items(response, source, extract(page))
+
+    async def extracted_by_worker(
+        self, response: Response, source: str | None, page: Page, pool: ReactorPool
+    ) -> AsyncIterator[ArticleItem | NonArticleItem]:
+        outcome = await pool.process(page)
+        for level, name, message in outcome.logs:
+            logging.getLogger(name).log(level, "%s (%s)", message, response.url)
+        if outcome.failure:  # the worker died or ran out of time: this page failed, the crawl goes on
+            feed = response.meta.get("feed")
+            if feed:  # its validators are not saved: the next run reads it in full
+                self.crawler.signals.send_catch_log(signal=monitor_signals.feed_incomplete, url=feed)
+            self.problem(source or "?", response.url, outcome.failure, "failed")
             return
-        try:
-            article = extract_article(
-                response.url,
-                response.body,
-                content_type=content_type,
-                hints=Hints(**hints) if hints else None,
-                min_words=self.min_words,
-                site=outlet.extract if outlet else SiteHints(),
-            )
-        except NotAnArticle as exc:
-            self.problem(source or "?", response.url, f"not an article: {exc}", "skipped")
+        if outcome.error is not None:  # raised by extraction or the rules: an internal error of this page
+            raise outcome.error from RemoteTraceback(outcome.details)
+        for item in self.items(response, source, outcome):
+            yield item
+
+    def items(self, response: Response, source: str | None, outcome: Outcome) -> Iterator[Any]:
+        """An extracted page's item: an article (with a worker's verdict), or a page that is not an article."""
+        if outcome.not_article is not None or outcome.article is None:
+            reason = outcome.not_article or "no article"
+            self.problem(source or "?", response.url, f"not an article: {reason}", "skipped")
             if source:
                 self.count(source, "fetched")
                 yield NonArticleItem(
                     source=source,
                     key=response.meta.get("key") or canonical_url(response.url),
-                    reason=str(exc),
+                    reason=reason,
                     announced=response.meta.get("announced"),
                 )
             return
+        article = outcome.article
         source = source or self.outlet_for(article.canonical_url, None)
         if source is None:
             return
@@ -440,4 +494,5 @@ class NewsSpider(scrapy.Spider):
             article=article,
             key=response.meta.get("key"),
             announced=response.meta.get("announced"),
+            verdict=outcome.verdict,
         )

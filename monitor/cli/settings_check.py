@@ -23,6 +23,27 @@ def defaults() -> dict[str, Any]:
     return merged
 
 
+# Settings whose number has a narrower range than their type says.
+WHOLE_NOT_NEGATIVE = ("MONITOR_POOL_PROCESSES",)
+POSITIVE = ("MONITOR_POOL_TIMEOUT",)
+NOT_NEGATIVE = ("MONITOR_LAG_INTERVAL",)
+
+
+def _range_problem(name: str, text: str) -> str | None:
+    """Why a number is out of its setting's range; None when it is not, or the setting has none."""
+    if name in WHOLE_NOT_NEGATIVE and not text.isdigit():
+        return "expects a whole number, 0 or more"
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if name in POSITIVE and not number > 0:
+        return "expects a number above 0"
+    if name in NOT_NEGATIVE and not number >= 0:
+        return "expects a number, 0 or more"
+    return None
+
+
 def _problem(value: str, default: Any) -> str | None:
     """Why ``value`` cannot stand for a setting whose default is ``default``; None when it can."""
     text = value.strip()
@@ -55,7 +76,7 @@ def check_values(values: Mapping[str, str], known: Mapping[str, Any] | None = No
     for name, value in values.items():
         if name not in table:
             continue
-        problem = _problem(value, table[name])
+        problem = _range_problem(name, value.strip()) or _problem(value, table[name])
         if problem:
             lines.append(f"-s {name}={value}: {problem}")
     return lines

@@ -56,7 +56,7 @@ SITES: dict[str, dict[str, Any]] = {
         },
         "links": ["/a/limited.html"],
     },
-    "timeout": {"routes": {"/a/slow.html": {**page("Powoli"), "delay": 6}}, "links": ["/a/slow.html"]},
+    "timeout": {"routes": {"/a/slow.html": {**page("Powoli"), "delay": 15}}, "links": ["/a/slow.html"]},
     "reset": {"routes": {"/a/reset.html": {**page("Zerwane"), "fault": "reset"}}, "links": ["/a/reset.html"]},
     "truncgzip": {
         "routes": {"/a/half.html": {**page("Pół gzipa"), "fault": "truncated-gzip"}},
@@ -335,7 +335,7 @@ def test_429_with_retry_after_slows_the_host_and_the_page_is_stored(main_crawl):
 @pytest.mark.parametrize(
     ("name", "fault", "reason"),
     [
-        ("timeout", "read timeout (the server answers after 6 s; DOWNLOAD_TIMEOUT 2 s)", "TimeoutError"),
+        ("timeout", "read timeout (the server answers after 15 s; DOWNLOAD_TIMEOUT 2 s)", "TimeoutError"),
         ("reset", "connection reset mid-body", "data loss"),
         ("truncgzip", "gzip body cut in half", "truncated gzip body"),
         ("shortbody", "body shorter than its Content-Length", "data loss"),

@@ -357,3 +357,30 @@ def test_a_second_writer_on_one_archive_says_who_holds_it(tmp_path):
             assert first.poll() is None
         finally:
             fleet.stop()
+
+
+def test_bad_writer_options_are_one_line_and_exit_2(tmp_path):
+    for options, named in (
+        (["--batch", "0"], "--batch"),
+        (["--memory-days", "0"], "--memory-days"),
+        (["--rules", str(tmp_path / "missing.toml")], "missing.toml"),
+    ):
+        result = subprocess.run(
+            [
+                *MONITOR,
+                "writer",
+                "--redis",
+                "redis://127.0.0.1:1/0",
+                "--db",
+                str(tmp_path / "a.db"),
+                *options,
+            ],
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and named in lines[0], result.stderr

@@ -94,7 +94,24 @@ def seed(redis: str, source: str | None, sources_file: str | None, pairs: tuple[
 @click.option("--rules", "rules_file", help="Your own rules file (default: the packaged one).")
 @click.option("--batch", default=200, show_default=True, help="Messages stored per transaction, at most.")
 @click.option("--reconnect", default=60.0, show_default=True, help="Seconds to wait for a lost Redis.")
-def writer(redis: str, db: str, rules_file: str | None, batch: int, reconnect: float) -> None:
+@click.option(
+    "--memory-days",
+    default=30.0,
+    show_default=True,
+    help="URLs the workers' memory keeps: published this recently.",
+)
+@click.option(
+    "--memory-max", default=1_000_000, show_default=True, help="URLs the workers' memory keeps, at most."
+)
+def writer(
+    redis: str,
+    db: str,
+    rules_file: str | None,
+    batch: int,
+    reconnect: float,
+    memory_days: float,
+    memory_max: int,
+) -> None:
     """Store what the workers send: classify, store, record runs, publish the archive's memory to Redis.
 
     One writer per archive: it holds the archive's run lock (<db>.lock) while it runs.
@@ -111,6 +128,8 @@ def writer(redis: str, db: str, rules_file: str | None, batch: int, reconnect: f
         fail(str(exc))
     if batch < 1:
         fail(f"--batch must be at least 1, got {batch}")
+    if memory_days <= 0 or memory_max < 1:
+        fail("--memory-days and --memory-max must be positive")
     _redis(redis)
     try:
         check_writable(db)
@@ -128,7 +147,15 @@ def writer(redis: str, db: str, rules_file: str | None, batch: int, reconnect: f
     from monitor.distributed.writer import open_writer
 
     try:
-        process, storage = open_writer(connect(redis), db, ruleset, batch=batch, reconnect=reconnect)
+        process, storage = open_writer(
+            connect(redis),
+            db,
+            ruleset,
+            batch=batch,
+            reconnect=reconnect,
+            memory_days=memory_days,
+            memory_most=memory_max,
+        )
     except (StorageError, RedisError) as exc:
         lock.release()
         fail(str(exc))

@@ -323,6 +323,24 @@ def test_garbage_on_the_item_stream_is_dead_lettered_in_one_line_each(tmp_path):
             wait_for(lambda: client.xlen("monitor:items:dead") == len(garbage), 30, "dead letters", [writer])
             assert writer.poll() is None
             assert client.xlen("monitor:items") == 0  # every message acknowledged and deleted
+            (run,) = query(fleet.db, "SELECT * FROM crawl_runs")
+            assert run["status"] == "running"  # no seed said run 1 was seeded: it is not finished by guess
+            # a later run that is seeded and done finishes, and run 1, never seeded, is recorded as interrupted
+            started = '"started": "2026-01-14T10:00:00+00:00"'
+            client.xadd(
+                "monitor:items",
+                {"m": '{"kind": "run", "run": "2", "outlets": [{"name": "a"}], ' + started + "}"},
+            )
+            client.xadd("monitor:items", {"m": '{"kind": "seeded", "run": "2"}'})
+            wait_for(
+                lambda: (
+                    [r["status"] for r in query(fleet.db, "SELECT status FROM crawl_runs ORDER BY id")]
+                    == ["interrupted", "finished"]
+                ),
+                30,
+                "the runs' ends",
+                [writer],
+            )
         finally:
             fleet.stop()
         assert writer.returncode == 0
@@ -332,8 +350,6 @@ def test_garbage_on_the_item_stream_is_dead_lettered_in_one_line_each(tmp_path):
         reasons = [entry[1][b"reason"].decode() for entry in client.xrange("monitor:items:dead")]
         assert any("not JSON" in r for r in reasons) and any("unknown kind" in r for r in reasons), reasons
         assert any("article lacks" in r for r in reasons), reasons
-        (run,) = query(fleet.db, "SELECT * FROM crawl_runs")
-        assert run["status"] == "running"  # no seed said it was seeded: the run is not finished by guess
 
 
 @needs_redis

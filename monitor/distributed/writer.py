@@ -273,6 +273,11 @@ class Writer:
                 feeds=(s for url, s in state.validators.items() if url not in state.incomplete),
             )
             logger.info("run %s finished (archive run %s)", state.run, state.db_run)
+        # A run whose seed never said it was done (the seed was killed) has nothing left to wait for either.
+        newest = max(state.db_run for state in ready)
+        for state in [s for s in self.ledger.runs.values() if not s.seeded and s.db_run < newest]:
+            self.ledger.finish(state, "interrupted")
+            logger.warning("run %s was never fully seeded: recorded as interrupted", state.run)
         memory.trim(self.client, self.memory_days, self.memory_most)
 
 

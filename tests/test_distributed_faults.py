@@ -129,3 +129,27 @@ def test_redis_restarted_mid_run_then_a_rerun_completes(mirror, tmp_path):
         finally:
             fleet.stop()
     assert_every_article_once(fleet, hosts)
+
+
+def test_an_archive_the_writer_cannot_write_stops_it_and_loses_nothing(tmp_path):
+    import sqlite3
+
+    page = '{"kind": "page", "run": "1", "source": "a", "key": "http://a/video", "reason": "video", "announced": null}'
+    with redis_server(tmp_path / "redis") as redis:
+        fleet = Fleet(redis, tmp_path / "none.toml", tmp_path / "archive.db", tmp_path)
+        try:
+            writer = fleet.writer()
+            wait_for(lambda: "published the archive's memory" in log_of(writer), 60, "the writer", [writer])
+            blocker = sqlite3.connect(fleet.db, timeout=1)
+            blocker.execute("BEGIN EXCLUSIVE")  # another process holds the archive past the busy timeout
+            redis.client().xadd("monitor:items", {"m": page})
+            assert writer.wait(timeout=60) == 1
+            blocker.rollback()
+            blocker.close()
+            lines = [line for line in log_of(writer).splitlines() if "stopping:" in line]
+            assert len(lines) == 1 and str(fleet.db) in lines[0] and "Traceback" not in log_of(writer)
+            assert not query(fleet.db, "SELECT url FROM non_articles")
+            restarted = fleet.writer()  # the message waited on the stream
+            wait_for(lambda: query(fleet.db, "SELECT url FROM non_articles"), 60, "the message", [restarted])
+        finally:
+            fleet.stop()

@@ -14,7 +14,8 @@ saves and publishes the feed validators of the run. After each commit it publish
 remembers (:mod:`monitor.distributed.memory`).
 
 A lost Redis: the writer has committed every batch it acknowledged; it retries for ``reconnect`` seconds, then
-stops (exit 1) with one line. It holds the archive's run lock (``<db>.lock``) while it runs: a second writer, or
+stops (exit 1) with one line. An archive it cannot write (disk full, locked past the busy timeout) stops it the
+same way; what it had not committed stays on the stream. It holds the archive's run lock (``<db>.lock``) while it runs: a second writer, or
 a local crawl, on the same archive says who holds it and stops.
 """
 
@@ -128,6 +129,11 @@ class Writer:
                 if entries:
                     self.handle(entries)
                 self.check_runs()
+            except (
+                StorageError
+            ) as exc:  # disk full, locked past the busy timeout…: nothing of it was acknowledged
+                logger.error("stopping: %s; what is not stored stays on the stream", exc)
+                return 1
             except redis.RedisError as exc:
                 now = time.monotonic()
                 if lost_since is None:

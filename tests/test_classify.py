@@ -1,6 +1,8 @@
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor.rules import (
     Opening,
@@ -32,6 +34,15 @@ def test_fold_keeps_positions():
     text = "Zełenski spotkał się z PUTINEM w Łodzi"
     assert fold(text) == "zelenski spotkal sie z putinem w lodzi"
     assert len(fold(text)) == len(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=40))
+def test_fold_lowers_each_character_on_its_own_and_keeps_the_length(text):
+    """Whole-string lowering is the fast path; "İ" (two characters lowered) and the capital sigma (lowered by its
+    context) must come out as each character lowered alone: "İ" kept, "Σ" as "σ"."""
+    folded = fold(text)
+    assert len(folded) == len(text)
+    assert fold(text + " İ ΣΑ") == folded + " İ σα"
 
 
 def test_seed_story_is_primary_with_explanations(rules):

@@ -56,8 +56,11 @@ _FOLD = {
 def fold(text: str) -> str:
     """Lower-case and strip diacritics (Polish and the rest of Windows-1250), keeping every character's position."""
     folded = text.translate(_FOLD)
-    if folded.isascii():
-        return folded.lower()
+    lowered = folded.lower()
+    # str.lower() keeps the length unless a character lowers to two ("İ"), and reads a capital sigma by its
+    # context; then, and only then, each character is lowered on its own.
+    if len(lowered) == len(folded) and "Σ" not in folded:
+        return lowered
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 from test_distributed import needs_redis, redis_server
@@ -206,3 +206,43 @@ def test_a_worker_counts_for_the_run_it_is_handling():
     assert message.data["errors"] == {"interia": ["http://a/1: HTTP 404", "http://a/2: x"]}
     assert set(message.data["active"]) == {"interia"}
     assert stats.drain() == []
+
+
+def test_a_worker_s_verdict_travels_with_its_article():
+    from monitor.rules import Verdict
+    from monitor.rules.model import Match
+
+    verdict = Verdict("primary", 7.5, "peace-talks@3", [Match("talks", "g", "rozmowy", "body", 10, 17, "…")])
+    message = decode(article_message("1", "a", ARTICLE, None, None, verdict).encode())
+    assert message.data["verdict"] == verdict
+    assert decode(article_message("1", "a", ARTICLE, None, None).encode()).data["verdict"] is None
+    bad = json.loads(article_message("1", "a", ARTICLE, None, None, verdict).encode()["m"])
+    bad["verdict"]["matches"] = [{"rule": "x"}]
+    with pytest.raises(MessageError, match="verdict.matches"):
+        decode({"m": json.dumps(bad)})
+
+
+@needs_redis
+def test_the_writer_keeps_a_verdict_of_its_own_rules_only(client, tmp_path):
+    from monitor.archive import Storage
+    from monitor.distributed.writer import Writer
+    from monitor.rules import Verdict, load_rules
+
+    ruleset = load_rules()
+    storage = Storage(tmp_path / "archive.db")
+    try:
+        writer = Writer(client, storage, ruleset)
+        writer.prepare()
+        own = Verdict("mention", 1.25, ruleset.version, [])
+        other = replace(ARTICLE, url="http://127.0.0.1:1/b", canonical_url="http://127.0.0.1:1/b")
+        stale = Verdict("none", 0.0, "an-older-version", [])
+        entries = [
+            ("1-1", article_message("1", "a", ARTICLE, None, None, own).encode()),
+            ("1-2", article_message("1", "a", other, None, None, stale).encode()),
+        ]
+        writer.handle(entries)
+        rows = dict(storage.conn.execute("SELECT url, relevance || ' ' || ruleset FROM articles"))
+    finally:
+        storage.close()
+    assert rows[ARTICLE.canonical_url] == f"mention {ruleset.version}"  # kept: the writer's own rules
+    assert rows[other.canonical_url] == f"primary {ruleset.version}"  # classified again by the writer's rules

@@ -17,11 +17,14 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from monitor.extract import Article
+from monitor.rules import Verdict
+from monitor.rules.model import Match
 
 FIELD = "m"  # the one field of a stream entry
 KINDS = ("run", "seeded", "article", "page", "counts", "feed", "incomplete")
 _ARTICLE_FIELDS = {f.name for f in fields(Article)}
 _ARTICLE_REQUIRED = {f.name for f in fields(Article) if f.default is MISSING and f.default_factory is MISSING}
+_MATCH_FIELDS = {f.name for f in fields(Match)}
 
 
 class MessageError(ValueError):
@@ -40,11 +43,24 @@ class Message:
 
 
 def article_message(
-    run: str, source: str, article: Article, key: str | None, announced: str | None
+    run: str,
+    source: str,
+    article: Article,
+    key: str | None,
+    announced: str | None,
+    verdict: Verdict | None = None,
 ) -> Message:
-    return Message(
-        "article", run, {"source": source, "key": key, "announced": announced, "article": asdict(article)}
-    )
+    """An article; with the verdict a worker's extraction process gave it (what the archive stores of one:
+    relevance, score, rule-set version and matches), which the writer keeps when its rules are that version."""
+    data = {"source": source, "key": key, "announced": announced, "article": asdict(article)}
+    if verdict is not None:
+        data["verdict"] = {
+            "relevance": verdict.relevance,
+            "score": verdict.score,
+            "ruleset": verdict.ruleset,
+            "matches": [asdict(match) for match in verdict.matches],
+        }
+    return Message("article", run, data)
 
 
 def page_message(run: str, source: str, key: str, reason: str, announced: str | None) -> Message:
@@ -74,6 +90,22 @@ def _article(value: Any) -> Article:
     if not isinstance(known.get("words"), int):
         raise MessageError("article.words is not a number")
     return Article(**known)
+
+
+def _verdict(value: Any) -> Verdict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("matches"), list):
+        raise MessageError("verdict is not an object with matches")
+    _text(value.get("relevance"), "verdict.relevance")
+    _text(value.get("ruleset"), "verdict.ruleset")
+    if not isinstance(value.get("score"), int | float):
+        raise MessageError("verdict.score is not a number")
+    try:
+        matches = [Match(**{k: v for k, v in m.items() if k in _MATCH_FIELDS}) for m in value["matches"]]
+    except (TypeError, AttributeError) as exc:
+        raise MessageError(f"verdict.matches: {' '.join(str(exc).split())}") from exc
+    return Verdict(value["relevance"], float(value["score"]), value["ruleset"], matches)
 
 
 def _counts(value: Any) -> dict[str, dict[str, int]]:
@@ -108,6 +140,7 @@ def decode(entry: dict[Any, Any]) -> Message:
     _text(run, "run")
     if kind == "article":
         body["article"] = _article(body.get("article"))
+        body["verdict"] = _verdict(body.get("verdict"))
         _text(body.get("source"), "source")
         _text(body.get("key"), "key", optional=True)
         _text(body.get("announced"), "announced", optional=True)

@@ -109,7 +109,10 @@ class RedisItems:
     def process_item(self, item: Any) -> Any:
         run = current_run.get() or NO_RUN
         if isinstance(item, ArticleItem):
-            message = article_message(run, item.source, item.article, item.key, item.announced)
+            verdict = getattr(
+                item, "verdict", None
+            )  # classified by an extraction process (MONITOR_POOL_PROCESSES)
+            message = article_message(run, item.source, item.article, item.key, item.announced, verdict)
         elif isinstance(item, NonArticleItem):
             message = page_message(run, item.source, item.key, item.reason, item.announced)
         else:

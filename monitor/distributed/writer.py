@@ -1,7 +1,8 @@
 """``monitor writer``: the one process that owns the SQLite archive in a distributed crawl.
 
 It reads the item stream (a Redis stream with the consumer group ``writer``) in batches, classifies articles
-with the same rules and stores them with the same code as a local crawl (:meth:`Storage.store_batch`, with the
+with the same rules (a verdict a worker's extraction process gave is kept when it is of the writer's rule-set
+version, as a local crawl keeps its pool's) and stores them with the same code as a local crawl (:meth:`Storage.store_batch`, with the
 run's counts in the same transaction), and acknowledges (and deletes) the batch's messages only once it is
 committed. A writer killed at any moment loses nothing: what it had read but not committed is delivered again to
 the next writer (its pending entries are read first), and storing an article twice stores it once (an upsert on
@@ -206,7 +207,9 @@ class Writer:
             data = message.data
             if message.kind == "article":
                 article: Article = data["article"]
-                verdict = classify(self.ruleset, article.title, article.lead, article.text)
+                verdict = data.get("verdict")
+                if verdict is None or verdict.ruleset != self.ruleset.version:  # the writer's rules decide
+                    verdict = classify(self.ruleset, article.title, article.lead, article.text)
                 batch.append((data["source"], article, verdict))
                 if data.get("key"):
                     announced.append((data["key"], data.get("announced")))

@@ -20,6 +20,9 @@ FLOORS = {
     ("holdout", "full"): {"precision": 0.97, "recall": 0.96, "f1_strict": 0.96, "accuracy": 0.91},
     ("dev", "body-only"): {"precision": 1.0, "recall": 0.93, "f1_strict": 0.96, "accuracy": 0.96},
     ("holdout", "body-only"): {"precision": 1.0, "recall": 0.90, "f1_strict": 0.93, "accuracy": 0.90},
+    # holdout2: 68 texts written in one go and labelled before the rules were ever scored on them (#12)
+    ("holdout2", "full"): {"precision": 1.0, "recall": 1.0, "f1_strict": 0.98, "accuracy": 0.92},
+    ("holdout2", "body-only"): {"precision": 1.0, "recall": 0.96, "f1_strict": 0.96, "accuracy": 0.91},
 }
 
 
@@ -31,9 +34,11 @@ def reports():
 
 def test_corpus_is_large_and_labelled_both_ways():
     rows = load_corpus()
-    assert len(rows) >= 430  # 253 texts of #4, 178 written for #12
+    assert len(rows) >= 499  # 253 texts of #4, 178 and 68 (holdout2) written for #12
     assert {r["label"] for r in rows} == {"primary", "mention", "none"}
-    assert {r["split"] for r in rows} == {"dev", "holdout"}
+    assert {r["split"] for r in rows} == {"dev", "holdout", "holdout2"}
+    for split in ("holdout", "holdout2"):
+        assert {r["label"] for r in rows if r["split"] == split} == {"primary", "mention", "none"}
     assert len({r["id"] for r in rows}) == len(rows)
 
 
@@ -54,6 +59,7 @@ def test_eval_prints_both_splits_and_errors_by_kind(capsys):
     for kind in ("war-no-talks", "other-conflict-talks", "sport", "historical"):
         assert kind in out
     assert "== dev body-only:" in out and "== holdout body-only:" in out
+    assert "== holdout2:" in out and "== holdout2 body-only:" in out
     assert main(["--json", "--split", "holdout"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [(s["split"], s["variant"]) for s in data["splits"]] == [
@@ -98,7 +104,7 @@ def test_new_kinds_of_stories_are_in_both_splits():
         "plain-body",
     ):
         splits = {r["split"] for r in rows if r["kind"] == kind and r["label"] == "primary"}
-        assert splits == {"dev", "holdout"}, kind
+        assert {"dev", "holdout"} <= splits, kind
     no_title = [r for r in rows if not r["title"]]
     assert {r["label"] for r in no_title} == {"primary", "mention", "none"} and len(no_title) >= 50
 

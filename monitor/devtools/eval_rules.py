@@ -1,7 +1,8 @@
 """Quality of the peace-talk rules on the labelled corpus (``make eval``).
 
-For each split (``dev``: the rules are tuned on it; ``holdout``: kept aside as a check; ``real``: pages nobody
-on the team wrote, read from ``../shared`` when it is there) prints precision, recall and F1 for primary stories
+For each split (``dev``: the rules are tuned on it; ``holdout`` and ``holdout2``: kept aside as checks, the second
+written in one go before the rules were scored on it; ``real``: pages nobody on the team wrote, read from
+``../shared`` when it is there) prints precision, recall and F1 for primary stories
 with mentions left out and with mentions counted as negatives, the three-way accuracy (primary / mention /
 none), and the errors grouped by the kind of text. Every corpus split is evaluated twice: as written, and as
 ``body-only`` (title and lead removed, as when a page loses its ``<h1>`` or a feed item has no lead).
@@ -24,7 +25,7 @@ from monitor.devtools import ROOT, SHARED
 from monitor.devtools.metrics import Counts
 from monitor.rules import RulesError, Ruleset, classify, load_rules
 
-SPLITS = ("dev", "holdout", "real")
+SPLITS = ("dev", "holdout", "holdout2", "real")
 VARIANTS = ("full", "body-only")  # every text as written; the same texts without title and lead
 LABELS = ("primary", "mention", "none")
 
@@ -34,10 +35,11 @@ def default_corpus_dir() -> Path:
 
 
 def load_corpus(directory: str | Path | None = None) -> list[dict[str, Any]]:
-    """Every labelled text of ``*.jsonl`` in the corpus directory, in file order."""
+    """Every labelled text of ``*.jsonl`` in the corpus directory and its subdirectories (a held-aside part such
+    as ``holdout2/``), in file order."""
     root = Path(directory) if directory else default_corpus_dir()
     rows = []
-    for path in sorted(root.glob("*.jsonl")):
+    for path in sorted(root.glob("*.jsonl")) + sorted(root.glob("*/*.jsonl")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
                 continue

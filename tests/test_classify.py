@@ -552,6 +552,28 @@ def test_talks_told_in_several_paragraphs_add_up(rules):
     assert verdict.score == round(total, 2)
 
 
+def test_the_opening_that_stands_in_for_title_and_lead_still_counts_for_the_spread(rules):
+    """A body-only text loses no paragraph for the spread: its opening, read as title and lead, tells the talks
+    as the first paragraph of a full article would (#12), at what its hits weigh without the title's weight."""
+    talks = [
+        "Rosja i Ukraina wymieniły jeńców po rozmowach w Stambule.",
+        "Kreml ocenił, że negocjacje z Ukrainą będą trudne.",
+        "Kijów chce zawieszenia broni przed rozmowami o terytoriach z Rosją.",
+    ]
+    full = classify(rules, "Pogoda", "Bez zmian.", "\n\n".join(talks))
+    body_only = classify(rules, "", "", "\n\n".join(talks))
+    assert body_only.notes[0].startswith("no title: the body's opening")
+    for verdict in (full, body_only):
+        (spread,) = [a for a in verdict.adjustments if a.kind == "spread"]
+        assert "(paragraphs 1, 2, 3)" in spread.description and spread.points == 2 * rules.passages.spread
+    # weak words in the opening (a meeting next to a side) weigh 3× as a title, but do not tell the talks
+    weak = ["Putin spotkał się w Moskwie z gubernatorem.", *talks[1:]]
+    verdict = classify(rules, "", "", "\n\n".join(weak))
+    assert any(hit.rule == "meeting_in_title" for hit in verdict.fired)
+    (spread,) = [a for a in verdict.adjustments if a.kind == "spread"]
+    assert "(paragraphs 2, 3)" in spread.description
+
+
 def test_a_paragraph_longer_than_the_passage_size_is_read_in_pieces(rules):
     talk = "Rosja i Ukraina prowadzą rozmowy pokojowe o zawieszeniu broni. "
     filler = "Mieszkańcy miasta wrócili do swoich zajęć po długim weekendzie. " * 25  # ~1,600 characters

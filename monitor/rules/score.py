@@ -172,20 +172,30 @@ def _changed(item: _Frozen, **changes: object) -> _Frozen:
 def _by_passage(ruleset: Ruleset, verdict: Verdict, body: str) -> Verdict:
     """The verdict with the body's points counted by passage (:class:`Passages`), the score and relevance
     recomputed from the rules' hits and the adjustments. Paragraphs are the body's non-blank lines, numbered
-    from 1 (the body as given, its opening included: the matches point into it)."""
+    from 1 (the body as given, its opening included: the matches point into it).
+
+    The hits of an opening that stood in for a missing title or lead are not capped (they are not the body's),
+    but their paragraph still counts for the spread, at what they weigh without the title's or lead's field
+    weight: a body-only text must not lose the paragraph its title took (#12)."""
     rules: Passages = ruleset.passages
+    body_weight = ruleset.field_weights.get("body", 1.0)
     if rules.cap is None and not rules.spread:
         return verdict
     points: dict[tuple[int, int], float] = {}
+    opening: dict[tuple[int, int], float] = {}  # stand-ins' hits, at what they would weigh in the body
     starts: list[int] = []
     for hit in verdict.fired:
-        if hit.field == "body" and hit.points > 0:
-            if not starts:
-                starts = _paragraph_starts(body)
-            at = hit.anchor.start
-            line = max(bisect_right(starts, at) - 1, 0)
-            key = (line, (at - starts[line]) // rules.chars)
+        if hit.points <= 0 or hit.anchor.field != "body":
+            continue
+        if not starts:
+            starts = _paragraph_starts(body)
+        at = hit.anchor.start
+        line = max(bisect_right(starts, at) - 1, 0)
+        key = (line, (at - starts[line]) // rules.chars)
+        if hit.field == "body":
             points[key] = points.get(key, 0.0) + hit.points
+        elif hit.field_weight:
+            opening[key] = opening.get(key, 0.0) + hit.points / hit.field_weight * body_weight
     if not points:
         return verdict
     adjustments = []
@@ -197,7 +207,10 @@ def _by_passage(ruleset: Ruleset, verdict: Verdict, body: str) -> Verdict:
             adjustments.append(
                 Adjustment("cap", -excess, f"one paragraph of the body counts up to {rules.cap:g} ({where})")
             )
-    telling = [_label(key) for key, value in sorted(points.items()) if value >= rules.spread_min]
+    told = dict(points)
+    for key, value in opening.items():
+        told[key] = told.get(key, 0.0) + value
+    telling = [_label(key) for key, value in sorted(told.items()) if value >= rules.spread_min]
     if rules.spread and len(telling) > 1:
         adjustments.append(
             Adjustment(

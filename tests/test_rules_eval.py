@@ -34,9 +34,9 @@ def reports():
 
 def test_corpus_is_large_and_labelled_both_ways():
     rows = load_corpus()
-    assert len(rows) >= 499  # 253 texts of #4, 178 and 68 (holdout2) written for #12
+    assert len(rows) >= 541  # 253 texts of #4; for #12 178, then 68 (holdout2) and 42 (dev2)
     assert {r["label"] for r in rows} == {"primary", "mention", "none"}
-    assert {r["split"] for r in rows} == {"dev", "holdout", "holdout2"}
+    assert {r["split"] for r in rows} == {"dev", "dev2", "holdout", "holdout2"}
     for split in ("holdout", "holdout2"):
         assert {r["label"] for r in rows if r["split"] == split} == {"primary", "mention", "none"}
     assert len({r["id"] for r in rows}) == len(rows)

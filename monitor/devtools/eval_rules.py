@@ -1,10 +1,10 @@
 """Quality of the peace-talk rules on the labelled corpus (``make eval``).
 
-For each split (``dev``: the rules are tuned on it; ``holdout`` and ``holdout2``: kept aside as checks, the second
-written in one go before the rules were scored on it; ``real``: pages nobody on the team wrote, read from
-``../shared`` when it is there) prints precision, recall and F1 for primary stories
-with mentions left out and with mentions counted as negatives, the three-way accuracy (primary / mention /
-none), and the errors grouped by the kind of text. Every corpus split is evaluated twice: as written, and as
+For each split (``dev`` and ``dev2``: the rules are tuned on them; ``holdout`` and ``holdout2``: kept aside as
+checks, the second written in one go before the rules were scored on it; ``real``: pages nobody on the team
+wrote, read from ``../shared`` when it is there) prints precision, recall and F1 for primary stories with
+mentions left out and with mentions counted as negatives, the three-way accuracy (primary / mention / none),
+and the errors grouped by the kind of text. Every corpus split is evaluated twice: as written, and as
 ``body-only`` (title and lead removed, as when a page loses its ``<h1>`` or a feed item has no lead).
 
     python -m monitor.devtools.eval_rules [--rules FILE] [--corpus DIR] [--split S] [--variant V] [--errors] [--json]
@@ -25,7 +25,7 @@ from monitor.devtools import ROOT, SHARED
 from monitor.devtools.metrics import Counts
 from monitor.rules import RulesError, Ruleset, classify, load_rules
 
-SPLITS = ("dev", "holdout", "holdout2", "real")
+SPLITS = ("dev", "dev2", "holdout", "holdout2", "real")
 VARIANTS = ("full", "body-only")  # every text as written; the same texts without title and lead
 LABELS = ("primary", "mention", "none")
 

@@ -9,7 +9,12 @@ is compared with every open story (the dear case). Run it under farm-bench with 
         --vs '.venv/bin/python bench/bench_stories.py --articles 3000 --no-stories'
 
 (the difference, over the articles, is what clustering adds to a crawl), and ``--rebuild`` prints the time of a
-rebuild of what was stored.
+rebuild of what was stored. ``--db PATH`` keeps the archive (``--no-stories``: no stories in it), for timing
+``monitor stories rebuild --db PATH`` under farm-bench; 100,000 articles over 365 days are as many flagged and
+mention articles as a year of the crawl over 2 million articles holds (``bench/make_archive.py``: about 5%):
+
+    .venv/bin/python bench/bench_stories.py --articles 100000 --days 365 --no-stories --db data/stories-100k.db
+    farm-bench -n 3 --timeout 1800 -- .venv/bin/monitor stories rebuild --db data/stories-100k.db
 """
 
 from __future__ import annotations
@@ -56,7 +61,10 @@ def main() -> None:
     parser.add_argument("--no-stories", action="store_true", help="the baseline: no clustering hook")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rebuild", action="store_true", help="then time a rebuild of what was stored")
+    parser.add_argument("--db", type=Path, help="write the archive here and keep it (must not exist)")
     args = parser.parse_args()
+    if args.db is not None and args.db.exists():
+        parser.error(f"--db: {args.db} exists")
     if args.no_stories:
         StoryIndex.place = lambda self, conn, ids: []  # type: ignore[method-assign,assignment,misc]
     rng = random.Random(args.seed)
@@ -64,7 +72,7 @@ def main() -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     step = timedelta(days=args.days) / max(1, args.articles)
     with tempfile.TemporaryDirectory() as folder:
-        db = Path(folder) / "bench.db"
+        db = args.db or Path(folder) / "bench.db"
         began = time.perf_counter()
         with Storage(db) as storage:
             for first in range(0, args.articles, args.batch):
@@ -102,7 +110,7 @@ def main() -> None:
             print(
                 f"stored {args.articles} articles in {stored:.2f} s ({1000 * stored / args.articles:.2f} ms each)"
             )
-            if args.rebuild and not args.no_stories:
+            if args.rebuild:
                 stories = storage.conn.execute("SELECT count(*) FROM stories").fetchone()[0]
                 print(f"{stories} stories")
                 with storage.conn:

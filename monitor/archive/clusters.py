@@ -39,21 +39,24 @@ resurfaced after the earlier story went quiet; earlier: started before the artic
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import math
-import re
-import tomllib
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from importlib import resources
+from datetime import datetime, timedelta
 
-import simplemma
-
-from monitor.extract.dates import POLISH_MONTHS, WARSAW
-from monitor.rules.text import fold, word_bytes
+from monitor.archive.story_features import Features as Features
+from monitor.archive.story_features import Terms as Terms
+from monitor.archive.story_features import background as background
+from monitor.archive.story_features import counts as counts
+from monitor.archive.story_features import event_dates as event_dates
+from monitor.archive.story_features import features as features
+from monitor.archive.story_features import people_in as people_in
+from monitor.archive.story_features import stems as stems
+from monitor.archive.story_features import warsaw_day as warsaw_day
+from monitor.archive.story_features import weigh as weigh
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
@@ -66,216 +69,8 @@ VENUE_PENALTY = 0.15  # both name venues, none the same
 PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, within PEOPLE_HOURS
 PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
-DATE_RANGE = 10  # event dates further than this many days from the publication day are history, not events
 
-STEM = 6  # letters kept of each lemma
-MIN_LETTERS = 4  # shorter words carry no subject
-BODY_WORDS = 400  # the top of a news story says what happened; the rest is background
-TOP_TOKENS = 40  # tokens kept per article
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
-FIELD_WEIGHTS = (3.0, 2.0, 1.0)  # title, lead, body
-ENTITY_BOOST = 2.0
-
-# Lemmas (folded) that say nothing about the subject of a news story: function words, the commonest verbs of
-# reporting and being, time words. Shorter words than MIN_LETTERS are left out anyway.
-_STOPWORDS = """
-    oraz jest przez ktory jego tego temu tych tym jednak takze tylko jako przy miedzy podczas poniewaz
-    wszystek wszyscy kazdy inny taki taka takze potem wtedy dzis dzisiaj wczoraj jutro teraz juz jeszcze nawet
-    ponad okolo wobec gdzie kiedy dlaczego jaki jesli jezeli czyli siebie swoj zeby bowiem natomiast rowniez
-    bardzo wiec tutaj tamten ten ta to sam samo moc musiec chciec miec byc bywac zostac stac zostawac
-    powiedziec mowic dodac przekazac poinformowac stwierdzic zaznaczyc podkreslic oswiadczyc ocenic uznac
-    wedlug zdanie czytac zobaczyc wiecej mniej sprawa ramy rok lata tydzien dzien godzina miesiac noc rano
-    wieczor poniedzialek wtorek sroda czwartek piatek sobota niedziela styczen luty marzec kwiecien maj
-    czerwiec lipiec sierpien wrzesien pazdziernik listopad grudzien pierwszy drugi trzeci ostatni kolejny nowy
-    duzy wielki dobry wysoki caly wiele wielu kilka kilkanascie kilkadziesiat procent proc tysiac milion
-    miliard jeden dwa trzy cztery piec szesc siedem osiem dziewiec dziesiec ktos cos nic nikt zaden zawsze
-    nigdy czesto jeszcze wlasnie jednak dlatego zatem takze aby albo lecz ani czy nie tak jak ale gdy chociaz
-    choc mimo pomimo wciaz dalej dzieki wzgledu zwiazek strona sposob czas raz razem moze mozna trzeba
-    powinien wlasny obecny obecnie dzisiejszy wczesniej pozniej znow znowu dotad dotychczas bardziej
-    najbardziej szczegol kwestia temat dotyczyc chodzic uwazac wiedziec widziec przyjac dac brac wziac miejsce
-"""
-STOPWORDS = frozenset(_STOPWORDS.split())
-_WORD = re.compile(r"[^\W\d_]+")
-
-# --- what an article is ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Features:
-    """What clustering knows of an article (see the module's docstring)."""
-
-    at: datetime
-    vector: Mapping[str, float]
-    entities: frozenset[str] = frozenset()
-    venues: frozenset[str] = frozenset()
-    dates: frozenset[int] = frozenset()  # date.toordinal() of each event day
-    people: frozenset[str] = frozenset()  # the people among its entities that are in its vector
-
-
-def people_in(vector: Mapping[str, float], persons: Iterable[str]) -> frozenset[str]:
-    """The people (entity ids of ``persons``) whose entity token is in a vector: what an article's people are,
-    whether its features were just computed or read back from the archive."""
-    return frozenset(token[1:] for token in vector if token.startswith("@")) & frozenset(persons)
-
-
-@functools.lru_cache(maxsize=200_000)
-def lemma(word: str) -> str:
-    """A word's token: its lemma (simplemma's Polish dictionary), folded (``rules.text.fold``) and cut to
-    ``STEM`` letters, so that *planu*, *planie* and *plan*, *rozmów* and *rozmowy*, *spotkali* and *spotkanie*
-    meet, and so do words written without Polish letters and names the dictionary does not know (*Witkoffa*,
-    *Witkoff*)."""
-    return fold(simplemma.lemmatize(word, lang="pl"))[:STEM]
-
-
-def stems(text: str | None, limit: int) -> list[str]:
-    """The tokens of the first ``limit`` words of a text (:func:`lemma`), without function words and numbers."""
-    if not text:
-        return []
-    found = []
-    for match in itertools.islice(_WORD.finditer(text), limit):
-        word = match.group().lower()
-        if len(word) < MIN_LETTERS:
-            continue
-        token = lemma(word)
-        if len(token) >= MIN_LETTERS and token not in STOPWORDS:
-            found.append(token)
-    return found
-
-
-def counts(
-    title: str | None, lead: str | None, text: str | None, entities: Mapping[str, int] | None = None
-) -> dict[str, float]:
-    """Weighted token counts of an article: its tokens by field weight, its entities as ``@id``."""
-    found: dict[str, float] = {}
-    for weight, value, limit in zip(FIELD_WEIGHTS, (title, lead, text), (100, 200, BODY_WORDS), strict=True):
-        for stem in stems(value, limit):
-            found[stem] = found.get(stem, 0.0) + weight
-    for entity, n in (entities or {}).items():
-        found[f"@{entity}"] = found.get(f"@{entity}", 0.0) + ENTITY_BOOST * n
-    return found
-
-
-def idf(df: int, docs: int) -> float:
-    """Smoothed inverse document frequency (a token no article had yet weighs most)."""
-    return math.log((docs + 1) / (df + 1)) + 1.0
-
-
-def weigh(raw: Mapping[str, float], df: Mapping[str, int], docs: int) -> dict[str, float]:
-    """The TF-IDF vector of token counts: sublinear TF, the ``TOP_TOKENS`` heaviest, unit length."""
-    weighted = {token: (1.0 + math.log(n)) * idf(df.get(token, 0), docs) for token, n in raw.items() if n > 0}
-    top = sorted(weighted.items(), key=lambda item: (-item[1], item[0]))[:TOP_TOKENS]
-    norm = math.sqrt(sum(w * w for _t, w in top)) or 1.0
-    return {token: round(w / norm, 5) for token, w in top}
-
-
-_MONTH = "|".join(sorted((m for m in POLISH_MONTHS if len(m) > 3), key=len, reverse=True))
-_DAY_MONTH = re.compile(rf"(?<!\d)(\d{{1,2}})\s+({_MONTH})\b(?:\s+(\d{{4}}))?", re.IGNORECASE)
-_WEEKDAY_FORMS = {
-    "poniedzialek": 0,
-    "wtorek": 1,
-    "srode": 2,
-    "czwartek": 3,
-    "piatek": 4,
-    "sobote": 5,
-    "niedziele": 6,
-}
-_WEEKDAY = re.compile(
-    r"\bwe?\s+(?:(najblizsz[ya]|przyszl[ya]|ubiegl[ya]|zeszl[ya]|ostatni[a]?)\s+)?("
-    + "|".join(_WEEKDAY_FORMS)
-    + r")\b"
-)
-_RELATIVE_DAYS = re.compile(r"\b(przedwczoraj|wczoraj|jutro|pojutrze)\b")
-_RELATIVE_SHIFT = {"przedwczoraj": -2, "wczoraj": -1, "jutro": 1, "pojutrze": 2}
-_FUTURE = ("najbl", "przysz")
-
-
-def event_dates(text: str | None, published: date) -> frozenset[int]:
-    """Days a text names, as ``date.toordinal()``: "22 stycznia" (the year nearest ``published`` unless written),
-    "w czwartek" (the nearest Thursday within three days; "w przyszły czwartek" the next one, "w ubiegły
-    czwartek" the last one), "jutro", "wczoraj". Left out: days more than ``DATE_RANGE`` from ``published``
-    (history), and the day of publication and the day before, the days news is reported on ("powiedział w
-    środę"): what is left are the days of announced and recalled events."""
-    if not text:
-        return frozenset()
-    folded = word_bytes(text).decode()
-    base = published.toordinal()
-    found: set[int] = set()
-    for match in _DAY_MONTH.finditer(text):
-        month = POLISH_MONTHS[match.group(2).lower()]
-        day = int(match.group(1))
-        years = (
-            [int(match.group(3))]
-            if match.group(3)
-            else [published.year - 1, published.year, published.year + 1]
-        )
-        for year in years:
-            try:
-                found.add(date(year, month, day).toordinal())
-            except ValueError:
-                continue
-    for match in _WEEKDAY.finditer(folded):
-        qualifier, weekday = match.group(1) or "", _WEEKDAY_FORMS[match.group(2)]
-        ahead = (weekday - published.weekday()) % 7  # 0..6 days to the next such weekday (0: that day)
-        if qualifier.startswith(_FUTURE):
-            shift = ahead or 7
-        elif qualifier:
-            shift = ahead - 7 if ahead else -7
-        else:
-            shift = ahead if ahead <= 3 else ahead - 7
-        found.add(base + shift)
-    for match in _RELATIVE_DAYS.finditer(folded):
-        found.add(base + _RELATIVE_SHIFT[match.group(1)])
-    return frozenset(day for day in found if abs(day - base) <= DATE_RANGE and day not in (base, base - 1))
-
-
-def warsaw_day(at: datetime) -> date:
-    return at.astimezone(WARSAW).date()
-
-
-@dataclass(frozen=True)
-class Terms:
-    """Document frequencies: how many of ``docs`` documents have each token (one count per document)."""
-
-    docs: int
-    df: Mapping[str, int]
-
-
-@functools.cache
-def background() -> Terms:
-    """The packaged document frequencies (``monitor/data/story_terms.toml``, written by ``python -m
-    monitor.devtools.eval_stories --write-terms`` from the labelled corpus): fixed, so an article's vector does
-    not depend on what was stored before it."""
-    packaged = resources.files("monitor").joinpath("data", "story_terms.toml")  # also inside a zipped egg
-    data = tomllib.loads(packaged.read_text(encoding="utf-8"))
-    return Terms(int(data["docs"]), {str(k): int(v) for k, v in data["df"].items()})
-
-
-def features(
-    at: datetime,
-    title: str | None,
-    lead: str | None,
-    text: str | None,
-    entity_hits: Mapping[str, int],
-    venues: Iterable[str],
-    terms: Terms | None = None,
-    persons: Iterable[str] = (),
-) -> Features:
-    """An article's features. ``entity_hits`` counts its matched entities (distinct passages), ``venues`` names
-    the entities that are meeting places and ``persons`` those that are people, ``terms`` the document
-    frequencies (:func:`background` by default)."""
-    terms = terms or background()
-    raw = counts(title, lead, text, entity_hits)
-    head = " ".join(part for part in (title, lead, " ".join((text or "").split()[:BODY_WORDS])) if part)
-    vector = weigh(raw, terms.df, terms.docs)
-    return Features(
-        at=at,
-        vector=vector,
-        entities=frozenset(entity_hits),
-        venues=frozenset(venues) & frozenset(entity_hits),
-        dates=event_dates(head, warsaw_day(at)),
-        people=people_in(vector, persons),
-    )
-
 
 # --- what a story is ------------------------------------------------------------------------------------
 
@@ -396,10 +191,19 @@ class StoryState:
 
 def cosine(vector: Mapping[str, float], story: StoryState) -> float:
     """Cosine of a unit article vector with a story's centroid."""
+    return _cosine(tuple(vector), tuple(vector.values()), story)
+
+
+def _cosine(tokens: tuple[str, ...], weights: tuple[float, ...], story: StoryState) -> float:
+    """:func:`cosine` of a vector given as its tokens and their weights (in its order): the products are summed
+    in that order, a token the centroid lacks adding an exact 0.0, all in C (an article is compared with every
+    story it could join or follow)."""
     if not story.norm:
         return 0.0
-    centroid = story.centroid
-    return sum(w * centroid[t] for t, w in vector.items() if t in centroid) / story.norm
+    return sum(map(operator.mul, weights, map(story.centroid.get, tokens, _ZEROS))) / story.norm
+
+
+_ZEROS = itertools.repeat(0.0)
 
 
 def central(story: StoryState, eligible: Iterable[int]) -> int | None:
@@ -428,6 +232,12 @@ def score(article: Features, story: StoryState, text: float | None = None) -> Sc
     """How well an article fits a story (see the module's docstring); ``text``, when given, is the cosine of
     their vectors already computed."""
     text = cosine(article.vector, story) if text is None else text
+    value, same_day, days_apart, venue_conflict, same_people = _parts(article, story, text)
+    return Score(round(value, 4), round(text, 4), same_day, days_apart, venue_conflict, same_people)
+
+
+def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bool, bool, bool, bool]:
+    """The unrounded score of :func:`score` and what made it: same day, days apart, venue conflict, same people."""
     same_day = days_apart = venue_conflict = False
     value = text
     if article.dates and story.dates:
@@ -444,7 +254,7 @@ def score(article: Features, story: StoryState, text: float | None = None) -> Sc
         and sum(person in story.people for person in article.people) >= PEOPLE_SHARED
     )
     value += PEOPLE_BONUS if same_people else 0.0
-    return Score(round(value, 4), round(text, 4), same_day, days_apart, venue_conflict, same_people)
+    return value, same_day, days_apart, venue_conflict, same_people
 
 
 @dataclass(frozen=True)
@@ -468,17 +278,21 @@ def choose(article: Features, stories: Sequence[StoryState], *, wire_story: int 
         return Decision(wire_story, "wire", 1.0)
     best: tuple[float, Key, int] | None = None
     follows: tuple[float, Key, int] | None = None
-    for story in stories:
-        joinable = story.open_at(article.at)
-        if not joinable and not story.followable_at(article.at):
+    at = article.at
+    tokens, weights = tuple(article.vector), tuple(article.vector.values())
+    for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
+        first, last = story.first, story.last
+        joinable = first - WINDOW <= at <= last + WINDOW
+        if not joinable and not (story.size >= 2 and last < at <= last + FOLLOW_SPAN):
             continue
-        found = score(article, story)
-        if joinable and found.value >= JOIN:
-            candidate = (-found.value, story.founder_key, story.id)
-            best = candidate if best is None or candidate < best else best
-        if story.followable_at(article.at):
-            candidate = (-found.text, story.founder_key, story.id)
-            follows = candidate if follows is None or candidate < follows else follows
+        text = _cosine(tokens, weights, story)
+        if joinable:
+            value = round(_parts(article, story, text)[0], 4)
+            if value >= JOIN:
+                candidate = (-value, story.founder_key, story.id)
+                best = candidate if best is None or candidate < best else best
+        candidate = (-round(text, 4), story.founder_key, story.id)
+        follows = candidate if follows is None or candidate < follows else follows
     if best is not None:
         return Decision(best[2], "similar", -best[0])
     followed = follows[2] if follows is not None and -follows[0] >= FOLLOW else None

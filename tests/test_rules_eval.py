@@ -17,9 +17,12 @@ from monitor.rules import load_rules
 FLOORS = {
     # (split, variant): precision, recall with mentions excluded; F1 with mentions as negatives; accuracy
     ("dev", "full"): {"precision": 1.0, "recall": 1.0, "f1_strict": 1.0, "accuracy": 0.98},
-    ("holdout", "full"): {"precision": 0.97, "recall": 0.96, "f1_strict": 0.96, "accuracy": 0.91},
-    ("dev", "body-only"): {"precision": 1.0, "recall": 0.93, "f1_strict": 0.96, "accuracy": 0.96},
-    ("holdout", "body-only"): {"precision": 1.0, "recall": 0.90, "f1_strict": 0.93, "accuracy": 0.90},
+    ("holdout", "full"): {"precision": 0.97, "recall": 0.98, "f1_strict": 0.97, "accuracy": 0.93},
+    ("dev", "body-only"): {"precision": 1.0, "recall": 0.95, "f1_strict": 0.97, "accuracy": 0.97},
+    ("holdout", "body-only"): {"precision": 1.0, "recall": 0.90, "f1_strict": 0.93, "accuracy": 0.91},
+    # dev2: 42 texts written for #12's second round, tuned on after they were scored once as they were
+    ("dev2", "full"): {"precision": 0.94, "recall": 0.90, "f1_strict": 0.92, "accuracy": 0.88},
+    ("dev2", "body-only"): {"precision": 0.94, "recall": 0.90, "f1_strict": 0.92, "accuracy": 0.88},
     # holdout2: 68 texts written in one go and labelled before the rules were ever scored on them (#12)
     ("holdout2", "full"): {"precision": 1.0, "recall": 1.0, "f1_strict": 0.98, "accuracy": 0.92},
     ("holdout2", "body-only"): {"precision": 1.0, "recall": 0.96, "f1_strict": 0.96, "accuracy": 0.91},
@@ -60,6 +63,7 @@ def test_eval_prints_both_splits_and_errors_by_kind(capsys):
         assert kind in out
     assert "== dev body-only:" in out and "== holdout body-only:" in out
     assert "== holdout2:" in out and "== holdout2 body-only:" in out
+    assert "== dev2:" in out and "== dev2 body-only:" in out
     assert main(["--json", "--split", "holdout"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [(s["split"], s["variant"]) for s in data["splits"]] == [

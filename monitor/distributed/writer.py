@@ -167,6 +167,8 @@ class Writer:
     # --- one batch --------------------------------------------------------------------------------------
     def handle(self, entries: list[Entry]) -> None:
         """Store a batch of messages, then acknowledge them."""
+        if not entries:
+            return
         per_run: dict[str, list[Message]] = {}
         for entry_id, fields in entries:
             try:

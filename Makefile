@@ -31,11 +31,8 @@ eval: $(STAMP)  ## quality figures: extraction on golden and real pages, rules o
 	$(BIN)/python -m monitor.devtools.eval_rules
 	$(BIN)/python -m monitor.devtools.eval_stories
 
-bench: $(STAMP)  ## benchmarks (not tests): rules throughput, extraction CPU vs trafilatura, archive upserts/bm25/size, crawl start-up
-	$(BIN)/python bench/bench_rules.py
-	$(BIN)/python bench/bench_extract.py
-	$(BIN)/python bench/bench_archive.py
-	$(BIN)/python bench/bench_startup.py
+bench: $(STAMP)  ## benchmarks (not tests), one table with targets and same-run baselines, also in bench/results.json
+	$(BIN)/python bench/run.py
 
 lint: $(STAMP)  ## ruff (lint and format) and mypy, all clean
 	$(BIN)/ruff check .

@@ -43,6 +43,7 @@ MONITOR_POOL_PROCESSES = os.cpu_count() or 1
 MONITOR_POOL_TIMEOUT = (
     60.0  # seconds a worker may spend on one page; then the page fails, the worker restarts
 )
+MONITOR_WRITER_THREAD = True  # batches are written by one writer thread, off the reactor; False = on it
 MONITOR_LAG_INTERVAL = 0.05  # seconds between the reactor-lag probes (monitor/reactor_*_lag_ms); 0 = off
 MONITOR_LOCK = ""  # the run lock file; empty = the archive's name with .lock (data/monitor.lock)
 MONITOR_LOCK_ENABLED = True  # every crawl takes the lock, however it is started (monitor crawl, scrapy crawl)

@@ -33,8 +33,8 @@ class ReactorPool:
         return await maybe_deferred_to_future(done)
 
     def close(self, stats: Any = None) -> None:
-        """End the workers, and put what the pool did in the crawl's stats."""
-        self.pool.close()
+        """End the workers (without waiting for them on the reactor), and put what the pool did in the stats."""
+        self.pool.close(wait=False)
         if stats is not None:
             stats.set_value("monitor/pool/processes", self.pool.processes)
             stats.set_value("monitor/pool/pages", self.pool.stats.pages)

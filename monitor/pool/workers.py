@@ -256,8 +256,9 @@ class WorkerPool:
             self.pids.discard(worker.proc.pid)
             worker.stop()
 
-    def close(self) -> None:
-        """Fail the pages still queued, end the workers after the pages they have, and wait for them (5 s)."""
+    def close(self, wait: bool = True) -> None:
+        """Fail the pages still queued and end the workers after the pages they have; ``wait`` for their threads
+        (10 s each at most). Without waiting, each thread ends its worker by itself (its input closes)."""
         if self.closed:
             return
         self.closed = True
@@ -270,5 +271,5 @@ class WorkerPool:
                 self._finish(job[1], Outcome(failure="the crawl stopped before this page was processed"))
         for _ in self.threads:
             self.jobs.put(None)
-        for thread in self.threads:
+        for thread in self.threads if wait else ():
             thread.join(timeout=10)

@@ -1,0 +1,351 @@
+"""Crawl figures at scale (issue #15), each with its target and a baseline measured in the same run. Not a test.
+
+- **start-up and memory against the archive's size**: ``monitor crawl`` of the fixture mirror (fixtures/sites on
+  loopback) into an empty archive and into archives of ``--sizes`` articles built by ``bench/make_archive.py``
+  (kept in ``--archives DIR`` and reused, since a million takes the better part of an hour): seconds from the
+  command's start to the mirror's first request, and the peak resident memory of the crawl's processes together
+  (sampled every 20 ms: the crawl and its extraction workers) and of the crawl process alone (its own high-water
+  mark). Baseline: the same crawl into an empty archive.
+- **throughput**: a generated site (:mod:`monitor.devtools.bigsite`, ``--pages`` pages over 8 outlets) crawled
+  with politeness off, with ``MONITOR_POOL_PROCESSES=1`` (extraction and rules on the reactor thread) and with
+  ``--processes`` (default 2) worker processes, each into a fresh archive: articles stored per second from the
+  first request to the end of the run, the reactor's worst lag and its 99th percentile (from the run's log).
+  Baseline: 1 process.
+
+``--root DIR`` runs the crawls with the code of another tree (e.g. ``git archive <commit> | tar -x -C DIR``), for
+before/after figures; the mirror and the measuring stay this tree's. Writes ``bench/results.json`` (key
+``crawl``) as well as the table. ``make bench`` runs it with small sizes (bench/run.py); docs/performance.md says
+which sizes its figures come from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.devtools.bigsite import write_site  # noqa: E402
+from monitor.devtools.mirror import Mirror, load_sites  # noqa: E402
+
+FAST = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_DELAY": "0",
+    "RETRY_TIMES": "0",
+    "ROBOTSTXT_OBEY": "False",
+    "CONCURRENT_REQUESTS": "32",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+    "MONITOR_MAX_LINKS": "0",
+    "MONITOR_MAX_SITEMAPS": "0",
+}
+LAG = re.compile(r"'monitor/reactor_(max_lag|lag_p99)_ms': ([0-9.]+)")
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    baseline: str = ""
+
+
+class WatchedMirror(Mirror):
+    """The loopback mirror, noting when the first request arrives."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.first: float | None = None
+        self.requests = 0
+
+    def __enter__(self) -> WatchedMirror:
+        super().__enter__()
+        return self
+
+    def _handler(self, host: str) -> type[BaseHTTPRequestHandler]:
+        base = super()._handler(host)
+        mirror = self
+
+        class Watched(base):  # type: ignore[valid-type, misc]
+            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+                if mirror.first is None:
+                    mirror.first = time.monotonic()
+                mirror.requests += 1
+                super().do_GET()
+
+        return Watched
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc (KiB)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as handle:
+                total += next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
+                    todo += [int(child) for child in handle.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+@dataclass
+class Run:
+    seconds: float  # the command, start to exit
+    first_request: float  # from the command's start
+    peak_tree_mb: float  # the crawl and its workers, sampled
+    peak_own_mb: float  # the crawl process's own high-water mark
+    stored: int
+    lag_max_ms: float | None = None
+    lag_p99_ms: float | None = None
+    returncode: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def crawl(root: Path, mirror: WatchedMirror, sources: Path, db: Path, settings: dict[str, str]) -> Run:
+    command = [sys.executable, "-m", "monitor.cli", "crawl", "--db", str(db), "--sources", str(sources)]
+    command += [x for key, value in {**FAST, **settings}.items() for x in ("-s", f"{key}={value}")]
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings", "PYTHONPATH": str(root)}
+    mirror.first = None
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    own = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak, own
+        while not done.is_set():
+            peak = max(peak, tree_rss_kib(proc.pid))
+            try:
+                with open(f"/proc/{proc.pid}/status", encoding="ascii") as handle:
+                    own = max(own, *(int(x.split()[1]) for x in handle if x.startswith("VmHWM:")))
+            except (OSError, ValueError, TypeError):
+                pass
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = proc.communicate(timeout=3600)
+    seconds = time.monotonic() - started
+    done.set()
+    sampler.join()
+    log = (
+        db.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+        if db.with_suffix(".log").exists()
+        else ""
+    )
+    lags = {name: float(value) for name, value in LAG.findall(log)}
+    stored = 0
+    if db.exists():
+        conn = sqlite3.connect(db)
+        try:
+            query = "SELECT count(*) FROM articles WHERE url LIKE 'http://127.0.0.1:%' AND url NOT LIKE '%#bench-%'"
+            stored = conn.execute(query).fetchone()[0]
+        except sqlite3.Error:
+            pass
+        finally:
+            conn.close()
+    return Run(
+        seconds,
+        (mirror.first - started) if mirror.first else float("nan"),
+        peak / 1024,
+        own / 1024,
+        stored,
+        lags.get("max_lag"),
+        lags.get("lag_p99"),
+        proc.returncode,
+        {"stderr": stderr.decode(errors="replace")[-500:]} if proc.returncode not in (0, 1) else {},
+    )
+
+
+def archive(size: int, folder: Path, days: float) -> Path:
+    """An archive of ``size`` articles, built once by bench/make_archive.py and reused (crawls add to it)."""
+    path = folder / f"archive-{size}.db"
+    if not path.exists():
+        print(f"building {path} ({size:,} articles) …", file=sys.stderr, flush=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench/make_archive.py"), "--articles", str(size), "--db", str(path)]
+            + ["--days", str(days)],
+            check=True,
+            cwd=ROOT,
+        )
+    return path
+
+
+def startup_figures(root: Path, sizes: list[int], folder: Path, runs: int, days: float) -> list[Figure]:
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp, WatchedMirror(load_sites(ROOT / "fixtures/sites")) as mirror:
+        sources = Path(tmp) / "sources.toml"
+        sources.write_text(mirror.sources_toml(), encoding="utf-8")
+        empty: Run | None = None
+        for size in [0, *sizes]:
+            results = []
+            for attempt in range(runs):
+                db = Path(tmp) / f"empty-{attempt}.db" if size == 0 else archive(size, folder, days)
+                # a new port map each time would change every URL: instead forget this mirror's articles
+                results.append(crawl(root, mirror, sources, db, {}))
+                if size:
+                    forget_mirror(db)
+            first = statistics.median(r.first_request for r in results)
+            tree = statistics.median(r.peak_tree_mb for r in results)
+            own = statistics.median(r.peak_own_mb for r in results)
+            label = f"{size:,} stored" if size else "empty archive"
+            spread = (
+                f"{min(r.first_request for r in results):.2f}–{max(r.first_request for r in results):.2f}"
+            )
+            if empty is None:
+                empty = Run(0, first, tree, own, 0)
+                figures.append(
+                    Figure(f"start-up to first request, {label}", first, "s", "", f"range {spread}")
+                )
+                figures.append(Figure(f"peak RSS, crawl + workers, {label}", tree, "MB"))
+                figures.append(Figure(f"peak RSS, crawl process, {label}", own, "MB"))
+                continue
+            figures.append(
+                Figure(
+                    f"start-up to first request, {label}",
+                    first,
+                    "s",
+                    "≤ 3 s at 5M",
+                    f"{empty.first_request:.2f} s empty; range {spread}",
+                )
+            )
+            figures.append(
+                Figure(
+                    f"peak RSS, crawl + workers, {label}",
+                    tree,
+                    "MB",
+                    "≤ 400 MB, within 10% of empty",
+                    f"{empty.peak_tree_mb:.0f} MB empty ({(tree / empty.peak_tree_mb - 1) * 100:+.0f}%)",
+                )
+            )
+            figures.append(
+                Figure(
+                    f"peak RSS, crawl process, {label}",
+                    own,
+                    "MB",
+                    "",
+                    f"{empty.peak_own_mb:.0f} MB empty ({(own / empty.peak_own_mb - 1) * 100:+.0f}%)",
+                )
+            )
+    return figures
+
+
+def forget_mirror(db: Path) -> None:
+    """Take the fixture mirror's articles out of a reused archive again, so that every crawl of it does the same
+    work (the mirror's URLs are on 127.0.0.1)."""
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            for table in ("announced", "non_articles", "feed_state"):
+                conn.execute(f"DELETE FROM {table} WHERE url LIKE 'http://127.0.0.1:%'")
+            conn.execute(
+                "UPDATE articles SET url = url || '#bench-' || id WHERE url LIKE 'http://127.0.0.1:%'"
+            )
+    finally:
+        conn.close()
+
+
+def throughput_figures(root: Path, pages: int, processes: int) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_site(folder / "site", articles=pages, outlets=8)
+        runs: dict[int, Run] = {}
+        with WatchedMirror(load_sites(folder / "site")) as mirror:
+            sources = folder / "sources.toml"
+            sources.write_text(mirror.sources_toml(), encoding="utf-8")
+            for count in (1, processes):
+                db = folder / f"pool-{count}.db"
+                runs[count] = crawl(root, mirror, sources, db, {"MONITOR_POOL_PROCESSES": str(count)})
+    figures = []
+    rates = {}
+    for count, run in runs.items():
+        rates[count] = run.stored / max(run.seconds - run.first_request, 1e-9)
+    for count, run in runs.items():
+        label = "1 process (on the reactor thread)" if count == 1 else f"{count} worker processes"
+        figures.append(
+            Figure(
+                f"articles/s over {pages:,} pages, {label}",
+                rates[count],
+                "pages/s",
+                "" if count == 1 else "≥ 1.7× 1 process",
+                "" if count == 1 else f"{rates[1]:.1f}/s with 1 ({rates[count] / rates[1]:.2f}×)",
+            )
+        )
+        if run.lag_max_ms is not None:
+            figures.append(
+                Figure(
+                    f"reactor lag, worst, {label}",
+                    run.lag_max_ms,
+                    "ms",
+                    "p99 ≤ 100 ms",
+                    f"p99 {run.lag_p99_ms} ms",
+                )
+            )
+        figures.append(Figure(f"peak RSS, crawl + workers, {label}", run.peak_tree_mb, "MB"))
+    return figures
+
+
+def report(figures: list[Figure], title: str) -> None:
+    print(title)
+    width = max(len(f.name) for f in figures)
+    print(f"{'figure':<{width}}  {'value':>10}  {'unit':<8}  {'target':<30}  baseline")
+    for f in figures:
+        print(f"{f.name:<{width}}  {f.value:>10.2f}  {f.unit:<8}  {f.target:<30}  {f.baseline}")
+
+
+def save(figures: list[Figure], key: str) -> None:
+    path = ROOT / "bench" / "results.json"
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        results = {}
+    results[key] = [asdict(f) for f in figures]
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="20000", help="archive sizes besides empty, comma-separated")
+    parser.add_argument("--archives", type=Path, help="where built archives are kept (default: a temp dir)")
+    parser.add_argument("--days", type=float, default=365.0, help="the span of the built archives")
+    parser.add_argument("--runs", type=int, default=3, help="crawls per archive size")
+    parser.add_argument("--pages", type=int, default=2000, help="pages of the generated site")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes against 1")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the tree whose code crawls")
+    parser.add_argument("--only", choices=("startup", "throughput"))
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip() and int(s)]
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.archives or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        if args.only != "throughput":
+            figures += startup_figures(args.root.resolve(), sizes, folder, args.runs, args.days)
+        if args.only != "startup":
+            figures += throughput_figures(args.root.resolve(), args.pages, args.processes)
+    where = "" if args.root.resolve() == ROOT else f" (code of {args.root})"
+    report(figures, f"crawl at scale{where}")
+    save(figures, "crawl" if args.root.resolve() == ROOT else "crawl_before")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -111,23 +111,22 @@ class StoryState:
         self.venues: Counter[str] = Counter()
         self.people: Counter[str] = Counter()
         self.seeds: Counter[str] = Counter()
+        # its first and last article's times and the bounds they set, kept as the articles change (read for
+        # every story an article is compared with)
+        self.first = self.last = founder.features.at
+        self.founder_key: Key = founder.key
+        self.open_from = self.open_until = self.follow_until = self.first
         self.add(founder)
 
     @property
     def size(self) -> int:
         return len(self.members)
 
-    @property
-    def first(self) -> datetime:
-        return self.members[0].features.at
-
-    @property
-    def last(self) -> datetime:
-        return self.members[-1].features.at
-
-    @property
-    def founder_key(self) -> Key:
-        return self._keys[0]
+    def _ends(self) -> None:
+        self.first, self.last = self.members[0].features.at, self.members[-1].features.at
+        self.founder_key = self._keys[0]
+        self.open_from, self.open_until = self.first - WINDOW, self.last + WINDOW
+        self.follow_until = self.last + FOLLOW_SPAN
 
     def _accumulate(self, item: Member) -> None:
         centroid, squares = self.centroid, self.norm * self.norm
@@ -153,11 +152,12 @@ class StoryState:
             self.members.append(item)
             self._keys.append(item.key)
             self._accumulate(item)
-            return
-        at = bisect.bisect_left(self._keys, item.key)
-        self.members.insert(at, item)
-        self._keys.insert(at, item.key)
-        self._recount()
+        else:
+            at = bisect.bisect_left(self._keys, item.key)
+            self.members.insert(at, item)
+            self._keys.insert(at, item.key)
+            self._recount()
+        self._ends()
 
     def remove(self, article_id: int) -> None:
         """Take an article out (the sums are made again, in order)."""
@@ -165,12 +165,13 @@ class StoryState:
         del self.members[at]
         del self._keys[at]
         self._recount()
+        self._ends()
 
     def before(self, key: Key) -> StoryState | None:
         """The story as it was before the article at ``key``: its articles ordered before it (None when none)."""
-        at = bisect.bisect_left(self._keys, key)
-        if at == len(self._keys):
+        if key > self._keys[-1]:
             return self
+        at = bisect.bisect_left(self._keys, key)
         if at == 0:
             return None
         earlier = StoryState(self.members[0])
@@ -181,12 +182,12 @@ class StoryState:
 
     def open_at(self, at: datetime) -> bool:
         """Whether an article at ``at`` may join: within ``WINDOW`` of the story's first or last article."""
-        return self.first - WINDOW <= at <= self.last + WINDOW
+        return self.open_from <= at <= self.open_until
 
     def followable_at(self, at: datetime) -> bool:
         """Whether a story started at ``at`` may follow this one: open, or quiet since its last article (of two
         articles or more) for at most ``FOLLOW_SPAN``."""
-        return self.open_at(at) or (self.size >= 2 and self.last < at <= self.last + FOLLOW_SPAN)
+        return self.open_at(at) or (self.size >= 2 and self.last < at <= self.follow_until)
 
 
 def cosine(vector: Mapping[str, float], story: StoryState) -> float:
@@ -281,9 +282,8 @@ def choose(article: Features, stories: Sequence[StoryState], *, wire_story: int 
     at = article.at
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
-        first, last = story.first, story.last
-        joinable = first - WINDOW <= at <= last + WINDOW
-        if not joinable and not (story.size >= 2 and last < at <= last + FOLLOW_SPAN):
+        joinable = story.open_from <= at <= story.open_until
+        if not joinable and not (len(story.members) >= 2 and story.last < at <= story.follow_until):
             continue
         text = _cosine(tokens, weights, story)
         if joinable:

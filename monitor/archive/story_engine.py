@@ -56,15 +56,18 @@ class _Changes:
     stories: dict[int, Key] = field(default_factory=dict)  # story -> earliest article where it changed
     seeds: dict[str, Key] = field(default_factory=dict)  # seed of a changed story -> earliest change
     wires: dict[int, Key] = field(default_factory=dict)  # wire dispatch -> earliest copy placed or moved
+    active: bool = True  # False: no article after these changes is held (in order: nothing to decide again)
 
     def mark(self, story: StoryState, key: Key) -> None:
         """The story changed at ``key``: so did, for the articles after it, every seed its articles hold."""
+        if not self.active:
+            return
         _earliest(self.stories, story.id, key)
         for seed in story.seeds:
             _earliest(self.seeds, seed, key)
 
     def wire(self, group: int | None, key: Key) -> None:
-        if group is not None:
+        if group is not None and self.active:
             _earliest(self.wires, group, key)
 
 
@@ -208,6 +211,7 @@ class Engine:
             ]
         else:
             later = []
+        changes.active = bool(later)
         fresh_ids = {item.id for item in fresh}
         for item in sorted((*later, *fresh), key=lambda item: item.key):
             if item.id in fresh_ids or self._affected(item, changes):

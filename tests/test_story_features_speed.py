@@ -1,0 +1,105 @@
+"""The shortcuts of story features (issue #17) give what the plain computation gives: the words of a prefix, the
+remembered tokens, simplemma's dictionary read from a trie cached on disk, the cosine summed in C."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import simplemma
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.archive import story_features
+from monitor.archive.clusters import Member, StoryState, _cosine, cosine
+from monitor.archive.story_features import Features, lemma, stems, words
+
+WORD = re.compile(r"[^\W\d_]+")
+TEXT = st.text(alphabet=st.sampled_from("abcąęłśżź ĄŁ-.,1\n"), max_size=400)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT, st.integers(min_value=0, max_value=40))
+def test_words_of_a_prefix_are_the_first_words_of_the_text(text, limit):
+    assert words(text, limit) == WORD.findall(text)[:limit]
+
+
+def test_a_word_cut_at_the_end_of_the_prefix_is_not_taken():
+    limit = 3
+    text = "ab " * limit + "x" * (limit * 16) + " koniec"  # the fourth word runs past the prefix
+    assert words(text, limit + 1)[-1] == "x" * (limit * 16)
+    assert words(text, limit) == ["ab"] * limit
+
+
+def test_remembered_tokens_are_the_tokens():
+    text = "Rozmowy rozmów ROZMOWAMI w Genewie, Witkoffa i Witkoff; oraz jest"
+    first = stems(text, 100)
+    story_features._TOKENS.clear()
+    assert stems(text, 100) == first
+    expected = []
+    for word in WORD.findall(text):
+        lowered = word.lower()
+        token = lemma(lowered) if len(lowered) >= story_features.MIN_LETTERS else ""
+        if len(token) >= story_features.MIN_LETTERS and token not in story_features.STOPWORDS:
+            expected.append(token)
+    assert first == expected
+
+
+def test_the_memory_of_tokens_is_bounded(monkeypatch):
+    monkeypatch.setattr(story_features, "_TOKENS_HELD", 3)
+    story_features._TOKENS.clear()
+    stems("pierwsze drugie trzecie czwarte piąte", 10)
+    assert len(story_features._TOKENS) <= 3
+
+
+SAMPLE = [
+    "rozmowy",
+    "rozmów",
+    "spotkania",
+    "spotkali",
+    "planu",
+    "planie",
+    "Genewie",
+    "Witkoffa",
+    "jeńców",
+    "wymianie",
+    "gwarancje",
+]
+
+
+def test_the_trie_gives_simplemmas_own_lemmas():
+    lemmatizer = story_features._lemmatizer()
+    for word in SAMPLE:
+        assert lemmatizer.lemmatize(word, lang="pl") == simplemma.lemmatize(word, lang="pl")
+
+
+def _lemmas_in_a_fresh_cache(folder: str) -> list[str]:
+    factory = story_features._AtomicTrieFactory(disk_cache_dir=folder)
+    lemmatizer = simplemma.Lemmatizer(
+        lemmatization_strategy=story_features.DefaultStrategy(dictionary_factory=factory)
+    )
+    return [lemmatizer.lemmatize(word, lang="pl") for word in SAMPLE]
+
+
+@pytest.mark.slow
+def test_two_processes_building_the_trie_at_once_both_read_it_whole(tmp_path: Path):
+    pytest.importorskip("marisa_trie")
+    with ProcessPoolExecutor(2) as pool:
+        results = list(pool.map(_lemmas_in_a_fresh_cache, [str(tmp_path)] * 2))
+    expected = [simplemma.lemmatize(word, lang="pl") for word in SAMPLE]
+    assert results == [expected, expected]
+    assert [p.name for p in tmp_path.iterdir()] == ["pl.dic"]  # no temporary file left behind
+    assert _lemmas_in_a_fresh_cache(str(tmp_path)) == expected  # and it is read back
+
+
+def test_the_cosine_in_c_is_the_cosine_summed_in_order():
+    at = datetime(2026, 1, 20, tzinfo=UTC)
+    story = StoryState(Member(1, ("a", "a"), Features(at, {"x": 0.6, "y": 0.8}), ("x",)))
+    story.add(Member(2, ("b", "b"), Features(at, {"y": 0.28, "z": 0.96}), ("z",)))
+    vector = {"z": 0.1, "q": 0.5, "x": 0.3, "y": 0.2}
+    plain = sum(w * story.centroid[t] for t, w in vector.items() if t in story.centroid) / story.norm
+    assert cosine(vector, story) == plain == _cosine(tuple(vector), tuple(vector.values()), story)
+    assert cosine({"q": 1.0}, story) == 0.0

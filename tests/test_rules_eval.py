@@ -130,3 +130,27 @@ def test_real_split_is_skipped_in_one_line_without_shared(tmp_path, capsys, monk
     monkeypatch.setattr("monitor.devtools.eval_rules.real_rows", lambda: [])
     assert main(["--split", "holdout"]) == 0
     assert "../shared not found: the real split is skipped" in capsys.readouterr().out
+
+
+def test_held_aside_parts_in_subfolders_are_read_and_checked(tmp_path):
+    """A part written later lives in its own folder (holdout2/, dev2/): load_corpus reads it after the top-level
+    files, and a bad line there is named by its file and line like any other."""
+    row = {
+        "id": "a",
+        "label": "none",
+        "kind": "sport",
+        "split": "dev",
+        "title": "",
+        "lead": "",
+        "text": "Mecz.",
+    }
+    (tmp_path / "negatives.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    (tmp_path / "part2").mkdir()
+    later = dict(row, id="b", split="part2")
+    (tmp_path / "part2" / "part2.jsonl").write_text(json.dumps(later) + "\n\n", encoding="utf-8")
+    assert [r["id"] for r in load_corpus(tmp_path)] == ["a", "b"]
+    (tmp_path / "part2" / "bad.jsonl").write_text(
+        json.dumps(dict(row, label="maybe")) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=r"part2/bad\.jsonl:1: label must be one of"):
+        load_corpus(tmp_path)

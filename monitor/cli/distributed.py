@@ -59,7 +59,7 @@ def worker(redis: str, source: str | None, sources_file: str | None, pairs: tupl
     Exit status: 0 stopped, 1 stopped because Redis was lost, 2 could not start.
     """
     stats = _crawl("worker", redis, sources_file, source, pairs)
-    from monitor.distributed.scheduler import REDIS_LOST
+    from monitor.distributed.runs import REDIS_LOST
 
     if stats.get(REDIS_LOST):
         click.echo(f"error: {stats[REDIS_LOST]}", err=True)
@@ -79,7 +79,8 @@ def seed(redis: str, source: str | None, sources_file: str | None, pairs: tuple[
     Exit status: 0 seeded, 2 nothing could be seeded (configuration, Redis).
     """
     stats = _crawl("seed", redis, sources_file, source, pairs)
-    from monitor.distributed.scheduler import REDIS_LOST, SEED_RUN
+    from monitor.distributed.runs import REDIS_LOST
+    from monitor.distributed.scheduler import SEED_RUN
 
     if stats.get(REDIS_LOST) or not stats.get(SEED_RUN):
         fail(stats.get(REDIS_LOST) or "the seed stopped before it started a run; see the log")

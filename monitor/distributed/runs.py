@@ -21,11 +21,13 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.statscollectors import MemoryStatsCollector
 
+from monitor.archive import StorageError
 from monitor.distributed.messages import Message
 from monitor.extensions.runs import COLUMNS, ERRORS, SECONDS
 
 RUN = "monitor_run"  # request meta: the run's id
 LEASE = "monitor_lease"  # request meta: the lease of a request taken from the queue
+REDIS_LOST = "monitor/redis_lost"  # stats: why Redis could not be used (one line); the worker is stopping
 current_run: ContextVar[str | None] = ContextVar("monitor_run", default=None)
 KEPT_RUNS = 16  # runs a worker keeps its per-run state for (older runs are long finished)
 
@@ -41,6 +43,25 @@ class RunContext:
 
     def process_spider_input(self, response: Response) -> None:
         current_run.set(run_of(response.meta))
+
+
+class RedisLostInCallback:
+    """Spider middleware (next to the spider): a callback that failed because Redis was lost (the crawl's memory
+    could not be asked) is not an internal error of its page: the worker is stopping and said why in one line,
+    and the request's lease brings the page back to another worker."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedisLostInCallback:
+        return cls(crawler)
+
+    def process_spider_exception(self, response: Response, exception: Exception) -> list[Any] | None:
+        stats = self.crawler.stats
+        if isinstance(exception, StorageError) and stats is not None and stats.get_value(REDIS_LOST):
+            return []
+        return None
 
 
 class RunStats(MemoryStatsCollector):

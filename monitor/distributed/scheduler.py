@@ -27,11 +27,15 @@ from twisted.internet.task import LoopingCall
 
 from monitor.distributed import redis_url as names
 from monitor.distributed.lease import Leases
-from monitor.distributed.runs import LEASE, RUN, RunStats, current_run, run_of
+from monitor.distributed.runs import LEASE, REDIS_LOST, RUN, RunStats, current_run, run_of
 
 logger = logging.getLogger(__name__)
-REDIS_LOST = "monitor/redis_lost"  # stats: why Redis could not be used (one line)
 SEED_RUN = "monitor/seed_run"  # stats: the run a seed is putting on the queue
+
+
+def requeued(back: int) -> None:
+    if back:
+        logger.warning("%d request(s) of expired leases (a worker died) are back on the queue", back)
 
 
 def stop_for_redis(crawler: Crawler, exc: Exception) -> None:
@@ -77,8 +81,7 @@ class LeasedScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis ships no
         except redis.RedisError as exc:
             self.redis_lost(exc)
             return
-        if back:
-            logger.warning("%d request(s) of expired leases (a worker died) are back on the queue", back)
+        requeued(back)
         self.ticker = create_looping_call(self.tick)
         self.ticker.start(min(1.0, self.leases.ttl / 3), now=False)
 
@@ -166,11 +169,12 @@ class LeasedScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis ships no
             for lease in done:
                 del self.held[lease]
             self.leases.renew(self.held)
-            self.leases.requeue_expired()
+            back = self.leases.requeue_expired()
             pending = self.has_pending_requests()
         except redis.RedisError as exc:
             self.redis_lost(exc)
             return
+        requeued(back)
         slot = getattr(self.crawler.engine, "_slot", None)
         if pending and slot is not None:
             slot.nextcall.schedule()
@@ -212,8 +216,7 @@ class SeedScheduler(LeasedScheduler):
         except redis.RedisError as exc:
             self.redis_lost(exc)
             return
-        if back:
-            logger.warning("%d request(s) of expired leases (a worker died) are back on the queue", back)
+        requeued(back)
 
     def next_request(self) -> Request | None:
         return None

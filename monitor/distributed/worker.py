@@ -34,8 +34,8 @@ from monitor.discovery.memory import FeedState
 from monitor.discovery.sources import SourcesError, load_sources
 from monitor.distributed import redis_url as names
 from monitor.distributed.messages import Message, article_message, page_message
-from monitor.distributed.runs import KEPT_RUNS, RunStats, current_run, run_of
-from monitor.distributed.scheduler import REDIS_LOST, SEED_RUN, stop_for_redis
+from monitor.distributed.runs import KEPT_RUNS, REDIS_LOST, RunStats, current_run, run_of
+from monitor.distributed.scheduler import SEED_RUN, stop_for_redis
 from monitor.extensions.runs import OUTLETS
 from monitor.items import ArticleItem, NonArticleItem
 from spiders.news import NewsSpider
@@ -295,7 +295,9 @@ def worker_settings(project: Any, url: str) -> dict[str, Any]:
         SCHEDULER="monitor.distributed.scheduler.LeasedScheduler",
         STATS_CLASS="monitor.distributed.runs.RunStats",
         SPIDER_MIDDLEWARES=_middlewares(
-            project, "SPIDER_MIDDLEWARES", {"monitor.distributed.runs.RunContext": 1}
+            project,
+            "SPIDER_MIDDLEWARES",
+            {"monitor.distributed.runs.RunContext": 1, "monitor.distributed.runs.RedisLostInCallback": 990},
         ),
         EXTENSIONS=_middlewares(
             project,

@@ -247,6 +247,8 @@ class SeedReport(_Reporter):
             )
         started = datetime.now(UTC).isoformat(timespec="seconds")
         try:
+            # run ids count on from the first seed's clock: a Redis that lost its data does not give an id again
+            self.client.set(names.RUN_NEXT, int(time.time()), nx=True)
             run = str(self.client.incr(names.RUN_NEXT))
             self.client.hset(
                 names.run_key(run),

@@ -86,6 +86,10 @@ class Writer:
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        else:  # a new stream: a Redis that lost its data took the queue of the runs this writer had open
+            for state in list(self.ledger.runs.values()):
+                self.ledger.finish(state, "interrupted")
+                logger.warning("run %s lost its queue with Redis's data: recorded as interrupted", state.run)
         runs = self.ledger.restore()
         if runs:
             logger.info("going on with open run(s) %s", ", ".join(runs))

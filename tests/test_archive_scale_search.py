@@ -42,10 +42,15 @@ def all_matches(
 
 
 @pytest.mark.parametrize(
-    "query", ["putin", "rozmowy", "w", "witkoff OR zelenski", "ukrainy -putin", '"w ramach"']
+    "query", ["putin", "rozmowy", "w", "witkoff OR zelenski", "ukrainy -putin", "PHRASE"]
 )
 def test_recent_order_is_the_newest_matches(db, query):
     conn = sqlite3.connect(db)
+    if query == "PHRASE":  # two words in a row of an article in the middle of the archive, as a phrase query
+        text = conn.execute(
+            "SELECT text FROM articles WHERE id = (SELECT max(id) / 2 FROM articles)"
+        ).fetchone()[0]
+        query = '"' + " ".join(text.split()[3:5]).strip(",.") + '"'
     expected = all_matches(conn, query)
     assert expected
     rows = search(conn, query, limit=15, order="recent")

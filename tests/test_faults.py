@@ -148,7 +148,7 @@ SITES: dict[str, dict[str, Any]] = {
     },
     "robots5xx": {"routes": {"/robots.txt": {"status": 503}}, "links": []},
     "robotstimeout": {
-        "routes": {"/robots.txt": {"delay": 6, "body": "", "content_type": "text/plain"}},
+        "routes": {"/robots.txt": {"delay": 15, "body": "", "content_type": "text/plain"}},
         "links": [],
     },
     "robots404": {"routes": {}, "links": []},

@@ -21,7 +21,6 @@ which sizes its figures come from.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sqlite3
@@ -31,12 +30,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from figures import Figure, save, table  # noqa: E402
 
 from monitor.devtools.bigsite import write_site  # noqa: E402
 from monitor.devtools.mirror import Mirror, load_sites  # noqa: E402
@@ -52,15 +53,6 @@ FAST = {
     "MONITOR_MAX_SITEMAPS": "0",
 }
 LAG = re.compile(r"'monitor/reactor_(max_lag|lag_p99)_ms': ([0-9.]+)")
-
-
-@dataclass
-class Figure:
-    name: str
-    value: float
-    unit: str
-    target: str = ""
-    baseline: str = ""
 
 
 class WatchedMirror(Mirror):
@@ -303,24 +295,6 @@ def throughput_figures(root: Path, pages: int, processes: int) -> list[Figure]:
     return figures
 
 
-def report(figures: list[Figure], title: str) -> None:
-    print(title)
-    width = max(len(f.name) for f in figures)
-    print(f"{'figure':<{width}}  {'value':>10}  {'unit':<8}  {'target':<30}  baseline")
-    for f in figures:
-        print(f"{f.name:<{width}}  {f.value:>10.2f}  {f.unit:<8}  {f.target:<30}  {f.baseline}")
-
-
-def save(figures: list[Figure], key: str) -> None:
-    path = ROOT / "bench" / "results.json"
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        results = {}
-    results[key] = [asdict(f) for f in figures]
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20000", help="archive sizes besides empty, comma-separated")
@@ -342,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.only != "startup":
             figures += throughput_figures(args.root.resolve(), args.pages, args.processes)
     where = "" if args.root.resolve() == ROOT else f" (code of {args.root})"
-    report(figures, f"crawl at scale{where}")
+    print(f"crawl at scale{where}")
+    print(table(figures))
     save(figures, "crawl" if args.root.resolve() == ROOT else "crawl_before")
     return 0
 

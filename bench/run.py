@@ -20,26 +20,17 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from figures import RESULTS, Figure, save, table
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results.json"
 UPSERTS = re.compile(r"new articles, FTS \+ revisions \+ wire-story links:\s+([0-9,.]+) upserts/s")
 CEILING = re.compile(r"FTS5 alone .*?:\s+([0-9,.]+) rows/s")
 EXTRACT = re.compile(
     r"plain trafilatura: ([0-9.]+) ms CPU per page\nmonitor extract:\s+([0-9.]+) ms CPU per page"
 )
-
-
-@dataclass
-class Figure:
-    name: str
-    value: float
-    unit: str
-    target: str = ""
-    baseline: str = ""
 
 
 def number(text: str) -> float:
@@ -119,14 +110,6 @@ def extract_figures(output: str) -> list[Figure]:
     ]
 
 
-def table(figures: list[Figure]) -> str:
-    width = max(len(f.name) for f in figures)
-    lines = [f"{'figure':<{width}}  {'value':>12}  {'unit':<12}  {'target':<30}  baseline (same run)"]
-    for f in figures:
-        lines.append(f"{f.name:<{width}}  {f.value:>12,.2f}  {f.unit:<12}  {f.target:<30}  {f.baseline}")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000, help="upserts benchmark: articles")
@@ -168,13 +151,9 @@ def main(argv: list[str] | None = None) -> int:
                 parsed[name] = read(output)
             except (ValueError, KeyError, IndexError) as exc:
                 failed.append(Figure(f"{name}: its output could not be read ({exc})", 0, ""))
-    try:
-        results = json.loads(RESULTS.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        results = {}
     for name, figures in parsed.items():
-        results[name] = [asdict(f) for f in figures]
-    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        save(figures, name)
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
     figures = [Figure(**f) for group in results.values() for f in group] + failed
     print(table(figures))
     print(f"(written to {RESULTS.relative_to(ROOT)})")

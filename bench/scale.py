@@ -15,7 +15,6 @@ on it, each with its target and a baseline measured in the same run. Not a test.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -25,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from figures import Figure, save, table
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -40,15 +40,6 @@ QUERIES = (
     "polska",
     "w",
 )
-
-
-@dataclass
-class Figure:
-    name: str
-    value: float
-    unit: str
-    target: str = ""
-    baseline: str = ""
 
 
 def _run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -275,17 +266,8 @@ def measure(articles: int, days: float, folder: Path, rescore_seconds: float) ->
 
 def report(figures: list[Figure], articles: int) -> None:
     print(f"\narchive at scale: {articles:,} articles over a year (bench/make_archive.py)")
-    width = max(len(f.name) for f in figures)
-    print(f"{'figure':<{width}}  {'value':>12}  {'unit':<16}  {'target':<24}  baseline / detail")
-    for f in figures:
-        print(f"{f.name:<{width}}  {f.value:>12,.1f}  {f.unit:<16}  {f.target:<24}  {f.baseline}")
-    results = ROOT / "bench" / "results.json"
-    try:
-        data = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {}
-    except ValueError:
-        data = {}
-    data[f"archive_scale_{articles}"] = [asdict(f) for f in figures]
-    results.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(table(figures))
+    save(figures, f"archive_scale_{articles}")
 
 
 def run_scale(articles: int, days: float, rescore_seconds: float, keep: Path | None = None) -> None:

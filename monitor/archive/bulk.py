@@ -39,6 +39,7 @@ from monitor.archive.store import (
     _match_rows,
     _same,
     fts_fold,
+    refreshed_values,
 )
 from monitor.archive.stories import anchored_shingles, content_hash, sketch
 from monitor.extract import Article
@@ -53,24 +54,7 @@ BULK_CACHE_KIB = 3 * 1_048_576  # 3 GiB of page cache: the indexes being filled 
 
 def article_values(source: str, article: Article, verdict: Verdict, seen_at: str) -> dict[str, Any]:
     """The columns a store or a re-fetch refreshes (``Storage._upsert``'s ``refreshed``)."""
-    values = [
-        article.url,
-        source,
-        json.dumps(article.authors, ensure_ascii=False),
-        json.dumps(article.credits, ensure_ascii=False),
-        article.published,
-        article.published_source,
-        article.modified,
-        json.dumps(article.date_candidates, ensure_ascii=False),
-        article.language,
-        article.words,
-        int(article.paywalled),
-        verdict.relevance,
-        verdict.score,
-        verdict.ruleset,
-        seen_at,
-        article.fetched_at or seen_at,
-    ]
+    values = refreshed_values(source, article, verdict, seen_at)
     return dict(zip(_REFRESHED, values, strict=True))
 
 

@@ -89,6 +89,28 @@ _REFRESHED = (
 )
 
 
+def refreshed_values(source: str, article: Article, verdict: Verdict, seen_at: str) -> list[Any]:
+    """The values of ``_REFRESHED``, in its order, for a stored or re-fetched article."""
+    return [
+        article.url,
+        source,
+        json.dumps(article.authors, ensure_ascii=False),
+        json.dumps(article.credits, ensure_ascii=False),
+        article.published,
+        article.published_source,
+        article.modified,
+        json.dumps(article.date_candidates, ensure_ascii=False),
+        article.language,
+        article.words,
+        int(article.paywalled),
+        verdict.relevance,
+        verdict.score,
+        verdict.ruleset,
+        seen_at,
+        article.fetched_at or seen_at,
+    ]
+
+
 _UPDATE_SEEN = f"UPDATE articles SET {', '.join(f'{c} = ?' for c in _REFRESHED)} WHERE id = ?"
 
 
@@ -210,24 +232,7 @@ class Storage:
     ) -> StoredResult:
         seen_at = now_iso()
         digest = content_hash(article.title, article.lead, article.text)
-        refreshed = [
-            article.url,
-            source,
-            json.dumps(article.authors, ensure_ascii=False),
-            json.dumps(article.credits, ensure_ascii=False),
-            article.published,
-            article.published_source,
-            article.modified,
-            json.dumps(article.date_candidates, ensure_ascii=False),
-            article.language,
-            article.words,
-            int(article.paywalled),
-            verdict.relevance,
-            verdict.score,
-            verdict.ruleset,
-            seen_at,
-            article.fetched_at or seen_at,
-        ]
+        refreshed = refreshed_values(source, article, verdict, seen_at)
         existing = conn.execute(
             "SELECT id, content_hash, ruleset, story_id FROM articles WHERE url = ?", [article.canonical_url]
         ).fetchone()

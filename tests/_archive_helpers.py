@@ -21,6 +21,21 @@ def run(args: list[str], timeout: float = 300, **kwargs) -> subprocess.Completed
     return subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
+def synthetic_archive(db: Path, articles: int, workers: int) -> Path:
+    """A two-day synthetic archive built by bench/make_archive.py (a run every 30 minutes up to 2026-11-30 12:00)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "make_archive.py"), "--articles", str(articles), "--days", "2"]
+        + ["--run-every", "30", "--until", "2026-11-30T12:00", "--db", str(db), "--workers", str(workers)],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return db
+
+
 def demo_db(tmp_path_factory) -> Path:
     """The demo crawl's database (``monitor demo`` in a subprocess, ~5 s), built once and shared read-only."""
     if "db" not in _DEMO:

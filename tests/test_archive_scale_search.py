@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from _archive_helpers import ENV, MONITOR, ROOT, run
+from _archive_helpers import MONITOR, run, synthetic_archive
 
 from monitor.archive.search import choose_order, fts_query, matches_more_than, search
 
@@ -18,17 +16,7 @@ from monitor.archive.search import choose_order, fts_query, matches_more_than, s
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("search") / "m.db"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "make_archive.py"), "--articles", "1500", "--days", "2"]
-        + ["--run-every", "30", "--until", "2026-11-30T12:00", "--db", str(path), "--workers", "1"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return path
+    return synthetic_archive(path, 1500, workers=1)
 
 
 def all_matches(

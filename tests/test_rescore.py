@@ -12,12 +12,11 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from _archive_helpers import ENV, MONITOR, ROOT, run
+from _archive_helpers import ENV, MONITOR, ROOT, run, synthetic_archive
 
 from monitor.cli.progress import Progress, duration
 from monitor.rules import default_rules_path, load_rules
@@ -26,17 +25,7 @@ from monitor.rules import default_rules_path, load_rules
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("rescore") / "base.db"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "make_archive.py"), "--articles", "4000", "--days", "2"]
-        + ["--run-every", "30", "--until", "2026-11-30T12:00", "--db", str(db), "--workers", "2"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return db
+    return synthetic_archive(db, 4000, workers=2)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,9 @@ MONITOR_SOURCES = ""  # path of a sources.toml; empty = the packaged monitor/dat
 MONITOR_RULES = ""  # path of a rules TOML; empty = the packaged monitor/data/rules/peace_talks.toml
 MONITOR_MIN_WORDS = 40  # fewer words of body text and a page is not an article
 MONITOR_BUSY_TIMEOUT = 10.0  # seconds a write waits for another writer before the run stops
+# True: read the whole archive for damage (PRAGMA quick_check) before the run's first write, even when it is as
+# the last writer left it at a clean close (docs/operations.md, "The damage check before a write")
+MONITOR_FULL_CHECK = False
 MONITOR_BATCH_SIZE = 25  # articles written per transaction
 MONITOR_MAX_ERRORS_KEPT = 20  # error lines kept per source and run in run_sources.errors
 MONITOR_SILENT_RUNS = 3  # an outlet that discovers nothing in this many runs in a row is reported as silent

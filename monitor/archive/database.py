@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from monitor.archive import integrity
 from monitor.archive.schema import MIGRATION_SET, known_migrations, migrations
 
 BUSY_TIMEOUT_MS = 10_000
@@ -26,6 +27,7 @@ PAGE_SIZE = 16_384
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+CLOSE_WAIT_MS = 200  # how long a closing writer waits for readers to let it checkpoint the write-ahead log
 
 
 class StorageError(RuntimeError):
@@ -67,8 +69,9 @@ def _check_file(file: Path, *, write: bool, create: bool) -> None:
 def damage(conn: sqlite3.Connection) -> str | None:
     """What ``PRAGMA quick_check`` finds wrong with the file (its first line), or None for a sound one.
 
-    It reads every page once (about 0.1 s per 200 MB from the page cache) but not the text inside the rows,
-    so writers run it before their first write and refuse a damaged file."""
+    It reads every page once (about 0.1 s per 200 MB from the page cache, minutes for millions of articles
+    on disk) but not the text inside the rows; writers run it through :func:`verify` before their first write
+    and refuse a damaged file."""
     try:
         rows = conn.execute("PRAGMA quick_check(1)").fetchall()
     except sqlite3.DatabaseError as exc:
@@ -77,6 +80,45 @@ def damage(conn: sqlite3.Connection) -> str | None:
         return str(exc)
     first = rows[0][0] if rows else "no answer"
     return None if first == "ok" else " ".join(str(first).replace("*** in database main ***", "").split())
+
+
+def verify(file: Path, conn: sqlite3.Connection, *, full: bool = False) -> bool:
+    """Refuse a damaged archive before a writer's first write: ``PRAGMA quick_check`` over the whole file, unless
+    the file is exactly as it was when it was last known sound (:mod:`monitor.archive.integrity`) and ``full`` is
+    false; then only its header is read (the caller reads the schema). Returns whether the full check ran."""
+    if not full and integrity.unchanged(file):
+        problem = integrity.header_problem(file)
+        if problem:
+            raise StorageError(damaged_message(file, problem))
+        return False
+    problem = damage(conn)
+    if problem:
+        integrity.forget(file)
+        raise StorageError(damaged_message(file, problem))
+    return True
+
+
+class ArchiveConnection(sqlite3.Connection):
+    """A writer's connection: closed cleanly, it checkpoints the write-ahead log into the main file and notes
+    beside the archive that the file is sound as it is (so the next writer need not read all of it)."""
+
+    archive: Path | None = None  # set once the archive has been opened, verified and upgraded
+
+    def close(self) -> None:
+        file, self.archive = self.archive, None
+        clean = False
+        if file is not None and not self.in_transaction:
+            try:
+                # A reader in the middle of a long read would make the checkpoint wait: give up soon instead
+                # (no note then, and the next writer checks the whole file).
+                self.execute(f"PRAGMA busy_timeout = {CLOSE_WAIT_MS}")
+                busy, _log, _done = self.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                clean = busy == 0
+            except sqlite3.Error:
+                clean = False
+        super().close()
+        if clean and file is not None:
+            integrity.record(file, "clean close")
 
 
 def damaged_message(file: Path, problem: str) -> str:
@@ -152,11 +194,14 @@ def open_database(
     readonly: bool = False,
     create: bool = True,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    full_check: bool = False,
 ) -> sqlite_utils.Database:
     """Open the archive: WAL journal, a busy timeout, pending migrations applied.
 
     ``readonly`` opens the file without writing anything (no migration, no journal change); ``create=False``
-    refuses a missing file. Every problem is a :class:`StorageError` with one line naming the file.
+    refuses a missing file. Every problem is a :class:`StorageError` with one line naming the file. A writable
+    archive is checked for damage first (:func:`verify`; ``full_check`` reads the whole file in any case), and
+    closing its connection notes that it was left sound.
     """
     file = Path(path)
     _check_file(file, write=not readonly, create=create and not readonly)
@@ -168,14 +213,17 @@ def open_database(
         if readonly:
             conn = _connect_readonly(file, busy_timeout_ms)
         else:
-            conn = sqlite3.connect(str(file), timeout=busy_timeout_ms / 1000, check_same_thread=False)
+            conn = sqlite3.connect(
+                str(file),
+                timeout=busy_timeout_ms / 1000,
+                check_same_thread=False,
+                factory=ArchiveConnection,
+            )
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if not existed and not readonly:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only before the first table is created
         if existed and not readonly:
-            problem = damage(conn)
-            if problem:
-                raise StorageError(damaged_message(file, problem))
+            verify(file, conn, full=full_check)
         _check_schema(file, conn, upgrade=not readonly)
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -188,6 +236,8 @@ def open_database(
             count = len(known_migrations())
             if conn.execute("PRAGMA user_version").fetchone()[0] != count:
                 conn.execute(f"PRAGMA user_version = {count}")
+            assert isinstance(conn, ArchiveConnection)
+            conn.archive = file
     except StorageError:
         if conn is not None:
             conn.close()
@@ -199,9 +249,13 @@ def open_database(
     return db
 
 
-def check_writable(path: str | Path) -> None:
+def check_writable(path: str | Path, *, full: bool = False) -> None:
     """Refuse, without writing anything, an archive a writer could not use: not SQLite, read-only (file or
-    folder), damaged, or from a newer monitor. A missing file passes when its folder can be created or written."""
+    folder), damaged, or from a newer monitor. A missing file passes when its folder can be created or written.
+
+    The damage check is :func:`verify`'s (the whole file unless it is as it was last known sound, or ``full``);
+    a full check that passes is noted beside the archive, so that the writer opening it next does not repeat
+    it."""
     file = Path(path)
     if not file.exists() and not file.is_dir():
         folder = next((p for p in file.absolute().parents if p.exists()), Path("/"))
@@ -212,14 +266,14 @@ def check_writable(path: str | Path) -> None:
     # A writable connection that writes nothing: unlike a read-only one, it removes the WAL files it opened.
     conn = sqlite3.connect(str(file), timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        problem = damage(conn)
-        if problem:
-            raise StorageError(damaged_message(file, problem))
+        checked = verify(file, conn, full=full)
         _check_schema(file, conn, upgrade=True)
     except sqlite3.Error as exc:
         raise StorageError(_describe(file, exc, BUSY_TIMEOUT_MS)) from exc
     finally:
         conn.close()
+    if checked:
+        integrity.record(file, "quick_check")
 
 
 def open_for_reading(path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:

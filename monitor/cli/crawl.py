@@ -167,6 +167,16 @@ def check_config(sources_file: str | None, source: str | None, rules_file: str |
         fail(str(exc))
 
 
+def full_check(settings: dict[str, str]) -> bool:
+    """``MONITOR_FULL_CHECK`` as the crawl will read it: given with ``-s``, else the project's settings."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "monitor.settings")
+    from scrapy.utils.project import get_project_settings
+
+    project = get_project_settings()
+    project.setdict(settings, priority="cmdline")
+    return project.getbool("MONITOR_FULL_CHECK")
+
+
 def settings_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     settings = {}
     for pair in pairs:
@@ -211,9 +221,12 @@ def crawl(
     for problem in check_values(settings)[:1]:
         fail(problem)
     try:
-        check_writable(db)
+        check_writable(db, full=full_check(settings))
     except StorageError as exc:
         fail(str(exc))
+    settings["MONITOR_FULL_CHECK"] = (
+        "False"  # done: the run's writer finds the archive as it was just checked
+    )
     if rules_file:
         settings["MONITOR_RULES"] = rules_file
     if wait:

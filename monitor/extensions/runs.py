@@ -29,7 +29,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
 from monitor import signals as monitor_signals
-from monitor.archive import Storage, StorageError
+from monitor.archive import Storage, StorageError, check_writable
 from monitor.archive.runs import COUNTERS, INCREMENTAL
 from monitor.discovery.memory import FeedState
 from monitor.discovery.sources import Source, SourcesError, load_sources
@@ -73,6 +73,7 @@ class RunRecorder:
         self.written: dict[str, Any] = {}  # the counts last written by the ticker, to skip writing them again
         self.validators: dict[str, FeedState] = {}  # feed URL → validators seen in this run
         self.incomplete: set[str] = set()  # feeds with an article that failed: read them in full next time
+        self.full_check = False  # MONITOR_FULL_CHECK
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -84,6 +85,7 @@ class RunRecorder:
             settings.getfloat("MONITOR_BUSY_TIMEOUT", 10.0),
             settings.getfloat("MONITOR_PROGRESS_INTERVAL", 15.0),
         )
+        recorder.full_check = settings.getbool("MONITOR_FULL_CHECK")
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(recorder.crawl_started, signal=monitor_signals.crawl_started)
         crawler.signals.connect(recorder.feed_validated, signal=monitor_signals.feed_validated)
@@ -105,6 +107,8 @@ class RunRecorder:
         if self.storage is not None:
             return
         try:
+            if self.full_check:  # MONITOR_FULL_CHECK: the whole file, even as the last writer left it
+                check_writable(self.db_path, full=True)
             self.storage = Storage(self.db_path, busy_timeout_ms=int(self.busy_timeout * 1000))
             if holds_lock(self.crawler):
                 for run_id in self.storage.mark_interrupted():

@@ -130,6 +130,10 @@ def test_the_refetch_decision_remembers_what_discovery_announced():
     assert not needs_fetch(Link(url), url, seen)  # no date: nothing says it changed
     undated = Memory(announced={url: None})
     assert needs_fetch(later, url, undated) and not needs_fetch(Link(url), url, undated)
+    # Fetched from an undated section page, then announced by a sitemap with the time already stored: one URL
+    # found by both in a run may be fetched from either, so the next run must not fetch it again for that.
+    sectioned = Memory(known={url: "2026-01-15T08:00:00+01:00"}, announced={url: None})
+    assert not needs_fetch(later, url, sectioned) and needs_fetch(newer, url, sectioned)
     assert needs_fetch(Link("https://rp.pl/a/2"), "https://rp.pl/a/2", seen)  # new
     naive = Link(url, modified="2026-01-16T08:00:00")
     assert not needs_fetch(naive, url, seen)  # an aware and a naive time cannot be compared: not fetched

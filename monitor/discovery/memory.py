@@ -62,14 +62,16 @@ def announced_time(link: Link) -> str | None:
 
 def needs_fetch(link: Link, canonical: str, memory: Memory) -> bool:
     """New URLs are fetched; known ones only when discovery announces them as changed since the crawl last
-    fetched them (what it announced then is remembered), or, for articles stored before that was remembered,
-    dated after the time stored for them."""
+    fetched them (what it announced then is remembered), or, when nothing dated was announced then (an article
+    stored before that was remembered, or first found on an undated section page), dated after the time stored
+    for them."""
     announced = _instant(announced_time(link))
     if canonical in memory.announced:
         before = _instant(memory.announced[canonical])
         if announced is None:
             return False
-        return before is None or _later(announced, before)
+        if before is not None:
+            return _later(announced, before)
     if canonical not in memory.known:
         return True
     stored = _instant(memory.known[canonical])

@@ -3,13 +3,14 @@ table of figures (figure, value, target, baseline measured in the same run) and 
 
 The benchmarks run one after the other as they would alone (their own output goes to stderr, as progress):
 ``bench_archive.py`` (new-article upserts against the bare FTS5 ceiling, and a year-long synthetic archive:
-build, size, search, rescore, prune) and ``bench_crawl.py`` (crawl start-up and memory against the archive's
-size, throughput with 1 and 2 processes, the reactor's lag) write their figures into ``bench/results.json``
+build, size, search, rescore, prune), ``bench_startup_scale.py`` (crawl start-up to the first request and peak
+memory, empty archive against archives of ``--sizes`` articles) and ``bench_crawl.py --only throughput``
+(throughput with 1 and 2 processes, the reactor's lag) write their figures into ``bench/results.json``
 themselves; the figures of ``bench_rules.py --json``, ``bench_extract.py`` and ``bench_startup.py`` and the upsert
 lines of ``bench_archive.py`` are read from their output here (``bench_stories.py`` stays a separate study). A benchmark that fails is named in the table, and the exit
 status is 1.
 
-Bigger runs: ``--scale 1000000`` (archive), ``--sizes 100000,1000000 --archives DIR`` (crawl start-up; archives
+Bigger runs: ``--scale 1000000`` (archive), ``--sizes 1000000,5000000 --archives DIR`` (crawl start-up; archives
 are built once and kept), ``--pages 5000`` (crawl throughput). Timing figures for docs are taken with farm-bench.
 """
 
@@ -114,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000, help="upserts benchmark: articles")
     parser.add_argument("--scale", type=int, default=20_000, help="year-long archive: articles (0: skip)")
-    parser.add_argument("--sizes", default="20000", help="crawl start-up: archive sizes besides empty")
+    parser.add_argument(
+        "--sizes", default="20000", help="crawl start-up: archive sizes besides empty (e.g. 1000000,5000000)"
+    )
     parser.add_argument("--archives", type=Path, help="crawl start-up: keep the built archives here")
     parser.add_argument(
         "--pages", type=int, default=600, help="crawl throughput: pages of the generated site"
@@ -123,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     python = sys.executable
     RESULTS.unlink(missing_ok=True)  # the figures of this run only
-    crawl = [python, "bench/bench_crawl.py", "--sizes", args.sizes, "--pages", str(args.pages)]
-    crawl += ["--runs", str(args.runs)] + (["--archives", str(args.archives)] if args.archives else [])
+    crawl = [python, "bench/bench_crawl.py", "--only", "throughput", "--pages", str(args.pages)]
+    startup = [python, "bench/bench_startup_scale.py", "--sizes", args.sizes, "--runs", str(args.runs)]
+    startup += ["--archives", str(args.archives)] if args.archives else []
     steps: list[tuple[str, list[str], Any]] = [
         ("rules", [python, "bench/bench_rules.py", "--json", "--articles", "2000"], rules_figures),
         ("extract", [python, "bench/bench_extract.py"], extract_figures),
@@ -135,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             + ["--rescore-seconds", "10"],
             upsert_figures,
         ),
+        ("crawl start-up", startup, None),
         ("crawl", crawl, None),
     ]
     parsed: dict[str, list[Figure]] = {}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.archive import integrity
 from monitor.archive import runs as runrecords
 from monitor.archive.database import open_database
 from monitor.archive.schema import FTS_HASHSIZE
@@ -244,6 +245,7 @@ class BulkWriter:
         if self.path.exists():
             raise FileExistsError(f"{self.path}: exists; the bulk writer only builds new archives")
         open_database(self.path).conn.close()  # the schema, exactly as a crawl's first run creates it
+        integrity.forget(self.path)  # written without a journal next: no note of a sound file until built
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         for pragma in (
             "journal_mode = OFF",

@@ -72,6 +72,10 @@ PEOPLE_HOURS = timedelta(hours=24)
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
 
+# Below this cosine a story can neither be joined (the bonuses add at most DATE_BONUS + PEOPLE_BONUS, the score
+# is rounded to 4 places) nor followed: :func:`choose` decides the same without it (less a margin for rounding).
+REACHABLE = min(JOIN - DATE_BONUS - PEOPLE_BONUS, FOLLOW) - 0.001
+
 # --- what a story is ------------------------------------------------------------------------------------
 
 
@@ -268,13 +272,20 @@ class Decision:
     follows: int | None = None
 
 
-def choose(article: Features, stories: Sequence[StoryState], *, wire_story: int | None = None) -> Decision:
+def choose(
+    article: Features,
+    stories: Sequence[StoryState],
+    *,
+    wire_story: int | None = None,
+    texts: Mapping[int, float | None] | None = None,
+) -> Decision:
     """The story an article joins among ``stories`` (the stories made of the articles before it), or a new one.
 
     ``wire_story`` is the story of an earlier copy of the same wire dispatch. Only the stories open at the
     article's time may be joined; a new story follows the story (open, or quiet for at most ``FOLLOW_SPAN``) whose
     centroid its vector is closest to, when that cosine reaches ``FOLLOW``. Ties go to the story whose first
-    article comes first in the order."""
+    article comes first in the order. ``texts`` may give the cosine of the article with stories (by id), summed as
+    :func:`cosine` sums it."""
     if wire_story is not None:
         return Decision(wire_story, "wire", 1.0)
     best: tuple[float, Key, int] | None = None
@@ -285,7 +296,8 @@ def choose(article: Features, stories: Sequence[StoryState], *, wire_story: int 
         joinable = story.open_from <= at <= story.open_until
         if not joinable and not (len(story.members) >= 2 and story.last < at <= story.follow_until):
             continue
-        text = _cosine(tokens, weights, story)
+        known = texts.get(story.id) if texts is not None else None
+        text = _cosine(tokens, weights, story) if known is None else known
         if joinable:
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:

@@ -22,12 +22,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from monitor.archive.clusters import FOLLOW_SPAN, WINDOW, Decision, Key, Member, StoryState, choose
+from monitor.archive.clusters import (
+    FOLLOW_SPAN,
+    REACHABLE,
+    WINDOW,
+    Decision,
+    Key,
+    Member,
+    StoryState,
+    choose,
+)
+
+if TYPE_CHECKING:
+    from monitor.archive.story_scores import CentroidIndex
 
 REACH = max(WINDOW, FOLLOW_SPAN)  # a story can be joined or followed until this long after its last article
+INDEX_FROM = 48  # stories held from which an article later than all is compared through a CentroidIndex
+SWEEP = timedelta(
+    hours=6
+)  # how often (in the articles' time) the index lets go of stories no longer reachable
 
 
 @dataclass(frozen=True)
@@ -90,11 +106,16 @@ class Engine:
         self._postings: dict[str, set[int]] = {}  # seed -> the stories one of whose articles has it
         self._wires: dict[int, dict[int, Member]] = {}  # wire dispatch -> its copies held
         self._latest: Key | None = None  # the latest key held
+        self._index: CentroidIndex | None = (
+            None  # the held stories' centroids by token (from INDEX_FROM stories)
+        )
+        self._swept: datetime | None = None  # when (in the articles' time) the index last let stories go
 
     # --- state ------------------------------------------------------------------------------------------
 
     def load(self, items: Iterable[tuple[Member, Placement]]) -> None:
         """Hold stories already decided: every article of each story, with its placement (any order)."""
+        changed: dict[int, StoryState] = {}
         for item, placement in sorted(items, key=lambda pair: pair[0].key):
             if item.id in self.members:
                 continue
@@ -104,8 +125,12 @@ class Engine:
                 story.id = placement.story
             else:
                 story.add(item)
+            changed[story.id] = story
             self._hold(item, placement)
             self._post(story.id, item.seeds)
+        if self._index is not None:
+            for story in changed.values():
+                self._index.put(story)
 
     def _hold(self, item: Member, placement: Placement) -> None:
         self.members[item.id] = item
@@ -151,6 +176,8 @@ class Engine:
         for story, _follows in gone:
             del self.stories[story.id]
             self._unpost(story.id, story.seeds)
+            if self._index is not None:
+                self._index.drop(story.id)
             for item in story.members:
                 self._drop(item)
         return gone
@@ -176,6 +203,42 @@ class Engine:
             states.append(earlier)
         return states
 
+    def _near(self, item: Member) -> tuple[list[StoryState], dict[int, float | None]] | None:
+        """:meth:`candidates` for an article later than every article held (a rebuild, a crawl meeting articles in
+        the order of their times), less the stories whose cosine with it is below ``REACHABLE`` (they change no
+        decision), found through the :class:`~monitor.archive.story_scores.CentroidIndex`; None when the article
+        is not the latest or too few stories are held for the index to pay."""
+        if self._latest is not None and item.key <= self._latest:
+            return None
+        index = self._index
+        if index is None:
+            if len(self.stories) < INDEX_FROM:
+                return None
+            from monitor.archive.story_scores import CentroidIndex  # numpy, for large engines only
+
+            index = self._index = CentroidIndex(self.stories.values())
+        vector = item.features.vector
+        at, postings = item.features.at, self._postings
+        if self._swept is None or at - self._swept > SWEEP:
+            self._sweep(index, at)
+        states = []
+        texts = index.near(tuple(vector), tuple(vector.values()), REACHABLE)
+        for story_id in sorted(texts):
+            story = self.stories[story_id]
+            if at > story.last + REACH or story.founder_key >= item.key:
+                continue
+            if any(story_id in postings.get(seed, ()) for seed in item.seeds):
+                states.append(story)
+        return states, texts
+
+    def _sweep(self, index: CentroidIndex, at: datetime) -> None:
+        """Let the index forget the stories that no article from ``at`` on can join or follow unless they change
+        (a change puts them back): in the order of times, nothing before ``at`` is decided through it."""
+        for story in self.stories.values():
+            if story.open_until < at and (story.size < 2 or story.follow_until < at):
+                index.drop(story.id)
+        self._swept = at
+
     def decide(self, item: Member) -> Decision:
         """Where an article goes, given the articles before it."""
         if item.wire is not None:
@@ -187,7 +250,10 @@ class Engine:
             if earlier:
                 first = min(earlier, key=lambda copy: copy.key)
                 return choose(item.features, (), wire_story=self.placed[first.id].story)
-        return choose(item.features, self.candidates(item))
+        near = self._near(item)
+        if near is None:
+            return choose(item.features, self.candidates(item))
+        return choose(item.features, near[0], texts=near[1])
 
     # --- changes ----------------------------------------------------------------------------------------
 
@@ -249,6 +315,9 @@ class Engine:
         else:
             story = self.stories[target]
             story.add(item)
+        if self._index is not None:  # only the new article's tokens changed when it came last
+            appended = story.size > 1 and story.members[-1] is item
+            self._index.put(story, item.features.vector if appended else None)
         self._hold(item, placement)
         self._post(story.id, item.seeds)
         changes.mark(story, item.key)
@@ -268,6 +337,8 @@ class Engine:
         if story.id == item.id:
             del self.stories[story.id]
             self._unpost(story.id, story.seeds)
+            if self._index is not None:
+                self._index.drop(story.id)
             for other in story.members:
                 if other.id != item.id:
                     self.placed.pop(other.id, None)
@@ -275,3 +346,5 @@ class Engine:
             return
         story.remove(item.id)
         self._unpost(story.id, item.seeds, story.seeds)
+        if self._index is not None:
+            self._index.put(story)

@@ -15,6 +15,11 @@ mention articles as a year of the crawl over 2 million articles holds (``bench/m
 
     .venv/bin/python bench/bench_stories.py --articles 100000 --days 365 --no-stories --db data/stories-100k.db
     farm-bench -n 3 --timeout 1800 -- .venv/bin/monitor stories rebuild --db data/stories-100k.db
+
+``--figures`` (what ``make bench`` runs) takes both figures in one process and keeps them in bench/results.json:
+what clustering adds per article (``--articles`` stored without the hook, then with it), and a rebuild of
+``--rebuild-articles`` at the density of 100,000 a year, its time also given per 100,000 articles (the work per
+article is the same at the same density: each is compared with the stories of the same window).
 """
 
 from __future__ import annotations
@@ -23,10 +28,14 @@ import argparse
 import json
 import random
 import re
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from os import cpu_count
 from pathlib import Path
+
+from figures import Figure, save, table
 
 from monitor.archive import Storage
 from monitor.archive.story_index import StoryIndex
@@ -51,6 +60,87 @@ def sentences() -> list[tuple[list[str], list[str]]]:
     return found
 
 
+def store(db: Path, articles: int, days: float, batch: int = 25, seed: int = 1) -> float:
+    """Store ``articles`` flagged and mention articles spread over ``days`` days; the seconds it took (wall)."""
+    rng = random.Random(seed)
+    pool = sentences()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    step = timedelta(days=days) / max(1, articles)
+    began = time.perf_counter()
+    with Storage(db) as storage:
+        for first in range(0, articles, batch):
+            rows = []
+            for n in range(first, min(articles, first + batch)):
+                mixed = rng.sample(pool, 3)
+                parts = [s for item, _e in mixed for s in rng.sample(item, min(4, len(item)))]
+                entities = sorted({e for _p, es in mixed for e in es})[:10]
+                published = (start + step * n).isoformat(timespec="seconds")
+                text = " ".join(parts[1:])
+                article = Article(
+                    url=f"https://example.pl/{n}",
+                    canonical_url=f"https://example.pl/{n}",
+                    title=parts[0][:120],
+                    authors=[],
+                    published=published,
+                    published_source="bench",
+                    modified=None,
+                    date_candidates=[],
+                    lead=None,
+                    text=text,
+                    language="pl",
+                    paywalled=False,
+                    words=len(text.split()),
+                )
+                matches = [
+                    Match("r", "g", e, "body", i * 10, i * 10 + 5, e, e) for i, e in enumerate(entities)
+                ]
+                relevance = "primary" if n % 3 else "mention"
+                rows.append((OUTLETS[n % len(OUTLETS)], article, Verdict(relevance, 9.0, "bench", matches)))
+            storage.store_batch(rows)
+    return time.perf_counter() - began
+
+
+def timed_rebuild(db: Path) -> tuple[int, int, float]:
+    """Rebuild the stories of an archive: articles, stories, wall seconds."""
+    with Storage(db) as storage, storage.conn:
+        done = rebuild(storage.conn)
+    return done.articles, done.stories, done.seconds
+
+
+def figures(articles: int, days: float, rebuilt: int) -> list[Figure]:
+    """Both figures of ``make bench`` (see the module's docstring)."""
+    place = StoryIndex.place
+    with tempfile.TemporaryDirectory() as folder:
+        StoryIndex.place = lambda self, conn, ids: []  # type: ignore[method-assign,assignment,misc]
+        try:
+            without = store(Path(folder) / "without.db", articles, days)
+            density = store(Path(folder) / "rebuild.db", rebuilt, rebuilt * 365 / 100_000)
+        finally:
+            StoryIndex.place = place  # type: ignore[method-assign]
+        clustered = store(Path(folder) / "with.db", articles, days)
+        count, stories, seconds = timed_rebuild(Path(folder) / "rebuild.db")
+    print(f"stored {rebuilt} articles without stories in {density:.1f} s", file=sys.stderr)
+    return [
+        Figure(
+            f"stories: clustering adds per article stored ({articles:,} articles, {articles / days:.0f} a day)",
+            1000 * (clustered - without) / articles,
+            "ms",
+            "≤ 5 ms",
+            f"{1000 * without / articles:.2f} ms stored without clustering",
+        ),
+        Figure(
+            f"stories rebuild, {count:,} articles at {100_000 / 365:.0f} a day ({stories:,} stories)",
+            seconds,
+            "s",
+            "",
+            f"{cpu_count()} cores",
+        ),
+        Figure(
+            "stories rebuild, per 100,000 articles at that density", seconds * 100_000 / count, "s", "≤ 120 s"
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=3000)
@@ -62,60 +152,29 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rebuild", action="store_true", help="then time a rebuild of what was stored")
     parser.add_argument("--db", type=Path, help="write the archive here and keep it (must not exist)")
+    parser.add_argument(
+        "--figures", action="store_true", help="both figures, into bench/results.json (make bench)"
+    )
+    parser.add_argument("--rebuild-articles", type=int, default=20_000, help="--figures: articles rebuilt")
     args = parser.parse_args()
+    if args.figures:
+        found = figures(args.articles, args.days, args.rebuild_articles)
+        save(found, "stories")
+        print(table(found))
+        return
     if args.db is not None and args.db.exists():
         parser.error(f"--db: {args.db} exists")
     if args.no_stories:
         StoryIndex.place = lambda self, conn, ids: []  # type: ignore[method-assign,assignment,misc]
-    rng = random.Random(args.seed)
-    pool = sentences()
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    step = timedelta(days=args.days) / max(1, args.articles)
     with tempfile.TemporaryDirectory() as folder:
         db = args.db or Path(folder) / "bench.db"
-        began = time.perf_counter()
-        with Storage(db) as storage:
-            for first in range(0, args.articles, args.batch):
-                rows = []
-                for n in range(first, min(args.articles, first + args.batch)):
-                    mixed = rng.sample(pool, 3)
-                    parts = [s for item, _e in mixed for s in rng.sample(item, min(4, len(item)))]
-                    entities = sorted({e for _p, es in mixed for e in es})[:10]
-                    published = (start + step * n).isoformat(timespec="seconds")
-                    text = " ".join(parts[1:])
-                    article = Article(
-                        url=f"https://example.pl/{n}",
-                        canonical_url=f"https://example.pl/{n}",
-                        title=parts[0][:120],
-                        authors=[],
-                        published=published,
-                        published_source="bench",
-                        modified=None,
-                        date_candidates=[],
-                        lead=None,
-                        text=text,
-                        language="pl",
-                        paywalled=False,
-                        words=len(text.split()),
-                    )
-                    matches = [
-                        Match("r", "g", e, "body", i * 10, i * 10 + 5, e, e) for i, e in enumerate(entities)
-                    ]
-                    relevance = "primary" if n % 3 else "mention"
-                    rows.append(
-                        (OUTLETS[n % len(OUTLETS)], article, Verdict(relevance, 9.0, "bench", matches))
-                    )
-                storage.store_batch(rows)
-            stored = time.perf_counter() - began
-            print(
-                f"stored {args.articles} articles in {stored:.2f} s ({1000 * stored / args.articles:.2f} ms each)"
-            )
-            if args.rebuild:
-                stories = storage.conn.execute("SELECT count(*) FROM stories").fetchone()[0]
-                print(f"{stories} stories")
-                with storage.conn:
-                    done = rebuild(storage.conn)
-                print(f"rebuild: {done.articles} articles, {done.stories} stories, {done.seconds:.2f} s")
+        stored = store(db, args.articles, args.days, args.batch, args.seed)
+        print(
+            f"stored {args.articles} articles in {stored:.2f} s ({1000 * stored / args.articles:.2f} ms each)"
+        )
+        if args.rebuild:
+            count, stories, seconds = timed_rebuild(db)
+            print(f"rebuild: {count} articles, {stories} stories, {seconds:.2f} s")
 
 
 if __name__ == "__main__":

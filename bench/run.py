@@ -7,7 +7,7 @@ build, size, search, rescore, prune), ``bench_startup_scale.py`` (crawl start-up
 memory, empty archive against archives of ``--sizes`` articles) and ``bench_crawl.py --only throughput``
 (throughput with 1 and 2 processes, the reactor's lag) write their figures into ``bench/results.json``
 themselves; the figures of ``bench_rules.py --json``, ``bench_extract.py`` and ``bench_startup.py`` and the upsert
-lines of ``bench_archive.py`` are read from their output here (``bench_stories.py`` stays a separate study). A benchmark that fails is named in the table, and the exit
+lines of ``bench_archive.py`` are read from their output here (``bench_stories.py --figures`` writes its own: clustering per article, rebuild). A benchmark that fails is named in the table, and the exit
 status is 1.
 
 Bigger runs: ``--scale 1000000`` (archive), ``--sizes 1000000,5000000 --archives DIR`` (crawl start-up; archives
@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         ("crawl start-up", startup, None),
         ("crawl", crawl, None),
+        ("stories", [python, "bench/bench_stories.py", "--figures"], None),
     ]
     parsed: dict[str, list[Figure]] = {}
     failed = []

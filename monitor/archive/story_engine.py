@@ -218,7 +218,7 @@ class Engine:
 
             index = self._index = CentroidIndex(self.stories.values())
         vector = item.features.vector
-        at, postings = item.features.at, self._postings
+        at, seeds = item.features.at, item.seeds
         if self._swept is None or at - self._swept > SWEEP:
             self._sweep(index, at)
         states = []
@@ -227,16 +227,17 @@ class Engine:
             story = self.stories[story_id]
             if at > story.last + REACH or story.founder_key >= item.key:
                 continue
-            if any(story_id in postings.get(seed, ()) for seed in item.seeds):
+            if not story.seeds.keys().isdisjoint(seeds):  # in the postings of one of its seeds
                 states.append(story)
         return states, texts
 
     def _sweep(self, index: CentroidIndex, at: datetime) -> None:
         """Let the index forget the stories that no article from ``at`` on can join or follow unless they change
         (a change puts them back): in the order of times, nothing before ``at`` is decided through it."""
-        for story in self.stories.values():
+        for story_id in index.ids():
+            story = self.stories[story_id]
             if story.open_until < at and (story.size < 2 or story.follow_until < at):
-                index.drop(story.id)
+                index.drop(story_id)
         self._swept = at
 
     def decide(self, item: Member) -> Decision:

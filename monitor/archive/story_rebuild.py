@@ -41,14 +41,19 @@ class Rebuilt:
 Work = tuple[int, str, str, str | None, str | None, str | None, dict[str, int], int | None]
 
 
-def _features(batch: Sequence[Work], venues: frozenset[str], persons: frozenset[str]) -> list[Member]:
-    """Members of a batch of articles (in a worker process during a rebuild)."""
+Done = tuple[
+    list[Member], list[tuple[int, str, str, str]]
+]  # members of a batch, and their story_vectors rows
+
+
+def _features(batch: Sequence[Work], venues: frozenset[str], persons: frozenset[str]) -> Done:
+    """Members of a batch of articles and their ``story_vectors`` rows (in a worker process during a rebuild)."""
     found = []
     for article_id, url, at, title, lead, text, hits, wire in batch:
         moment = datetime.fromisoformat(at)
         computed = features(moment, title, lead, text, hits, venues, persons=persons)
         found.append(member(article_id, (at, url), computed, wire))
-    return found
+    return found, [vector_row(item) for item in found]
 
 
 POOL_FROM = 4000  # articles from which a rebuild computes the features in a pool of processes
@@ -118,13 +123,13 @@ def _place_all(
     venues, persons = venue_entities(), person_entities()
     meta: dict[int, Meta] = {}
     chunks = [order[start : start + CHUNK] for start in range(0, len(order), CHUNK)]
-    pending: list[tuple[Future[list[Member]] | list[Member], dict[int, Meta]]] = []
+    pending: list[tuple[Future[Done] | Done, dict[int, Meta]]] = []
     ahead = 4 if pool is not None else 1
     done = 0
 
     def submit(index: int) -> None:
         work, found = _work(conn, chunks[index])
-        job: Future[list[Member]] | list[Member] = (
+        job: Future[Done] | Done = (
             pool.submit(_features, work, venues, persons)
             if pool is not None
             else _features(work, venues, persons)
@@ -137,11 +142,11 @@ def _place_all(
         job, found = pending.pop(0)
         if index + ahead < len(chunks):
             submit(index + ahead)
-        members = job if isinstance(job, list) else job.result()
+        members, vectors = job if isinstance(job, tuple) else job.result()
         meta.update(found)
         outcome = engine.insert(members)
         joined = {item.id: meta[item.id].joined for item in members}
-        conn.executemany(VECTOR, [vector_row(item) for item in members])
+        conn.executemany(VECTOR, vectors)
         conn.executemany(
             PLACEMENT,
             [placement_row(item, engine.placed[item.id], joined[item.id]) for item in members],

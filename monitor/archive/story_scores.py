@@ -25,31 +25,29 @@ EXACT = sum((1e16, 1.0, -1e16)) == 0.0  # the built-in sum adds in order (no com
 
 
 class _Posting:
-    """The indexed stories whose centroid has one token: their slots and the token's weight in each centroid
-    (``held_slots`` and ``held_values``: views of the first ``n`` of each, what :meth:`CentroidIndex.near` reads)."""
+    """The indexed stories whose centroid has one token: row 0 of ``data`` their slots (as floats, exact), row 1
+    the token's weight in each centroid; ``held`` is the view of the first ``n`` columns, what
+    :meth:`CentroidIndex.near` reads (one array per token: one concatenation per article)."""
 
-    __slots__ = ("slots", "values", "n", "where", "held_slots", "held_values")
+    __slots__ = ("data", "values", "n", "where", "held")
 
     def __init__(self) -> None:
-        self.slots = np.zeros(8, dtype=np.intp)
-        self.values = np.zeros(8, dtype=np.float64)
+        self.data = np.zeros((2, 8), dtype=np.float64)
+        self.values = self.data[1]
         self.n = 0
-        self.where: dict[int, int] = {}  # slot -> its position in the arrays
-        self._view()
-
-    def _view(self) -> None:
-        self.held_slots, self.held_values = self.slots[: self.n], self.values[: self.n]
+        self.where: dict[int, int] = {}  # slot -> its column
+        self.held = self.data[:, :0]
 
     def add(self, slot: int) -> int:
-        """The position of a new slot (its value to be set)."""
+        """The column of a new slot (its value to be set in ``values``)."""
         at = self.n
-        if at == len(self.slots):
-            self.slots = np.concatenate((self.slots, np.zeros(at, dtype=np.intp)))
-            self.values = np.concatenate((self.values, np.zeros(at, dtype=np.float64)))
-        self.slots[at] = slot
+        if at == self.data.shape[1]:
+            self.data = np.concatenate((self.data, np.zeros((2, at), dtype=np.float64)), axis=1)
+            self.values = self.data[1]
+        self.data[0, at] = slot
         self.where[slot] = at
         self.n = at + 1
-        self._view()
+        self.held = self.data[:, : at + 1]
         return at
 
     def discard(self, slot: int) -> None:
@@ -58,12 +56,10 @@ class _Posting:
             return
         last = self.n - 1
         if at != last:
-            moved = int(self.slots[last])
-            self.slots[at] = moved
-            self.values[at] = self.values[last]
-            self.where[moved] = at
+            self.data[:, at] = self.data[:, last]
+            self.where[int(self.data[0, at])] = at
         self.n = last
-        self._view()
+        self.held = self.data[:, :last]
 
 
 class CentroidIndex:
@@ -83,6 +79,10 @@ class CentroidIndex:
 
     def __len__(self) -> int:
         return len(self._slot)
+
+    def ids(self) -> list[int]:
+        """The ids of the stories indexed."""
+        return list(self._slot)
 
     def put(self, story: StoryState, tokens: Iterable[str] | None = None) -> None:
         """Take in a story's centroid as it is now: only ``tokens`` changed (None: any may have)."""
@@ -131,12 +131,9 @@ class CentroidIndex:
         ]
         if not shared:
             return {}
-        values = np.concatenate([posting.held_values for posting, _weight in shared])
-        values *= np.repeat(
-            [weight for _posting, weight in shared], [posting.n for posting, _weight in shared]
-        )
-        slots = np.concatenate([posting.held_slots for posting, _weight in shared])
-        dots = np.bincount(slots, weights=values, minlength=len(self._norms))
+        block = np.concatenate([posting.held for posting, _weight in shared], axis=1)
+        each = np.repeat([weight for _posting, weight in shared], [posting.n for posting, _weight in shared])
+        dots = np.bincount(block[0].astype(np.intp), weights=block[1] * each, minlength=len(self._norms))
         found = np.flatnonzero(dots >= max(floor - MARGIN, MARGIN) * self._norms).tolist()
         ids = self._ids
         if not EXACT:

@@ -334,3 +334,28 @@ def test_serve_warns_when_it_listens_beyond_loopback(tmp_path, monkeypatch):
         and not is_loopback("192.168.1.5")
         and not is_loopback("monitor.example.pl")
     )
+
+
+def test_each_command_is_found_in_the_module_that_registers_it_and_a_reading_command_loads_no_extraction():
+    import importlib
+
+    import click
+
+    from monitor.cli.main import COMMANDS
+
+    registered = {}
+    for module in set(COMMANDS.values()):
+        group = click.Group()
+        importlib.import_module(f"monitor.cli.{module}").register(group)
+        registered.update(dict.fromkeys(group.commands, module))
+    assert registered == COMMANDS
+    # A reading command imports neither the extraction (trafilatura) nor the clustering (simplemma) nor Scrapy.
+    probe = (
+        "import sys\nfrom monitor.cli.main import main\n"
+        "try:\n    main(['report', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('trafilatura', 'simplemma', 'scrapy', 'monitor.archive.clusters') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -13,7 +13,12 @@ import pytest
 from conftest import ROOT
 
 PACKAGE = ROOT / "monitor"
-CORES = ("monitor.discovery", "monitor.extract", "monitor.rules")
+CORES = (
+    "monitor.discovery",
+    "monitor.extract",
+    "monitor.rules",
+    "monitor.lazy",
+)  # monitor.lazy: the cores' lazy exports
 FORBIDDEN_IN_CORES = ("scrapy", "twisted", "sqlite3", "sqlite_utils", "datasette")
 MAX_LINES = 500
 

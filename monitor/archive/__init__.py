@@ -7,16 +7,38 @@ refusing), :mod:`~monitor.archive.store` (writes and what the next crawl remembe
 :mod:`~monitor.archive.search`, :mod:`~monitor.archive.atom`, :mod:`~monitor.archive.ingest`.
 """
 
-from monitor.archive.database import (
-    BUSY_TIMEOUT_MS,
-    StorageError,
-    check_writable,
-    open_database,
-    open_for_reading,
+from typing import TYPE_CHECKING
+
+from monitor.lazy import exports
+
+if TYPE_CHECKING:
+    from monitor.archive.database import (
+        BUSY_TIMEOUT_MS,
+        StorageError,
+        check_writable,
+        open_database,
+        open_for_reading,
+    )
+    from monitor.archive.memory import load_memory
+    from monitor.archive.schema import FTS_AUTOMERGE, FTS_HASHSIZE, FTS_SETTINGS, known_migrations, migrations
+    from monitor.archive.store import Storage, StoredResult
+
+# Imported when first used (monitor.lazy): a reading command never loads the writer's clustering.
+__getattr__ = exports(
+    __name__,
+    {
+        "database": [
+            "BUSY_TIMEOUT_MS",
+            "StorageError",
+            "check_writable",
+            "open_database",
+            "open_for_reading",
+        ],
+        "memory": ["load_memory"],
+        "schema": ["FTS_AUTOMERGE", "FTS_HASHSIZE", "FTS_SETTINGS", "known_migrations", "migrations"],
+        "store": ["Storage", "StoredResult"],
+    },
 )
-from monitor.archive.memory import load_memory
-from monitor.archive.schema import FTS_AUTOMERGE, FTS_HASHSIZE, FTS_SETTINGS, known_migrations, migrations
-from monitor.archive.store import Storage, StoredResult
 
 __all__ = [
     "BUSY_TIMEOUT_MS",

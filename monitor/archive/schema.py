@@ -11,7 +11,6 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from monitor.archive.stories import content_hash, link_story
-from monitor.archive.story_rebuild import rebuild
 from monitor.archive.story_schema import M009_SCHEMA, STORY_VIEWS
 
 MIGRATION_SET = "monitor"
@@ -458,6 +457,8 @@ def m009_stories(db: sqlite_utils.Database) -> None:
         db.conn.execute(statement)
     for name, sql in STORY_VIEWS.items():
         db.conn.execute(f"CREATE VIEW {name} AS {sql}")
+    from monitor.archive.story_rebuild import rebuild  # the clustering, loaded only by this upgrade
+
     rebuild(db.conn)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from monitor.cli.common import EXIT_OK, EXIT_SOME_FAILED, fail
-from monitor.extract import NotAnArticle, extract_article
 
 
 @click.command()
@@ -21,6 +20,7 @@ def extract(targets: tuple[str, ...], url: str | None) -> None:
     Exit status 0 when every page was an article, 1 otherwise (each failure is one line on stderr).
     """
     from monitor.cli.fetch import FetchError, fetch_page
+    from monitor.extract import NotAnArticle, extract_article
 
     if url and len(targets) > 1:
         fail("--url names the address of one saved page; give one file with it")

@@ -19,7 +19,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from monitor.extract import Article, Hints, NotAnArticle, SiteHints, extract_article
+from monitor.extract import Article, Hints, NotAnArticle, SiteHints
 from monitor.rules import Ruleset, Verdict, classify, load_rules
 
 HEADER = struct.Struct("!I")  # the length of the pickle that follows
@@ -63,6 +63,9 @@ def ruleset(path: str | None) -> Ruleset:
 
 def extract(page: Page) -> Outcome:
     """Extract one page (no verdict). :class:`NotAnArticle` is an outcome; any other exception is raised."""
+    # imported here: a crawl whose workers extract never loads trafilatura in its own process
+    from monitor.extract.core import extract_article
+
     try:
         article = extract_article(
             page.url,
@@ -142,6 +145,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> int:
         return 0
     try:
         rules = ruleset(pickle.loads(first))
+        import monitor.extract.core  # noqa: F401 - loaded before the first page, whose time limit it would use
     except Exception as exc:  # noqa: BLE001 - reported to the crawl
         write_frame(out, pickle.dumps(failed(exc)))
         return 1

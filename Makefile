@@ -18,8 +18,12 @@ demo: $(STAMP)  ## crawl the offline fixture mirror into data/demo.db and show w
 crawl: $(STAMP)  ## crawl the real outlets into data/monitor.db (needs the internet)
 	$(BIN)/monitor crawl
 
-test: $(STAMP)  ## the whole test suite, offline, one worker per core (a test file stays on one worker)
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+# Two test workers per core: most end-to-end tests wait on a subprocess crawl, a server or a kill, so a second
+# worker per core uses that time (a test file stays on one worker).
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))')
+
+test: $(STAMP)  ## the whole test suite, offline, two workers per core
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 eval: $(STAMP)  ## quality figures: extraction on golden and real pages, rules on the labelled corpus, story clustering
 	$(BIN)/python -m monitor.devtools.eval_extraction

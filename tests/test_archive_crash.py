@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 from _archive_helpers import ROOT
 
 BATCH = 150
@@ -62,6 +63,7 @@ def check(db) -> int:
         conn.close()
 
 
+@pytest.mark.slow
 def test_kill_9_mid_batch_leaves_a_consistent_archive_and_the_next_run_completes(tmp_path):
     db = tmp_path / "crash.db"
     stored = 0

@@ -38,6 +38,7 @@ def command(sources: Path, db: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "scrapy", "crawl", "news", *(x for s in settings for x in ("-s", s))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [0.0, 1.2, 2.5, 4.0])
 def test_sigkill_at_any_moment_then_rerun_stores_every_article_once(mirror_sources, tmp_path, kill_after):
     db = tmp_path / "crash.db"

@@ -243,6 +243,7 @@ def test_bad_redis_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "a.db").exists()
 
 
+@pytest.mark.slow
 @needs_redis
 def test_two_workers_store_every_article_exactly_once(distributed):
     fleet, hosts = distributed

@@ -291,6 +291,7 @@ def check(
     return row
 
 
+@pytest.mark.slow
 def test_the_crawl_went_on_past_every_fault(main_crawl):
     _server, db, result, rows = main_crawl
     assert set(rows) == set(SITES)

@@ -113,6 +113,7 @@ def test_a_worker_killed_mid_page_fails_that_page_with_the_reason_and_the_next_p
     assert pool.stats.failed == 1 and pool.stats.restarts == 1
 
 
+@pytest.mark.slow
 def test_a_page_that_takes_too_long_fails_and_its_worker_is_replaced():
     owner, got = Owner(), []
     pool = WorkerPool(1, None, owner.deliver, timeout=10, command=(sys.executable, "-c", SLOW)).start()
@@ -235,6 +236,7 @@ def fixture_mirror(tmp_path_factory):
         yield sources
 
 
+@pytest.mark.slow
 def test_a_crawl_with_workers_and_the_writer_thread_stores_the_same_rows_as_one_without(
     fixture_mirror, tmp_path
 ):
@@ -281,6 +283,7 @@ def worker_pids(parent: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_worker_killed_during_a_crawl_fails_its_page_with_the_reason_and_the_crawl_goes_on(tmp_path):
     from monitor.devtools.bigsite import write_site
 

@@ -132,6 +132,7 @@ def stat(log: str, key: str) -> int:
     return int(found[-1]) if found else 0
 
 
+@pytest.mark.slow
 def test_a_crawl_asks_as_often_whatever_the_archives_size_and_a_rerun_fetches_no_article(synthetic, tmp_path):
     sources = tmp_path / "sources.toml"
     empty, big = tmp_path / "empty.db", tmp_path / "big.db"

@@ -376,6 +376,7 @@ def scrapy(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_scrapy_parse_and_check_record_no_run_and_need_no_lock(tmp_path):
     db = tmp_path / "m.db"
     page = (ROOT / "fixtures/sites/rmf24/articles/witkoff-kushner-na-kremlu.html").as_uri()

@@ -86,6 +86,7 @@ def test_pattern_on_real_urls(source):
         )
 
 
+@pytest.mark.slow
 def test_every_outlet_yields_its_articles_in_the_mirror(tmp_path):
     """Feeds, sitemaps and sections list each outlet's real article and non-article URLs: a crawl stores every
     article of every outlet and nothing else."""

@@ -45,6 +45,20 @@ def test_fold_lowers_each_character_on_its_own_and_keeps_the_length(text):
     assert fold(text + " İ ΣΑ") == folded + " İ σα"
 
 
+@given(
+    st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=60)
+    | st.text("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ„”–—…ab .")
+)
+def test_fold_through_the_code_page_is_the_fold_of_each_character(text):
+    from monitor.rules.text import _FOLD
+
+    assert fold(text) == fold_each(text.translate(_FOLD))
+
+
+def fold_each(stripped: str) -> str:
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in stripped)
+
+
 def test_seed_story_is_primary_with_explanations(rules):
     verdict = classify(rules, SEED_TITLE, None, SEED_BODY)
     assert verdict.relevance == "primary" and verdict.flagged

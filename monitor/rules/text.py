@@ -46,10 +46,10 @@ def _byte_table() -> bytes:
 
 
 _BYTES = _byte_table()
-_FOLD = {
-    ord(c): _ascii_letter(c)
+_FOLD: dict[int, str] = {
+    ord(c): letter
     for c in bytes(range(128, 256)).decode("cp1250", errors="ignore")
-    if _ascii_letter(c) is not None
+    if (letter := _ascii_letter(c)) is not None
 }
 
 

@@ -151,3 +151,19 @@ def test_health_counts_interrupted_runs_and_failed_feeds_and_skips_runs_in_progr
     assert health["failed_runs_of_last_10"] == 1 and health["last_error"] == "feed: HTTP 500"
     assert health["interrupted_runs_of_last_10"] == 1
     storage.close()
+
+
+def test_silent_outlets_read_each_outlets_runs_through_its_index(tmp_path):
+    """A year of runs every 15 minutes is millions of run_sources rows: the silence queries must never scan them."""
+    from monitor.archive.queries import SILENT_HOURS_SQL, SILENT_RUNS_SQL
+
+    storage = Storage(tmp_path / "a.db")
+    _run(storage, "rp", 1, ago(1))
+    params = {"runs": 3, "cutoff": ago(0.5)}
+    for sql in (SILENT_RUNS_SQL, SILENT_HOURS_SQL):
+        plan = [row[3] for row in storage.db.conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        assert not [
+            step for step in plan if step.startswith("SCAN rs") or step.startswith("SCAN run_sources")
+        ], plan
+        assert any("idx_run_sources_source" in step for step in plan), plan
+    storage.close()

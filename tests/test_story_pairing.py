@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.devtools import eval_stories
+from monitor.devtools import eval_stories, story_errors
 
 
 def _article(name: str, story: str, published: str, title: str = "", part: str = "dev") -> dict[str, str]:
@@ -30,7 +30,7 @@ VECTORS = {
 
 def test_wrong_pairs_are_the_pairs_kept_apart_and_put_together() -> None:
     predicted = {"a": 1, "b": 1, "c": 3, "d": 1, "e": 5}
-    found = eval_stories.wrong_pairs(ARTICLES, predicted, VECTORS)
+    found = story_errors.wrong_pairs(ARTICLES, predicted, VECTORS)
     kinds = {(w.kind, w.a, w.b) for w in found}
     assert kinds == {
         ("apart", "a", "c"),
@@ -45,7 +45,7 @@ def test_wrong_pairs_are_the_pairs_kept_apart_and_put_together() -> None:
 
 
 def test_a_pair_is_in_time_order_with_its_shared_tokens_heaviest_first() -> None:
-    found = eval_stories.wrong_pairs(ARTICLES, {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, VECTORS)
+    found = story_errors.wrong_pairs(ARTICLES, {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, VECTORS)
     by_pair = {(w.a, w.b): w for w in found}
     assert set(by_pair) == {("a", "b"), ("a", "c"), ("b", "c")}
     assert by_pair["a", "c"].shared == ("@usa", "plan")  # 0.27 before 0.10
@@ -55,7 +55,7 @@ def test_a_pair_is_in_time_order_with_its_shared_tokens_heaviest_first() -> None
 
 def test_groups_come_largest_first_and_a_story_pair_names_both_stories() -> None:
     predicted = {"a": 1, "b": 2, "c": 3, "d": 2, "e": 5}
-    found = eval_stories.wrong_pairs(ARTICLES, predicted, VECTORS)
+    found = story_errors.wrong_pairs(ARTICLES, predicted, VECTORS)
     assert [w.group for w in found] == ["plan", "plan", "plan", "plan | msz"]
     assert found[-1].kind == "together"
 
@@ -63,15 +63,15 @@ def test_groups_come_largest_first_and_a_story_pair_names_both_stories() -> None
 def test_articles_outside_the_clustering_and_missing_vectors_are_handled() -> None:
     # "c" was not clustered (the rules did not send it), "b" has no vector stored
     vectors = {k: v for k, v in VECTORS.items() if k != "b"}
-    found = eval_stories.wrong_pairs(ARTICLES, {"a": 1, "b": 2, "d": 4, "e": 5}, vectors)
+    found = story_errors.wrong_pairs(ARTICLES, {"a": 1, "b": 2, "d": 4, "e": 5}, vectors)
     assert [(w.a, w.b, w.shared) for w in found] == [("a", "b", ())]
-    assert eval_stories.wrong_pairs(ARTICLES, {}, VECTORS) == []
+    assert story_errors.wrong_pairs(ARTICLES, {}, VECTORS) == []
 
 
 def test_the_report_shows_each_article_once_and_each_pair() -> None:
     predicted = {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
-    found = eval_stories.wrong_pairs(ARTICLES, predicted, VECTORS)
-    lines = eval_stories.wrong_report(found, ARTICLES, predicted, VECTORS)
+    found = story_errors.wrong_pairs(ARTICLES, predicted, VECTORS)
+    lines = story_errors.wrong_report(found, ARTICLES, predicted, VECTORS)
     assert lines[0] == "  apart: plan (3 pairs)"
     assert sum("Kreml o planie" in line for line in lines) == 1
     assert "    a ~ c: 20 h apart, shares @usa, plan" in lines

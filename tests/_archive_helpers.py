@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from monitor.extract import Article
 from monitor.rules import Match, Verdict
@@ -85,3 +86,21 @@ def verdict(relevance: str = "primary", ruleset: str = "abc123") -> Verdict:
     return Verdict(
         relevance, 9.0 if relevance == "primary" else 0.0, ruleset, [match] if relevance != "none" else []
     )
+
+
+def store_many(storage: Any, batches: int, per_batch: int, words: int) -> None:
+    """``batches`` batches of ``per_batch`` distinct rp.pl articles of ``words`` words each, stored as a crawl does."""
+    for batch in range(batches):
+        rows = [
+            (
+                "rp",
+                article(
+                    url=f"https://rp.pl/swiat/art{batch}-{i}",
+                    title=f"Rozmowy {i}",
+                    text=" ".join(f"słowo{i}x{j} Zełenski" for j in range(words)),
+                ),
+                verdict(),
+            )
+            for i in range(per_batch)
+        ]
+        storage.store_batch(rows)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _archive_helpers import ENV, MONITOR, ROOT, article, verdict
+from _archive_helpers import ENV, MONITOR, ROOT, store_many
 from _fault_helpers import own_lines, unprivileged
 
 from monitor.archive import Storage, StorageError, check_writable
@@ -34,20 +34,7 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An archive of 1,000 articles and one finished run, checkpointed into the main file."""
     db = tmp_path_factory.mktemp("archive") / "base.db"
     storage = Storage(db)
-    for batch in range(10):
-        rows = [
-            (
-                "rp",
-                article(
-                    url=f"https://rp.pl/swiat/art{batch}-{i}",
-                    title=f"Rozmowy {i}",
-                    text=" ".join(f"słowo{i}x{j} Zełenski" for j in range(200)),
-                ),
-                verdict(),
-            )
-            for i in range(100)
-        ]
-        storage.store_batch(rows)
+    store_many(storage, 10, per_batch=100, words=200)
     run_id = storage.start_run("news", ["rp"])
     storage.finish_run(run_id, "finished", {"rp": {"discovered": 1000, "fetched": 1000, "new": 1000}})
     storage.close()

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _archive_helpers import ENV, MONITOR, ROOT, article, verdict
+from _archive_helpers import ENV, MONITOR, ROOT, article, store_many, verdict
 from _fault_helpers import own_lines
 
 import monitor.archive.database as database
@@ -38,20 +38,7 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 def build(db: Path, batches: int = 4) -> Path:
     """An archive of a few hundred articles, written and closed by Storage as a crawl does."""
     storage = Storage(db)
-    for batch in range(batches):
-        rows = [
-            (
-                "rp",
-                article(
-                    url=f"https://rp.pl/swiat/art{batch}-{i}",
-                    title=f"Rozmowy {i}",
-                    text=" ".join(f"słowo{i}x{j} Zełenski" for j in range(150)),
-                ),
-                verdict(),
-            )
-            for i in range(60)
-        ]
-        storage.store_batch(rows)
+    store_many(storage, batches, per_batch=60, words=150)
     storage.close()
     return db
 

@@ -15,6 +15,7 @@ Without the thread (the setting off, or a pipeline driven by hand) it writes on 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Coroutine
 from typing import Any
 
@@ -69,6 +70,11 @@ class StoragePipeline:
         self.batch: list[tuple[str, Article, Verdict]] = []
         self.announced: list[tuple[str, str | None]] = []  # (discovered URL, announced time) of the batch
         self.pages: list[NonArticleItem] = []  # pages that are not articles, stored with the batch
+        # The stats keys of batches committed but not yet added to the crawler's stats (that happens on the reactor
+        # thread, after the writer thread's commit): every count the writer writes includes them, so no write of
+        # the run's counts, a batch's or a progress tick's, is ever behind what is stored. Guarded by ``lock``.
+        self.unapplied: dict[str, int] = {}
+        self.lock = threading.Lock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -176,9 +182,19 @@ class StoragePipeline:
         self.last = wrote
 
     def _in_thread_progress(self, storage: Storage, run_id: int, counts: dict[str, Any]) -> dict[str, int]:
+        """Write the counts as they are now, with every batch committed before (``counts``, taken on the reactor
+        when the tick was queued, may miss a batch committed since)."""
         if not self.recorder.failure:
-            storage.record_progress(run_id, counts)
+            storage.record_progress(run_id, self.committed_counts())
         return {}
+
+    def committed_counts(self, delta: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
+        """The run's counts from the stats, the batches committed but not yet in the stats, and ``delta``."""
+        with self.lock:
+            pending = dict(self.unapplied)
+            for key, value in (delta or {}).items():
+                pending[key] = pending.get(key, 0) + value
+            return self.recorder.counts(pending)
 
     def _in_thread(self, *parts: Any) -> dict[str, int]:
         storage = self.recorder.storage
@@ -200,7 +216,7 @@ class StoragePipeline:
 
         def progress(results: list[StoredResult]) -> tuple[int, dict[str, dict[str, Any]]]:
             delta.update(batch_counts(batch, results))
-            return run_id, self.recorder.counts(delta)
+            return run_id, self.committed_counts(delta)
 
         if pages:
             storage.save_non_articles(
@@ -208,11 +224,20 @@ class StoragePipeline:
                 {page.key: page.announced for page in pages},
             )
         storage.store_batch(batch, progress, announced)
+        with self.lock:
+            for key, value in delta.items():
+                self.unapplied[key] = self.unapplied.get(key, 0) + value
         return delta
 
     def _written(self, delta: dict[str, int]) -> None:
-        for key, value in delta.items():  # counted only once the batch is committed
-            self.crawler.stats.inc_value(key, value)
+        with self.lock:
+            for key, value in delta.items():  # counted only once the batch is committed
+                self.crawler.stats.inc_value(key, value)
+                left = self.unapplied.get(key, 0) - value
+                if left:
+                    self.unapplied[key] = left
+                else:
+                    self.unapplied.pop(key, None)
 
     def _failed(self, exc: StorageError) -> None:
         # Disk full, database locked for longer than the busy timeout…: stop the run; what is stored stays.

@@ -1,11 +1,5 @@
-"""Crawl figures at scale (issue #15), each with its target and a baseline measured in the same run. Not a test.
+"""Crawl throughput at scale (issue #15), with its target and a baseline measured in the same run. Not a test.
 
-- **start-up and memory against the archive's size**: ``monitor crawl`` of the fixture mirror (fixtures/sites on
-  loopback) into an empty archive and into archives of ``--sizes`` articles built by ``bench/make_archive.py``
-  (kept in ``--archives DIR`` and reused, since a million takes the better part of an hour): seconds from the
-  command's start to the mirror's first request, and the peak resident memory of the crawl's processes together
-  (sampled every 20 ms: the crawl and its extraction workers) and of the crawl process alone (its own high-water
-  mark). Baseline: the same crawl into an empty archive.
 - **throughput**: a generated site (:mod:`monitor.devtools.bigsite`, ``--pages`` pages over 8 outlets) crawled
   with politeness off, with ``MONITOR_POOL_PROCESSES=1`` (extraction and rules on the reactor thread) and with
   ``--processes`` (default 2) worker processes, each into a fresh archive: articles stored per second from the
@@ -15,7 +9,8 @@
 ``--root DIR`` runs the crawls with the code of another tree (e.g. ``git archive <commit> | tar -x -C DIR``), for
 before/after figures; the mirror and the measuring stay this tree's. Writes ``bench/results.json`` (key
 ``crawl``) as well as the table. ``make bench`` runs it with small sizes (bench/run.py); docs/performance.md says
-which sizes its figures come from.
+which sizes its figures come from. Start-up and memory against the archive's size: ``bench/bench_startup_scale.py``
+(it uses :func:`crawl` and :func:`archive` from here).
 """
 
 from __future__ import annotations
@@ -24,7 +19,6 @@ import argparse
 import os
 import re
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -181,80 +175,6 @@ def archive(size: int, folder: Path, days: float) -> Path:
     return path
 
 
-def startup_figures(root: Path, sizes: list[int], folder: Path, runs: int, days: float) -> list[Figure]:
-    figures: list[Figure] = []
-    with tempfile.TemporaryDirectory() as tmp, WatchedMirror(load_sites(ROOT / "fixtures/sites")) as mirror:
-        sources = Path(tmp) / "sources.toml"
-        sources.write_text(mirror.sources_toml(), encoding="utf-8")
-        empty: Run | None = None
-        for size in [0, *sizes]:
-            results = []
-            for attempt in range(runs):
-                db = Path(tmp) / f"empty-{attempt}.db" if size == 0 else archive(size, folder, days)
-                # a new port map each time would change every URL: instead forget this mirror's articles
-                results.append(crawl(root, mirror, sources, db, {}))
-                if size:
-                    forget_mirror(db)
-            first = statistics.median(r.first_request for r in results)
-            tree = statistics.median(r.peak_tree_mb for r in results)
-            own = statistics.median(r.peak_own_mb for r in results)
-            label = f"{size:,} stored" if size else "empty archive"
-            spread = (
-                f"{min(r.first_request for r in results):.2f}–{max(r.first_request for r in results):.2f}"
-            )
-            if empty is None:
-                empty = Run(0, first, tree, own, 0)
-                figures.append(
-                    Figure(f"start-up to first request, {label}", first, "s", "", f"range {spread}")
-                )
-                figures.append(Figure(f"peak RSS, crawl + workers, {label}", tree, "MB"))
-                figures.append(Figure(f"peak RSS, crawl process, {label}", own, "MB"))
-                continue
-            figures.append(
-                Figure(
-                    f"start-up to first request, {label}",
-                    first,
-                    "s",
-                    "≤ 3 s at 5M",
-                    f"{empty.first_request:.2f} s empty; range {spread}",
-                )
-            )
-            figures.append(
-                Figure(
-                    f"peak RSS, crawl + workers, {label}",
-                    tree,
-                    "MB",
-                    "≤ 400 MB, within 10% of empty",
-                    f"{empty.peak_tree_mb:.0f} MB empty ({(tree / empty.peak_tree_mb - 1) * 100:+.0f}%)",
-                )
-            )
-            figures.append(
-                Figure(
-                    f"peak RSS, crawl process, {label}",
-                    own,
-                    "MB",
-                    "",
-                    f"{empty.peak_own_mb:.0f} MB empty ({(own / empty.peak_own_mb - 1) * 100:+.0f}%)",
-                )
-            )
-    return figures
-
-
-def forget_mirror(db: Path) -> None:
-    """Take the fixture mirror's articles out of a reused archive again, so that every crawl of it does the same
-    work (the mirror's URLs are on 127.0.0.1)."""
-    conn = sqlite3.connect(db)
-    try:
-        with conn:
-            for table in ("announced", "non_articles", "feed_state"):
-                conn.execute(f"DELETE FROM {table} WHERE url LIKE 'http://127.0.0.1:%'")
-            conn.execute(
-                "UPDATE articles SET url = url || '#bench-' || id WHERE url LIKE 'http://127.0.0.1:%'"
-            )
-    finally:
-        conn.close()
-
-
 def throughput_figures(root: Path, pages: int, processes: int) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -297,24 +217,14 @@ def throughput_figures(root: Path, pages: int, processes: int) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20000", help="archive sizes besides empty, comma-separated")
-    parser.add_argument("--archives", type=Path, help="where built archives are kept (default: a temp dir)")
-    parser.add_argument("--days", type=float, default=365.0, help="the span of the built archives")
-    parser.add_argument("--runs", type=int, default=3, help="crawls per archive size")
     parser.add_argument("--pages", type=int, default=2000, help="pages of the generated site")
     parser.add_argument("--processes", type=int, default=2, help="worker processes against 1")
     parser.add_argument("--root", type=Path, default=ROOT, help="the tree whose code crawls")
-    parser.add_argument("--only", choices=("startup", "throughput"))
+    parser.add_argument(
+        "--only", choices=("throughput",), help="kept for older commands: throughput is all it runs"
+    )
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip() and int(s)]
-    figures: list[Figure] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.archives or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        if args.only != "throughput":
-            figures += startup_figures(args.root.resolve(), sizes, folder, args.runs, args.days)
-        if args.only != "startup":
-            figures += throughput_figures(args.root.resolve(), args.pages, args.processes)
+    figures = throughput_figures(args.root.resolve(), args.pages, args.processes)
     where = "" if args.root.resolve() == ROOT else f" (code of {args.root})"
     print(f"crawl at scale{where}")
     print(table(figures))

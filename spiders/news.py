@@ -375,12 +375,14 @@ class NewsSpider(scrapy.Spider):
         memory = (
             self.recall.recall(fresh) if fresh and self.recall is not None else Memory()
         )  # None: full crawl
+        claim = getattr(self, "claim_for_run", None)  # distributed: an article two workers find counts once
         for key, link in fresh.items():
-            self.count(outlet.name, "discovered")
-            if not needs_fetch(link, key, memory):
+            if needs_fetch(link, key, memory):
+                self.count(outlet.name, "discovered")
+                yield self.article_request(outlet, link, key, feed)
+            elif claim is None or claim(key):
+                self.count(outlet.name, "discovered")
                 self.count(outlet.name, "unchanged")
-                continue
-            yield self.article_request(outlet, link, key, feed)
 
     def article_request(self, outlet: Source, link: Link, key: str, feed: str | None) -> scrapy.Request:
         hints = {"title": link.title, "published": link.published, "published_source": link.published_source}

@@ -150,6 +150,21 @@ def test_an_article_is_queued_once_per_run(client):
 
 
 @needs_redis
+def test_an_article_found_unchanged_is_counted_once_per_run_whichever_worker_finds_it(client):
+    """A stored, unchanged article is not queued, but two workers finding it on two pages of one outlet (a feed,
+    a section page) must count it once: its claim shares the run's set with the queued articles."""
+    first, second = Leases(client, ttl=10), Leases(client, ttl=10)
+    run = names.run_articles_key("7")
+    assert first.claim(run, "http://a/2", 60)
+    assert not second.claim(run, "http://a/2", 60)
+    assert not second.push_once(
+        run, "http://a/2", 0, b"r", 60
+    )  # nor queued by a worker that wants it fetched
+    assert second.push_once(run, "http://a/3", 0, b"r", 60) and not first.claim(run, "http://a/3", 60)
+    assert client.zcard(names.QUEUE) == 1 and 0 < client.ttl(run) <= 60
+
+
+@needs_redis
 def test_the_memory_answers_only_what_is_asked(client):
     memory.publish(
         client,

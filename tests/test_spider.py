@@ -10,6 +10,7 @@ from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from monitor.discovery.feeds import parse_discovery
+from monitor.discovery.urls import canonical_url
 from monitor.items import ArticleItem, NonArticleItem
 from spiders.news import NewsSpider
 
@@ -160,3 +161,28 @@ def test_per_outlet_limits_are_validated_and_override_the_settings(tmp_path):
     links = parse_discovery(FEED, response.url).links
     (kept,) = spider.bounded("rmf24", response.url, links)
     assert kept == links[0]  # the only dated link is the newest
+
+
+class Stored:
+    """A recall that knows every URL it is asked about, stored as the feed announces it (so: unchanged)."""
+
+    def recall(self, fresh):
+        from monitor.discovery.memory import Memory
+
+        when = "2026-01-14T10:32:00+01:00"
+        return Memory(known=dict.fromkeys(fresh, when), announced=dict.fromkeys(fresh, when))
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_an_unchanged_article_is_counted_only_by_the_worker_that_claims_it_first(spider, first):
+    """Distributed: the scheduler gives the spider ``claim_for_run``; an unchanged article another worker already
+    found in this run is neither discovered nor unchanged again here."""
+    spider.recall = Stored()
+    asked = []
+    spider.claim_for_run = lambda key: asked.append(key) or first
+    response = XmlResponse(
+        "https://www.rmf24.pl/fakty/feed", body=FEED, request=Request("https://www.rmf24.pl/fakty/feed")
+    )
+    assert list(spider.parse_discovery(response, source="rmf24")) == []  # stored and unchanged: not requested
+    assert asked == [canonical_url("https://www.rmf24.pl/fakty/news-a,nId,1")]
+    assert (stat(spider, "discovered"), stat(spider, "unchanged")) == ((1, 1) if first else (0, 0))

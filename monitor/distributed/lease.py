@@ -120,6 +120,14 @@ class Leases:
         """Queue a request unless ``member`` is already in ``run_set`` (atomically): False when it was."""
         return bool(self._push_once(keys=[names.QUEUE, run_set], args=[member, score, data, keep]))
 
+    def claim(self, run_set: str, member: str, keep: int) -> bool:
+        """Add ``member`` to ``run_set`` without queueing anything: False when a worker had added it already."""
+        pipe = self.client.pipeline()
+        pipe.sadd(run_set, member)
+        pipe.expire(run_set, keep)
+        added, _ = pipe.execute()
+        return bool(added)
+
     def held(self) -> int:
         """Leases held by every worker now."""
         return int(self.client.hlen(names.LEASES))

@@ -76,6 +76,7 @@ class LeasedScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis ships no
 
     def open(self, spider: Any) -> None:
         super().open(spider)
+        spider.claim_for_run = self.claim  # asked for each discovered article the spider does not request
         try:
             back = self.leases.requeue_expired()
         except redis.RedisError as exc:
@@ -88,6 +89,19 @@ class LeasedScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis ships no
     # --- the queue ---------------------------------------------------------------------------------------
     def default_run(self) -> str | None:
         return current_run.get()
+
+    def claim(self, key: str) -> bool:
+        """Whether this worker is the first to find article ``key`` in the current run, for an article it will
+        not request (already stored, unchanged): a URL two workers find on two pages of one outlet is counted
+        once, as :meth:`enqueue_request` does for the articles it queues."""
+        run = self.default_run()
+        if run is None or self.lost:
+            return True
+        try:
+            return self.leases.claim(names.run_articles_key(run), key, self.run_days * 86400)
+        except redis.RedisError as exc:
+            self.redis_lost(exc)
+            return True
 
     def enqueue_request(self, request: Request) -> bool:
         if self.lost:

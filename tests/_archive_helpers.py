@@ -22,11 +22,20 @@ def run(args: list[str], timeout: float = 300, **kwargs) -> subprocess.Completed
     return subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
-def synthetic_archive(db: Path, articles: int, workers: int) -> Path:
-    """A two-day synthetic archive built by bench/make_archive.py (a run every 30 minutes up to 2026-11-30 12:00)."""
+def synthetic_archive(db: Path, articles: int, workers: int, days: int = 2, run_every: int = 30) -> Path:
+    """A synthetic archive built by bench/make_archive.py: ``days`` days up to 2026-11-30 12:00, a run every
+    ``run_every`` minutes."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "make_archive.py"), "--articles", str(articles), "--days", "2"]
-        + ["--run-every", "30", "--until", "2026-11-30T12:00", "--db", str(db), "--workers", str(workers)],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "make_archive.py"),
+            "--articles",
+            str(articles),
+            "--days",
+            str(days),
+        ]
+        + ["--run-every", str(run_every), "--until", "2026-11-30T12:00", "--db", str(db)]
+        + ["--workers", str(workers)],
         cwd=ROOT,
         env=ENV,
         capture_output=True,

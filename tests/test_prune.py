@@ -7,19 +7,17 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _archive_helpers import ENV, MONITOR, ROOT, run
+from _archive_helpers import MONITOR, run, synthetic_archive
 
 from monitor.archive import Storage, load_memory
 from monitor.cli.prune import cutoff
 from monitor.extract import Article
 from monitor.rules import Verdict
 
-UNTIL = "2026-11-30T12:00"
 CUT = "2026-11-29T12:00"  # Warsaw time: 11:00 UTC
 CUT_UTC = "2026-11-29T11:00:00+00:00"
 COLUMNS = (
@@ -29,18 +27,7 @@ COLUMNS = (
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("prune") / "base.db"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "make_archive.py"), "--articles", "1200", "--days", "2"]
-        + ["--run-every", "30", "--until", UNTIL, "--db", str(db), "--workers", "1"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return db
+    return synthetic_archive(tmp_path_factory.mktemp("prune") / "base.db", 1200, workers=1)
 
 
 @pytest.fixture

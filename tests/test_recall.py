@@ -8,12 +8,11 @@ import ast
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from _fault_helpers import ENV, crawl
+from _archive_helpers import synthetic_archive
+from _fault_helpers import crawl
 from conftest import ROOT, SITES, running_mirror
 
 from monitor.archive.memory import CHUNK, Recall, load_memory
@@ -32,18 +31,9 @@ class Stats:
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic archive of 3,000 articles as crawls leave it (bench/make_archive.py)."""
-    db = tmp_path_factory.mktemp("recall") / "synthetic.db"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "make_archive.py"), "--db", str(db), "--articles", "3000"]
-        + ["--days", "3", "--until", "2026-11-30T12:00", "--workers", "1"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    return synthetic_archive(
+        tmp_path_factory.mktemp("recall") / "synthetic.db", 3000, workers=1, days=3, run_every=15
     )
-    assert result.returncode == 0, result.stderr
-    return db
 
 
 def test_recall_answers_as_the_whole_memory_for_the_urls_asked_and_for_no_other(synthetic):

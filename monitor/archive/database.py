@@ -26,7 +26,6 @@ CACHE_KIB = 65_536  # page cache of a writing connection (SQLite's default is 2 
 PAGE_SIZE = 16_384
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 CLOSE_WAIT_MS = 200  # how long a closing writer waits for readers to let it checkpoint the write-ahead log
 
 
@@ -55,8 +54,8 @@ def _check_file(file: Path, *, write: bool, create: bool) -> None:
             )
         return
     with file.open("rb") as handle:
-        header = handle.read(len(SQLITE_HEADER))
-    if header and header != SQLITE_HEADER:
+        header = handle.read(len(integrity.HEADER))
+    if header and header != integrity.HEADER:
         raise StorageError(f"{file}: cannot use this database: not an SQLite database")
     if write and not _writable(file):
         raise StorageError(f"{file}: cannot use this database: the file is read-only")

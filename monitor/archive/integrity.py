@@ -29,7 +29,7 @@ SUFFIX = ".checked"
 # this far in the past.
 TICK_MARGIN_NS = 30_000_000
 FIELDS = ("size", "mtime_ns", "ctime_ns", "dev", "ino")
-HEADER = b"SQLite format 3\x00"
+HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 
 def record_path(file: Path) -> Path:

@@ -69,12 +69,14 @@ VENUE_PENALTY = 0.15  # both name venues, none the same
 PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, within PEOPLE_HOURS
 PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
+OBJECT_BONUS = 0.25  # the same document, as an event of a compatible kind (see same_object)
+OBJECT_HOURS = timedelta(hours=48)  # ... within this long of the story's last article
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
 
 # Below this cosine a story can neither be joined (the bonuses add at most DATE_BONUS + PEOPLE_BONUS, the score
 # is rounded to 4 places) nor followed: :func:`choose` decides the same without it (less a margin for rounding).
-REACHABLE = min(JOIN - DATE_BONUS - PEOPLE_BONUS, FOLLOW) - 0.001
+REACHABLE = min(JOIN - DATE_BONUS - PEOPLE_BONUS - OBJECT_BONUS, FOLLOW) - 0.001
 
 # --- what a story is ------------------------------------------------------------------------------------
 
@@ -96,7 +98,10 @@ class Member:
 
 def member(article_id: int, key: Key, found: Features, wire: int | None = None) -> Member:
     """A :class:`Member`; its seeds are the ``SEEDS`` heaviest tokens of its vector (ordered heaviest first)."""
-    return Member(article_id, key, found, tuple(list(found.vector)[:SEEDS]), wire)
+    words = [token for token in found.vector if not token.startswith("#")][:SEEDS]
+    return Member(
+        article_id, key, found, (*words, *(f"#o:{item}" for item in sorted(found.event.objects))), wire
+    )
 
 
 class StoryState:
@@ -114,6 +119,8 @@ class StoryState:
         self.dates: Counter[int] = Counter()
         self.venues: Counter[str] = Counter()
         self.people: Counter[str] = Counter()
+        self.objects: Counter[str] = Counter()
+        self.kinds: Counter[str | None] = Counter()
         self.seeds: Counter[str] = Counter()
         # its first and last article's times and the bounds they set, kept as the articles change (read for
         # every story an article is compared with)
@@ -142,11 +149,15 @@ class StoryState:
         self.dates.update(item.features.dates)
         self.venues.update(item.features.venues)
         self.people.update(item.features.people)
+        event = item.features.event
+        self.objects.update(event.objects)
+        self.kinds[event.kind] += 1
         self.seeds.update(item.seeds)
 
     def _recount(self) -> None:
         self.centroid, self.norm = {}, 0.0
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
+        self.objects, self.kinds = Counter(), Counter()
         for item in self.members:
             self._accumulate(item)
 
@@ -259,7 +270,24 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
         and sum(person in story.people for person in article.people) >= PEOPLE_SHARED
     )
     value += PEOPLE_BONUS if same_people else 0.0
+    if same_object(article, story):
+        value += OBJECT_BONUS
     return value, same_day, days_apart, venue_conflict, same_people
+
+
+def same_object(article: Features, story: StoryState) -> bool:
+    """Whether an article is about a document the story is about, as an event of a compatible kind: a plan or an
+    unnamed kind fits any story; a meeting, call or exchange one that shares its venue."""
+    event = article.event
+    if (
+        not event.objects
+        or story.objects.keys().isdisjoint(event.objects)
+        or article.at - story.last > OBJECT_HOURS
+    ):
+        return False
+    if event.kind in (None, "plan"):
+        return True
+    return any(venue in story.venues for venue in article.venues)
 
 
 @dataclass(frozen=True)

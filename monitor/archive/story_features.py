@@ -23,6 +23,7 @@ import simplemma
 from simplemma.strategies import DefaultStrategy
 from simplemma.strategies.dictionaries import TrieDictionaryFactory
 
+from monitor.archive.story_events import WEIGHT, Event, from_tokens, record
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
 from monitor.rules.text import fold, word_bytes
 
@@ -67,6 +68,11 @@ class Features:
     venues: frozenset[str] = frozenset()
     dates: frozenset[int] = frozenset()  # date.toordinal() of each event day
     people: frozenset[str] = frozenset()  # the people among its entities that are in its vector
+
+    @functools.cached_property
+    def event(self) -> Event:
+        """Its event record (:mod:`monitor.archive.story_events`), carried in its vector as ``#`` tokens."""
+        return from_tokens(token for token in self.vector if token.startswith("#"))
 
 
 def people_in(vector: Mapping[str, float], persons: Iterable[str]) -> frozenset[str]:
@@ -299,6 +305,7 @@ def features(
     raw = counts(title, lead, text, entity_hits)
     head = " ".join(part for part in (title, lead, " ".join((text or "").split()[:BODY_WORDS])) if part)
     vector = weigh(raw, terms.df, terms.docs)
+    vector.update(dict.fromkeys(record(title, lead, text).tokens(), WEIGHT))
     return Features(
         at=at,
         vector=vector,

@@ -1,0 +1,203 @@
+"""An article's **event record** (issue #17), read from its own text: what kind of event it reports, who speaks,
+and which named document (plan, proposal, memorandum, guarantees) it is about, and whose. Pure functions.
+
+Two articles about one plan share few words: the Kremlin's spokesman says "we did not receive it", Ukrainian MPs
+refuse the territorial clause, an explainer lists the points. What they share is the object they react to — *the
+American proposal* — and that their speakers are its parties. A Polish minister, NATO's secretary-general or
+Budapest on the same proposal is another story (a third party's statement), and so is a meeting or a phone call
+about it (another event). :func:`record` reads:
+
+- **kind** (:data:`KINDS`): from the title, else the first sentence of the lead or body — a phone ``call``, an
+  ``exchange`` of prisoners, a ``meeting`` (talks, a round, a summit, a visit, a delegation flying in), a
+  ``plan`` (a plan, proposal, draft, document, memorandum, amendments, guarantees offered); None when none is
+  named;
+- **speaker**: the bloc of the first actor the title names (else the lead's, else the body's first sentence):
+  ``us``, ``ru``, ``ua`` (the parties of the peace talks), ``eu``, ``pl``, ``nato``, ``hu``, ``tr`` and other
+  states; None when no actor is named;
+- **objects**: each document it names with its owner, ``plan:us``, ``plan:eu``, ``gwarancje:us``: the owner is
+  the bloc named nearest to the noun in the same sentence (*propozycja Waszyngtonu*, *europejskie poprawki*,
+  *przygotowanym przez Amerykanów*), else the article's speaker; a document whose owner cannot be told is left
+  out. A third party's objects are left out too (its statement is its own story): a speaker outside the parties
+  (``us``, ``ru``, ``ua``) and the document's owner.
+
+The record travels in the article's vector as tokens of weight :data:`WEIGHT` (``#k:plan``, ``#s:ru``,
+``#o:plan:us``), far too light to move a cosine, so ``story_vectors`` keeps it and the stories sharing an object
+are found through the tokens' postings; :func:`from_tokens` reads it back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from monitor.rules.text import word_bytes
+
+WEIGHT = 0.0001  # an event token's weight in the vector: found by the postings, nothing in a cosine
+HEAD_WORDS = 150  # the words of the body read for documents
+BEFORE = 2  # words before a document's noun that may name its owner (adjectives)
+AFTER = 3  # words after it that may (a genitive, a relative clause)
+PARTIES = frozenset({"us", "ru", "ua"})
+
+# Actors (folded word prefixes, a regular expression each) and their bloc. Parties first: a sentence naming both
+# a party and a third party ("Kreml o polskiej propozycji") is read from its first actor anyway.
+_BLOCS: Mapping[str, str] = {
+    "us": r"amerykan\w*|usa|waszyngton\w*|stan\w* zjednoczon\w*|bial\w* dom\w*|trump\w*|witkoff\w*|kushner\w*"
+    r"|rubio|driscoll\w*|vance\w*|kellogg\w*|pentagon\w*|departament\w* stanu",
+    "ru": r"rosj\w*|rosyjsk\w*|moskw\w*|kreml\w*|putin\w*|pieskow\w*|lawrow\w*|uszakow\w*|dmitrijew\w*"
+    r"|miedwiediew\w*|zacharow\w*|riabkow\w*|miedinski\w*|kostiukow\w*|galuzin\w*",
+    "ua": r"ukrain\w*|kijow\w*|zelensk\w*|umierow\w*|jermak\w*|budanow\w*|sybih\w*|kuleb\w*|podolak\w*"
+    r"|arachamij\w*|rad\w* najwyzsz\w*|stefanczuk\w*",
+    "eu": r"europ\w*|unia|unii|unij\w*|ue|bruksel\w*|niemc\w*|niemiec\w*|merz\w*|macron\w*|francj\w*"
+    r"|francus\w*|starmer\w*|brytyj\w*|londyn\w*|paryz\w*|e3",
+    "pl": r"polsk\w*|polsce|polak\w*|warszaw\w*|sikorsk\w*|tusk\w*|nawrock\w*|sejm\w*|msz",
+    "nato": r"nato|rutte\w*|sojusz\w* polnocnoatlantyck\w*",
+    "hu": r"wegr\w*|wegier\w*|szijjart\w*|orban\w*|budapeszt\w*",
+    "tr": r"turcj\w*|tureck\w*|erdogan\w*|ankar\w*",
+    "cn": r"chin\w*|pekin\w*",
+    "jp": r"japon\w*",
+    "va": r"watykan\w*|papiez\w*|stolic\w* apostolsk\w*",
+}
+_ACTOR = re.compile("|".join(rf"\b(?P<{bloc}>{pattern})\b" for bloc, pattern in _BLOCS.items()))
+
+# Documents (folded word prefixes) and the object they name.
+_DOCUMENTS = re.compile(
+    r"\b(?:(?P<gwarancje>gwarancj\w*)|(?P<plan>plan|planu|planie|planem|planow|propozycj\w*|kontrpropozycj\w*"
+    r"|projekt\w*|dokument\w*|memorand\w*|poprawk\w*|wersj\w*|punkt\w*))\b"
+)
+
+# Words that, between an actor and a document, make the actor something else than its owner: "Kreml o planie"
+# (the speaker), "gwarancje dla Ukrainy" (the addressee); "przez", "od" keep it the owner.
+_LINKS = frozenset(
+    ["o", "do", "na", "dla", "wobec", "w", "we", "z", "ze", "po", "przed", "nad", "pod", "u", "ws"]
+)
+
+# What kind of event a title names, in order of precedence: a call is a call even when a plan is its subject.
+KINDS = ("call", "exchange", "meeting", "plan")
+_KIND = {
+    "call": re.compile(r"\b(?:telefon\w*|zadzwon\w*|dzwoni\w*|rozmow\w* telefoniczn\w*)\b"),
+    "exchange": re.compile(r"\bwymian\w*\b"),
+    "meeting": re.compile(
+        r"\b(?:spotka\w*|spotkal\w*|rozmow\w*|rozmawia\w*|negocjac\w*|negocjuj\w*|runda|rundy|rundzie|tura|tury"
+        r"|turze|szczyt\w*|wizyt\w*|lec\w*|leci|polec\w*|przylecial\w*|przyleci\w*|przyjal\w*"
+        r"|przyjmie|przyjm\w*|konsultacj\w*|na kremlu)\b"
+    ),
+    "plan": _DOCUMENTS,
+}
+_SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
+
+
+@dataclass(frozen=True)
+class Event:
+    """An article's event record (see the module's docstring)."""
+
+    kind: str | None = None
+    speaker: str | None = None
+    objects: frozenset[str] = frozenset()
+
+    def tokens(self) -> list[str]:
+        """The record as vector tokens (``#k:``, ``#s:``, ``#o:``), in a fixed order."""
+        found = [f"#k:{self.kind}"] if self.kind else []
+        found += [f"#s:{self.speaker}"] if self.speaker else []
+        return found + [f"#o:{item}" for item in sorted(self.objects)]
+
+    @property
+    def third_party(self) -> bool:
+        """Whether its speaker is neither a party of the peace talks nor the owner of a document it names."""
+        return self.speaker is not None and self.speaker not in PARTIES
+
+
+def from_tokens(tokens: Iterable[str]) -> Event:
+    """The record whose :meth:`Event.tokens` are among ``tokens`` (an article's vector, read back)."""
+    kind = speaker = None
+    objects = []
+    for token in tokens:
+        if token.startswith("#k:"):
+            kind = token[3:]
+        elif token.startswith("#s:"):
+            speaker = token[3:]
+        elif token.startswith("#o:"):
+            objects.append(token[3:])
+    return Event(kind, speaker, frozenset(objects))
+
+
+def _folded(text: str) -> str:
+    return " ".join(word_bytes(text).decode().split())
+
+
+def sentences(text: str | None) -> list[str]:
+    """A text's sentences (and dash-separated clauses), folded (``rules.text.word_bytes``), empty ones left out."""
+    if not text:
+        return []
+    return [folded for part in _SENTENCE.split(text) if (folded := _folded(part))]
+
+
+def speaker(parts: Iterable[str | None]) -> str | None:
+    """The bloc of the first actor named in the first sentence of the first of ``parts`` (title, lead, body)
+    that names one."""
+    for part in parts:
+        found = sentences(part)
+        match = _ACTOR.search(found[0]) if found else None
+        if match is not None:
+            return match.lastgroup
+    return None
+
+
+def kind(title: str | None, lead: str | None, body: str | None) -> str | None:
+    """The kind of event the title names, else the first sentence of the lead, else of the body (:data:`KINDS`
+    gives the precedence); a call named in the first sentence under the title makes it a call whatever the title
+    says ("Ławrowowi nie spodobały się poprawki" over "rozmawiał telefonicznie z Ławrowem")."""
+    firsts = [" ".join(sentences(part)[:1]) for part in (lead, body)]
+    texts = [text for text in (_folded(title or ""), *firsts) if text]
+    if texts[:1] and _KIND["call"].search(" ".join(texts[:2])):
+        return "call"
+    for text in texts:
+        for name in KINDS:
+            if _KIND[name].search(text):
+                return name
+    return None
+
+
+def objects(text: str) -> list[str]:
+    """The documents a text names with their owners (``plan:us``), in order: the bloc named by the word or two
+    before the noun (*amerykańska propozycja*, *europejskie poprawki*) or the :data:`AFTER` words after it
+    (*propozycja Waszyngtonu*, *dokument, który przedstawili Amerykanie*), the nearer, before on a tie, unless a
+    preposition other than *przez* or *od* stands between them (*Kreml o planie*, *gwarancje dla Ukrainy*); a
+    document whose owner is not named so is left out."""
+    found = []
+    for sentence in sentences(text):
+        words = sentence.split(" ")
+        actors = [(sentence.count(" ", 0, m.start()), m.lastgroup) for m in _ACTOR.finditer(sentence)]
+        for match in _DOCUMENTS.finditer(sentence):
+            at = sentence.count(" ", 0, match.start())
+            near = [
+                (abs(position - at), position > at, bloc)
+                for position, bloc in actors
+                if (at - BEFORE <= position < at or at < position <= at + AFTER)
+                and _LINKS.isdisjoint(words[min(position, at) + 1 : max(position, at)])
+            ]
+            if near:
+                found.append(f"{match.lastgroup}:{min(near)[2]}")
+    return found
+
+
+def main_object(found: list[str]) -> str | None:
+    """The document an article is about: the one it names most, the first on a tie."""
+    if not found:
+        return None
+    counts = Counter(found)
+    return max(found, key=lambda item: (counts[item], -found.index(item)))
+
+
+def record(title: str | None, lead: str | None, text: str | None) -> Event:
+    """An article's event record (see the module's docstring)."""
+    body = " ".join((text or "").split()[:HEAD_WORDS])
+    parts = (title, lead, body)
+    who = speaker(parts)
+    what = kind(*parts)
+    head = ". ".join(part for part in parts if part)
+    main = main_object(objects(head))
+    if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
+        return Event(what, who)
+    return Event(what, who, frozenset({main}))

@@ -1,0 +1,137 @@
+"""An article's event record (issue #17): kind, speaker and the document it is about, read from its own text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.archive import story_events
+from monitor.archive.clusters import Member, StoryState, features, member, same_object, score
+from monitor.archive.story_events import Event, from_tokens, record
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "expected"),
+    [
+        ("Rzecznik Kremla o propozycji Waszyngtonu", "", "plan:us"),
+        ("Moskwa krytykuje europejskie poprawki", "", "plan:eu"),
+        ("", "Deputowani odrzucili dokument, który przygotowali Amerykanie.", "plan:us"),
+        ("", "Memorandum Moskwy trafiło do Kijowa.", "plan:ru"),
+        ("", "Stany Zjednoczone zaproponowały amerykańskie gwarancje bezpieczeństwa.", "gwarancje:us"),
+    ],
+)
+def test_the_document_is_named_with_its_owner(title: str, lead: str, expected: str) -> None:
+    assert record(title, lead, None).objects == frozenset({expected})
+
+
+def test_a_speaker_or_an_addressee_is_not_the_owner() -> None:
+    # "Kreml o planie": the Kremlin speaks of the plan; "gwarancje dla Ukrainy": Ukraine receives them
+    assert record("Kreml o planie pokojowym", "", None).objects == frozenset()
+    assert record("Gwarancje dla Ukrainy na stole", "", None).objects == frozenset()
+
+
+def test_a_document_without_a_named_owner_is_no_object() -> None:
+    assert (
+        record("Co wiemy o planie pokojowym?", "Oto najważniejsze punkty dokumentu.", None).objects
+        == frozenset()
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "speaker", "third"),
+    [
+        ("Pieskow: nie dostaliśmy planu", "", "ru", False),
+        ("", "Deputowani Rady Najwyższej zapowiedzieli, że nie zagłosują.", "ua", False),
+        ("MSZ o amerykańskim planie: Polska nie zaakceptuje", "", "pl", True),
+        ("", "Sekretarz generalny NATO Mark Rutte powiedział, że sojusz czeka.", "nato", True),
+        ("Bez tytułowego aktora", "Minister spraw zagranicznych Węgier przyjął propozycję.", "hu", True),
+        ("Nic tu nie ma", "", None, False),
+    ],
+)
+def test_the_speaker_is_the_first_actor_named(
+    title: str, lead: str, speaker: str | None, third: bool
+) -> None:
+    found = record(title, lead, None)
+    assert found.speaker == speaker
+    assert found.third_party is third
+
+
+def test_a_third_party_statement_keeps_no_object_of_another_owner() -> None:
+    # a Polish minister on the American plan is a story of its own; Europeans on their own amendments are not
+    assert record("Sikorski o amerykańskiej propozycji", "", None).objects == frozenset()
+    assert record("Merz: europejskie poprawki gotowe", "", None).objects == frozenset({"plan:eu"})
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "kind"),
+    [
+        ("Witkoff i Kushner lecą do Moskwy. W teczce nowa wersja planu", "", "meeting"),
+        ("Rozmowy w Genewie trwały do nocy", "", "meeting"),
+        ("Kreml o propozycji Białego Domu", "", "plan"),
+        ("Kolejna wymiana jeńców", "", "exchange"),
+        (
+            "Poprawki nie spodobały się Ławrowowi",
+            "Sekretarz stanu rozmawiał telefonicznie z Ławrowem.",
+            "call",
+        ),
+        ("Bez zdarzenia", "", None),
+        ("", "", None),
+    ],
+)
+def test_the_kind_of_event(title: str, lead: str, kind: str | None) -> None:
+    assert record(title, lead, None).kind == kind
+
+
+def test_the_record_travels_in_the_vector_as_weightless_tokens() -> None:
+    event = Event("plan", "ru", frozenset({"plan:us"}))
+    assert from_tokens(event.tokens()) == event
+    assert from_tokens(["plan", "@putin"]) == Event()
+    at = datetime(2025, 11, 21, 9, tzinfo=UTC)
+    found = features(at, "Kreml o propozycji Waszyngtonu", "Pieskow: są elementy do przyjęcia.", None, {}, ())
+    assert found.event == Event("plan", "ru", frozenset({"plan:us"}))
+    assert {t: w for t, w in found.vector.items() if t.startswith("#")} == dict.fromkeys(
+        ["#k:plan", "#s:ru", "#o:plan:us"], story_events.WEIGHT
+    )
+    # the object is a seed: the stories about the same document are compared with it
+    assert "#o:plan:us" in member(1, ("a", "b"), found).seeds
+
+
+def _member(
+    article_id: int, hour: int, title: str, lead: str, venues: frozenset[str] = frozenset()
+) -> Member:
+    at = datetime(2025, 11, 20, tzinfo=UTC).replace(hour=hour)
+    hits = dict.fromkeys(venues, 1)
+    return member(
+        article_id, (at.isoformat(), str(article_id)), features(at, title, lead, None, hits, venues)
+    )
+
+
+def test_the_same_document_joins_articles_that_share_no_words() -> None:
+    first = _member(1, 8, "Pieskow: nie dostaliśmy propozycji Waszyngtonu", "")
+    second = _member(2, 14, "Deputowani odrzucają dokument, który przygotowali Amerykanie", "")
+    story = StoryState(first)
+    assert same_object(second.features, story)
+    assert score(second.features, story).value >= 0.25
+    # a third party on the same document does not join, nor does another owner's document
+    assert not same_object(_member(3, 15, "MSZ o propozycji Waszyngtonu", "").features, story)
+    assert not same_object(_member(4, 15, "Kreml o europejskich poprawkach", "").features, story)
+
+
+def test_a_meeting_about_the_document_needs_the_same_venue() -> None:
+    story = StoryState(_member(1, 8, "Pieskow o propozycji Waszyngtonu", "Amerykańska propozycja na stole."))
+    talks = _member(2, 12, "Rozmowy w Genewie o propozycji Waszyngtonu", "", frozenset({"genewa"}))
+    assert talks.features.event.kind == "meeting"
+    assert not same_object(talks.features, story)
+    held = StoryState(_member(3, 9, "Rozmowy w Genewie o propozycji Waszyngtonu", "", frozenset({"genewa"})))
+    assert same_object(talks.features, held)
+
+
+def test_the_document_joins_only_while_the_story_is_fresh() -> None:
+    story = StoryState(_member(1, 1, "Pieskow o propozycji Waszyngtonu", ""))
+    late = _member(2, 3, "Deputowani o propozycji Waszyngtonu", "")
+    assert same_object(late.features, story)
+    later = late.features.__class__(
+        at=late.features.at.replace(day=23), vector=late.features.vector, entities=late.features.entities
+    )
+    assert not same_object(later, story)

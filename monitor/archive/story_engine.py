@@ -20,9 +20,9 @@ once each, with nothing to decide again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.archive.clusters import (
@@ -40,6 +40,15 @@ if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
 
 REACH = max(WINDOW, FOLLOW_SPAN)  # a story can be joined or followed until this long after its last article
+_END = "\uffff"  # after every time and URL of a Key
+More = Callable[[str], Iterable[tuple["Member", "Placement"]]]  # the stored stories begun by a time, not held
+
+
+def utc_key(moment: datetime) -> str:
+    """A time as the first part of a :data:`Key` (UTC, ISO 8601 to the second)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
 INDEX_FROM = 48  # stories held from which an article later than all is compared through a CentroidIndex
 SWEEP = timedelta(
     hours=6
@@ -73,11 +82,17 @@ class _Changes:
     seeds: dict[str, Key] = field(default_factory=dict)  # seed of a changed story -> earliest change
     wires: dict[int, Key] = field(default_factory=dict)  # wire dispatch -> earliest copy placed or moved
     active: bool = True  # False: no article after these changes is held (in order: nothing to decide again)
+    until: str | None = None  # no article after this time (as in a Key) can be moved by these changes
 
     def mark(self, story: StoryState, key: Key) -> None:
-        """The story changed at ``key``: so did, for the articles after it, every seed its articles hold."""
+        """The story changed at ``key``: so did, for the articles after it, every seed its articles hold.
+        Articles later than its last one by more than it can be joined or followed are out of its reach."""
         if not self.active:
             return
+        reach = story.last + (REACH if story.size >= 2 else WINDOW)
+        until = utc_key(reach)
+        if self.until is None or until > self.until:
+            self.until = until
         _earliest(self.stories, story.id, key)
         for seed in story.seeds:
             _earliest(self.seeds, seed, key)
@@ -258,8 +273,21 @@ class Engine:
 
     # --- changes ----------------------------------------------------------------------------------------
 
-    def insert(self, new: Sequence[Member], removed: Iterable[int] = ()) -> Outcome:
-        """Place new articles and take articles out, keeping every article where the order of times puts it."""
+    def insert(
+        self,
+        new: Sequence[Member],
+        removed: Iterable[int] = (),
+        more: More | None = None,
+        stored: str | None = None,
+    ) -> Outcome:
+        """Place new articles and take articles out, keeping every article where the order of times puts it.
+
+        Without ``more`` the engine decides with what it holds. With it, the engine holds only the stories the
+        arriving articles need (every story begun by their time that is still reachable from the earliest of
+        them) and asks ``more(until)`` for the stored stories begun by ``until`` (a time, as in a :data:`Key`)
+        as the articles decided again reach it; ``stored`` is the time of the latest article stored (held or
+        not). The articles after the changes are checked only until no change can reach them
+        (:attr:`_Changes.until`), so what is read follows the changes, not the archive."""
         outcome = Outcome()
         changes = _Changes()
         gone = [self.members[i] for i in removed if i in self.members]
@@ -272,18 +300,38 @@ class Engine:
             self._leave(item, changes, outcome)
             self._drop(item)
             outcome.placed[item.id] = None
-        if self._latest is not None and start <= self._latest:
-            later = [
-                item for item in self.members.values() if item.key > start and item.id not in outcome.placed
-            ]
-        else:
-            later = []
-        changes.active = bool(later)
+        end = _END if more is None else max(item.key[0] for item in (*gone, *fresh))
+        if more is not None:
+            self._more(more, end, outcome)
+        later = (
+            self._between(start, end, outcome) if self._latest is not None and start <= self._latest else []
+        )
+        changes.active = bool(later) or (stored is not None and stored >= start[0])
         fresh_ids = {item.id for item in fresh}
-        for item in sorted((*later, *fresh), key=lambda item: item.key):
-            if item.id in fresh_ids or self._affected(item, changes):
-                self._place(item, changes, outcome)
-        return outcome
+        queue = sorted((*later, *fresh), key=lambda item: item.key)
+        while True:
+            for item in queue:
+                if item.id in fresh_ids or self._affected(item, changes):
+                    self._place(item, changes, outcome)
+            if more is None or changes.until is None or changes.until <= end:
+                return outcome
+            done, end = (end, _END), changes.until
+            self._more(more, end, outcome)
+            queue = sorted(self._between(done, (end, _END), outcome), key=lambda item: item.key)
+
+    def _more(self, more: More, until: str, outcome: Outcome) -> None:
+        """Hold the stored stories begun by ``until`` (but those this insertion changed: the engine knows them
+        better than the archive)."""
+        self.load(pair for pair in more(until) if pair[1].story not in outcome.stories)
+
+    def _between(self, after: Key, until: str | Key, outcome: Outcome) -> list[Member]:
+        """The held articles after ``after`` and at or before ``until`` (a time, or a key) not placed yet."""
+        bound = until if isinstance(until, tuple) else (until, _END)
+        return [
+            item
+            for item in self.members.values()
+            if after < item.key <= bound and item.id not in outcome.placed
+        ]
 
     def _affected(self, item: Member, changes: _Changes) -> bool:
         placement = self.placed.get(item.id)

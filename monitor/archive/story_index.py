@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.archive.clusters import (
+    WINDOW,
     Features,
     Member,
     StoryState,
@@ -190,14 +191,22 @@ def placement_row(item: Member, placement: Placement, joined: str) -> tuple[obje
 class StoryIndex:
     """Places articles in stories inside the caller's transaction, keeping the stories it has read in memory.
 
+    What it holds is bounded by the articles' times, not by the archive: the stories an arriving article could
+    join or follow (those last seen up to ``REACH`` before it; a story of one article only up to ``WINDOW``
+    before, as it can be joined but not followed), the stories begun up to its time, and, only when placing it
+    moves others, the stories begun up to where those moves can reach (:meth:`Engine.insert`'s ``more``). An
+    article far older than what is held (a back-filled outlet, a mirror of last January) is placed against the
+    stories of its own weeks, read for it; the memory is read again for the next article of today.
+
     The memory is dropped whenever another connection has written the archive (``PRAGMA data_version``) or the
     rows it last wrote are not there (a batch rolled back), and read again as needed."""
 
     def __init__(self) -> None:
         self.engine = Engine()
         self._version: int | None = None
-        self._held_from: datetime | None = None  # every story whose last article is at or after it is held
+        self._held: _Held | None = None  # which stored stories the engine holds (see _Held)
         self._written: list[tuple[int, int]] = []  # (article, story) rows the last batch wrote
+        self.read = 0  # stories read from the archive since this index was made (for tests and benchmarks)
 
     def _sync(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA data_version").fetchone()[0]
@@ -206,10 +215,13 @@ class StoryIndex:
             for row in self._written
         )
         if version != self._version or not intact:
-            self.engine = Engine()
-            self._held_from = None
+            self._drop()
         self._version = version
         self._written = []
+
+    def _drop(self) -> None:
+        self.engine = Engine()
+        self._held = None
 
     def place(self, conn: sqlite3.Connection, article_ids: Iterable[int]) -> list[Placed]:
         """Put each flagged or mention article that is in no story yet into one; take articles that are no longer
@@ -246,9 +258,35 @@ class StoryIndex:
                 persons=person_entities(),
             )
             members.append(member(article_id, (utc_iso(at), str(url)), found, _int(row[8])))
-        self._hold(conn, members, removed)
-        outcome = self.engine.insert(members, removed)
+        leaving: list[tuple[str, int]] = []
+        for chunk in _chunks(removed):
+            leaving.extend(
+                conn.execute(
+                    f"SELECT at, article_id FROM story_articles WHERE article_id IN ({marks(len(chunk))})",
+                    list(chunk),
+                )
+            )
         now = utc_iso(datetime.now(UTC))
+        placed = []
+        for group, gone in _spans(members, leaving):
+            placed.extend(self._place(conn, group, gone, now))
+        return placed
+
+    def _place(
+        self,
+        conn: sqlite3.Connection,
+        members: Sequence[Member],
+        removed: Sequence[tuple[str, int]],
+        now: str,
+    ) -> list[Placed]:
+        """Place articles (and take out articles) whose times lie within one ``REACH`` of each other."""
+        times = [item.key[0] for item in members] + [at for at, _id in removed]
+        self._cover(conn, datetime.fromisoformat(min(times)), max(times))
+        self._hold_wires(conn, members)
+        (stored,) = conn.execute("SELECT max(last_seen) FROM stories").fetchone()
+        outcome = self.engine.insert(
+            members, [i for _at, i in removed], more=lambda until: self._more(conn, until), stored=stored
+        )
         self._write(conn, outcome, members, now)
         placed = [
             Placed(
@@ -259,28 +297,55 @@ class StoryIndex:
         self._forget_old()
         return placed
 
-    def _hold(self, conn: sqlite3.Connection, members: Sequence[Member], removed: Sequence[int]) -> None:
-        """Read what deciding these articles needs: every story they or the articles after them could join or
-        follow, and the stories of their wire copies."""
-        times = [item.features.at for item in members]
-        for chunk in _chunks(removed):
-            times.extend(
-                datetime.fromisoformat(at)
-                for (at,) in conn.execute(
-                    f"SELECT at FROM story_articles WHERE article_id IN ({marks(len(chunk))})", list(chunk)
-                )
+    def _cover(self, conn: sqlite3.Connection, first: datetime, last: str) -> None:
+        """Hold every stored story an article from ``first`` to ``last`` could join or follow, or be followed by
+        (begun by ``last``); start again from nothing when what is held is far from there."""
+        want = _Held(utc_iso(first - REACH), utc_iso(first - WINDOW), last)
+        held = self._held
+        if held is not None and (want.hi < held.lo or want.lo > held.hi):
+            self._drop()
+            held = None
+        if held is None:
+            found = conn.execute(
+                "SELECT id FROM stories WHERE last_seen >= ? AND first_seen <= ? "
+                "AND (articles >= 2 OR last_seen >= ?)",
+                (want.lo, want.hi, want.near),
+            ).fetchall()
+            self._held = want
+        else:
+            found = []
+            if want.lo < held.lo or want.near < held.near:  # stories last seen before what is held
+                found += conn.execute(
+                    "SELECT id FROM stories WHERE last_seen >= ? AND last_seen < ? AND first_seen <= ? "
+                    "AND (articles >= 2 OR last_seen >= ?)",
+                    (want.lo, held.near, held.hi, want.near),
+                ).fetchall()
+            self._held = _Held(min(want.lo, held.lo), min(want.near, held.near), held.hi)
+            found += [(i,) for i in self._begun(conn, want.hi)]
+        self._load(conn, [i for (i,) in found if i not in self.engine.stories])
+
+    def _begun(self, conn: sqlite3.Connection, until: str) -> list[int]:
+        """The stored stories begun after what is held and by ``until``, now held too (their ids)."""
+        held = self._held
+        assert held is not None
+        if until <= held.hi:
+            return []
+        found = [
+            i
+            for (i,) in conn.execute(
+                "SELECT story_id FROM story_articles WHERE at > ? AND at <= ? AND story_id = article_id",
+                (held.hi, until),
             )
-        if not times:
-            return
-        since = min(times) - REACH
-        if self._held_from is None or since < self._held_from:
-            query = "SELECT id FROM stories WHERE last_seen >= ?"
-            bounds: list[str] = [utc_iso(since)]
-            if self._held_from is not None:
-                query += " AND last_seen < ?"
-                bounds.append(utc_iso(self._held_from))
-            self._load(conn, [i for (i,) in conn.execute(query, bounds) if i not in self.engine.stories])
-            self._held_from = since
+        ]
+        self._held = _Held(held.lo, held.near, until)
+        return found
+
+    def _more(self, conn: sqlite3.Connection, until: str) -> list[tuple[Member, Placement]]:
+        """For :meth:`Engine.insert`: the stored stories begun by ``until`` that are not held."""
+        return self._read(conn, [i for i in self._begun(conn, until) if i not in self.engine.stories])
+
+    def _hold_wires(self, conn: sqlite3.Connection, members: Sequence[Member]) -> None:
+        """Hold the stories of the arriving articles' wire copies (every copy of a dispatch is in one story)."""
         groups = sorted({item.wire for item in members if item.wire is not None})
         wanted: set[int] = set()
         for chunk in _chunks(groups):
@@ -295,13 +360,18 @@ class StoryIndex:
         self._load(conn, sorted(wanted - self.engine.stories.keys()))
 
     def _load(self, conn: sqlite3.Connection, story_ids: Sequence[int]) -> None:
+        self.engine.load(self._read(conn, story_ids))
+
+    def _read(self, conn: sqlite3.Connection, story_ids: Sequence[int]) -> list[tuple[Member, Placement]]:
+        """Every article of these stored stories, with its placement."""
+        self.read += len(story_ids)
+        items = []
         for chunk in _chunks(story_ids):
             follows = dict(
                 conn.execute(
                     f"SELECT id, follows FROM stories WHERE id IN ({marks(len(chunk))})", list(chunk)
                 )
             )
-            items = []
             for article_id, story_id, at, how, score, url, wire, vector, dates, venues in conn.execute(
                 _MEMBERS.format(marks(len(chunk))), list(chunk)
             ):
@@ -317,7 +387,7 @@ class StoryIndex:
                     story_id, how, score, follows.get(story_id) if article_id == story_id else None
                 )
                 items.append((member(article_id, (at, url), found, wire), placement))
-            self.engine.load(items)
+        return items
 
     def _write(
         self, conn: sqlite3.Connection, outcome: Outcome, members: Sequence[Member], joined: str
@@ -348,12 +418,47 @@ class StoryIndex:
     def _forget_old(self) -> None:
         """Keep in memory the stories the latest articles could still join or follow (plus a day)."""
         latest = self.engine._latest
-        if latest is None or self._held_from is None:
+        held = self._held
+        if latest is None or held is None:
             return
-        horizon = datetime.fromisoformat(latest[0]) - REACH - REACH
-        if horizon > self._held_from:
-            self.engine.evict(horizon)
-            self._held_from = horizon
+        horizon = utc_iso(datetime.fromisoformat(latest[0]) - REACH - REACH)
+        if horizon > held.lo:
+            self.engine.evict(datetime.fromisoformat(horizon))
+            self._held = _Held(horizon, max(horizon, held.near), held.hi)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """Which stored stories a :class:`StoryIndex` holds (times as in a :data:`~monitor.archive.clusters.Key`):
+    every story begun at or before ``hi`` and last seen at or after ``lo``, but for stories of one article last
+    seen before ``near``."""
+
+    lo: str
+    near: str
+    hi: str
+
+
+def _spans(
+    members: Sequence[Member], removed: Sequence[tuple[str, int]]
+) -> list[tuple[list[Member], list[tuple[str, int]]]]:
+    """The arriving and leaving articles in groups of times within ``REACH`` of the group's first (in the order
+    of times): each group is placed against the stories of its own weeks."""
+    events = sorted(
+        [(item.key[0], 0, item) for item in members] + [(at, 1, i) for at, i in removed],
+        key=lambda event: event[:2],
+    )
+    groups: list[tuple[list[Member], list[tuple[str, int]]]] = []
+    first: datetime | None = None
+    for at, kind, thing in events:
+        moment = datetime.fromisoformat(at)
+        if first is None or moment - first > REACH:
+            groups.append(([], []))
+            first = moment
+        if kind == 0:
+            groups[-1][0].append(thing)  # type: ignore[arg-type]
+        else:
+            groups[-1][1].append((at, thing))  # type: ignore[arg-type]
+    return groups
 
 
 def read_meta(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[int, Meta]:

@@ -33,7 +33,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[StoryIndex]:
 
 def test_an_old_article_reads_the_stories_of_its_own_weeks_and_lands_where_the_order_of_times_puts_it(
     tmp_path: Path, counted: list[StoryIndex]
-):
+) -> None:
     """The labelled pairs span four years. Everything but those of March 2025 is stored, then March 2025 is
     stored by a new writer: it reads the archive's stories of those weeks, not every story since March, and the
     clusters are those of the whole set stored in the order of times."""
@@ -58,7 +58,9 @@ def test_an_old_article_reads_the_stories_of_its_own_weeks_and_lands_where_the_o
     assert eval_stories.clusters(eval_stories.assignments(db, ids)) == expected
 
 
-def test_a_batch_of_today_and_of_last_year_is_placed_in_two_spans(tmp_path: Path, counted: list[StoryIndex]):
+def test_a_batch_of_today_and_of_last_year_is_placed_in_two_spans(
+    tmp_path: Path, counted: list[StoryIndex]
+) -> None:
     """One batch holding the newest and the oldest articles: each part is placed against its own weeks (the
     writer does not read the years between), with the clusters of the order of times."""
     articles = sorted(eval_stories.labelled(), key=lambda a: (a["published"], a["id"]))

@@ -25,6 +25,15 @@ def test_the_document_is_named_with_its_owner(title: str, lead: str, expected: s
     assert record(title, lead, None).objects == frozenset({expected})
 
 
+def test_who_proposes_a_document_owns_it_and_a_qualified_actor_is_its_qualifier() -> None:
+    # the subject of "zaproponowały", not the addressee named nearer the document
+    assert record("", "Stany Zjednoczone zaproponowały Ukrainie gwarancje.", None).objects == {"gwarancje:us"}
+    # "rosyjskie MSZ" is Russian (an unqualified MSZ, in a Polish paper, is Poland's)
+    found = record("", "Rosyjskie MSZ przekazało ukraińskiej delegacji memorandum.", None)
+    assert (found.speaker, found.objects) == ("ru", {"plan:ru"})
+    assert record("MSZ o amerykańskim planie", "", None).speaker == "pl"
+
+
 def test_a_speaker_or_an_addressee_is_not_the_owner() -> None:
     # "Kreml o planie": the Kremlin speaks of the plan; "gwarancje dla Ukrainy": Ukraine receives them
     assert record("Kreml o planie pokojowym", "", None).objects == frozenset()
@@ -125,6 +134,17 @@ def test_a_meeting_about_the_document_needs_the_same_venue() -> None:
     assert not same_object(talks.features, story)
     held = StoryState(_member(3, 9, "Rozmowy w Genewie o propozycji Waszyngtonu", "", frozenset({"genewa"})))
     assert same_object(talks.features, held)
+
+
+def test_a_plan_article_joins_a_story_of_plans_not_a_meeting_elsewhere() -> None:
+    meeting = StoryState(
+        _member(1, 8, "Rozmowy w Genewie o propozycji Waszyngtonu", "", frozenset({"genewa"}))
+    )
+    plan = _member(2, 12, "Pieskow o propozycji Waszyngtonu", "")
+    assert plan.features.event.kind == "plan"
+    assert not same_object(plan.features, meeting)
+    meeting.add(_member(3, 9, "Uszakow o propozycji Waszyngtonu", ""))
+    assert same_object(plan.features, meeting)
 
 
 def test_the_document_joins_only_while_the_story_is_fresh() -> None:

@@ -276,8 +276,9 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
 
 
 def same_object(article: Features, story: StoryState) -> bool:
-    """Whether an article is about a document the story is about, as an event of a compatible kind: a plan or an
-    unnamed kind fits any story; a meeting, call or exchange one that shares its venue."""
+    """Whether an article is about a document the story is about, as an event of a compatible kind, within
+    ``OBJECT_HOURS`` of its last article: a plan (or an article naming no kind) and a story with such articles;
+    otherwise (a meeting, a call, an exchange, or a story of them) only one that shares its venue."""
     event = article.event
     if (
         not event.objects
@@ -285,7 +286,7 @@ def same_object(article: Features, story: StoryState) -> bool:
         or article.at - story.last > OBJECT_HOURS
     ):
         return False
-    if event.kind in (None, "plan"):
+    if event.kind in (None, "plan") and (story.kinds.get(None) or story.kinds.get("plan")):
         return True
     return any(venue in story.venues for venue in article.venues)
 

@@ -38,6 +38,7 @@ WEIGHT = 0.0001  # an event token's weight in the vector: found by the postings,
 HEAD_WORDS = 150  # the words of the body read for documents
 BEFORE = 2  # words before a document's noun that may name its owner (adjectives)
 AFTER = 3  # words after it that may (a genitive, a relative clause)
+PROPOSER_WORDS = 8  # how far before a document its proposer may be named (see _proposer)
 PARTIES = frozenset({"us", "ru", "ua"})
 
 # Actors (folded word prefixes, a regular expression each) and their bloc. Parties first: a sentence naming both
@@ -72,6 +73,9 @@ _DOCUMENTS = re.compile(
 _LINKS = frozenset(
     ["o", "do", "na", "dla", "wobec", "w", "we", "z", "ze", "po", "przed", "nad", "pod", "u", "ws"]
 )
+
+# Verbs of proposing a document: their subject is its owner, whoever else the sentence names nearer to it.
+_PROPOSING = re.compile(r"(?:zapropon|przedstawi|przygotow|przekaz|zloz|przesl|wysl|opublikow)\w*$")
 
 # What kind of event a title names, in order of precedence: a call is a call even when a plan is its subject.
 KINDS = ("call", "exchange", "meeting", "plan")
@@ -168,7 +172,7 @@ def objects(text: str) -> list[str]:
     found = []
     for sentence in sentences(text):
         words = sentence.split(" ")
-        actors = [(sentence.count(" ", 0, m.start()), m.lastgroup) for m in _ACTOR.finditer(sentence)]
+        actors = _actors(sentence)
         for match in _DOCUMENTS.finditer(sentence):
             at = sentence.count(" ", 0, match.start())
             near = [
@@ -177,9 +181,34 @@ def objects(text: str) -> list[str]:
                 if (at - BEFORE <= position < at or at < position <= at + AFTER)
                 and _LINKS.isdisjoint(words[min(position, at) + 1 : max(position, at)])
             ]
-            if near:
+            proposer = _proposer(words, actors, at)
+            if proposer is not None:
+                found.append(f"{match.lastgroup}:{proposer}")
+            elif near:
                 found.append(f"{match.lastgroup}:{min(near)[2]}")
     return found
+
+
+def _actors(sentence: str) -> list[tuple[int, str | None]]:
+    """The actors a folded sentence names: (word position, bloc); an actor right after another takes its bloc
+    (*rosyjskie MSZ* is Russian, *ukraińska delegacja* Ukrainian)."""
+    found: list[tuple[int, str | None]] = []
+    for match in _ACTOR.finditer(sentence):
+        position = sentence.count(" ", 0, match.start())
+        bloc = found[-1][1] if found and found[-1][0] == position - 1 else match.lastgroup
+        found.append((position, bloc))
+    return found
+
+
+def _proposer(words: list[str], actors: list[tuple[int, str | None]], at: int) -> str | None:
+    """The bloc of the actor who proposes, hands over or prepares the document at word ``at``: the nearest actor
+    before a verb of :data:`_PROPOSING` that stands before the document, within :data:`PROPOSER_WORDS` words
+    (*Stany Zjednoczone zaproponowały Ukrainie gwarancje*, *Rosyjskie MSZ przekazało delegacji memorandum*)."""
+    verbs = [i for i in range(max(0, at - PROPOSER_WORDS), at) if _PROPOSING.match(words[i])]
+    if not verbs:
+        return None
+    before = [(position, bloc) for position, bloc in actors if at - PROPOSER_WORDS <= position < verbs[-1]]
+    return max(before)[1] if before else None
 
 
 def main_object(found: list[str]) -> str | None:

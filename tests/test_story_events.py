@@ -134,6 +134,11 @@ def test_a_meeting_about_the_document_needs_the_same_venue() -> None:
     assert not same_object(talks.features, story)
     held = StoryState(_member(3, 9, "Rozmowy w Genewie o propozycji Waszyngtonu", "", frozenset({"genewa"})))
     assert same_object(talks.features, held)
+    # talks elsewhere that recall Geneva are not the Geneva talks
+    elsewhere = _member(
+        4, 13, "Rozmowy w Abu Zabi o propozycji Waszyngtonu", "", frozenset({"genewa", "abu_zabi"})
+    )
+    assert not same_object(elsewhere.features, held)
 
 
 def test_a_plan_article_joins_a_story_of_plans_not_a_meeting_elsewhere() -> None:

@@ -278,7 +278,8 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
 def same_object(article: Features, story: StoryState) -> bool:
     """Whether an article is about a document the story is about, as an event of a compatible kind, within
     ``OBJECT_HOURS`` of its last article: a plan (or an article naming no kind) and a story with such articles;
-    otherwise (a meeting, a call, an exchange, or a story of them) only one that shares its venue."""
+    otherwise (a meeting, a call, an exchange, or a story of them) only one that has every venue the article names
+    (talks in Abu Dhabi that recall Geneva are not the Geneva talks)."""
     event = article.event
     if (
         not event.objects
@@ -288,7 +289,7 @@ def same_object(article: Features, story: StoryState) -> bool:
         return False
     if event.kind in (None, "plan") and (story.kinds.get(None) or story.kinds.get("plan")):
         return True
-    return any(venue in story.venues for venue in article.venues)
+    return bool(article.venues) and all(venue in story.venues for venue in article.venues)
 
 
 @dataclass(frozen=True)

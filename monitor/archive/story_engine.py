@@ -20,6 +20,7 @@ once each, with nothing to decide again.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,7 @@ def utc_key(moment: datetime) -> str:
 
 
 INDEX_FROM = 48  # stories held from which an article later than all is compared through a CentroidIndex
+STEP = timedelta(days=1)  # how far ahead (in the articles' time) Engine.insert reads stored stories at a time
 SWEEP = timedelta(
     hours=6
 )  # how often (in the articles' time) the index lets go of stories no longer reachable
@@ -74,6 +76,7 @@ class Outcome:
     placed: dict[int, Placement | None] = field(default_factory=dict)
     stories: set[int] = field(default_factory=set)
     decided: int = 0  # decisions made, the new articles' included (the cost of the order)
+    released: str | None = None  # unchanged stories that no article after this time can reach were let go
 
 
 @dataclass
@@ -189,13 +192,16 @@ class Engine:
         the story each follows."""
         gone = [(story, self.follows(story)) for story in self.stories.values() if story.last < before]
         for story, _follows in gone:
-            del self.stories[story.id]
-            self._unpost(story.id, story.seeds)
-            if self._index is not None:
-                self._index.drop(story.id)
-            for item in story.members:
-                self._drop(item)
+            self._forget(story)
         return gone
+
+    def _forget(self, story: StoryState) -> None:
+        del self.stories[story.id]
+        self._unpost(story.id, story.seeds)
+        if self._index is not None:
+            self._index.drop(story.id)
+        for item in story.members:
+            self._drop(item)
 
     # --- decisions --------------------------------------------------------------------------------------
 
@@ -282,12 +288,14 @@ class Engine:
     ) -> Outcome:
         """Place new articles and take articles out, keeping every article where the order of times puts it.
 
-        Without ``more`` the engine decides with what it holds. With it, the engine holds only the stories the
-        arriving articles need (every story begun by their time that is still reachable from the earliest of
-        them) and asks ``more(until)`` for the stored stories begun by ``until`` (a time, as in a :data:`Key`)
-        as the articles decided again reach it; ``stored`` is the time of the latest article stored (held or
-        not). The articles after the changes are checked only until no change can reach them
-        (:attr:`_Changes.until`), so what is read follows the changes, not the archive."""
+        Without ``more`` the engine decides with what it holds. With it, the engine holds what the articles it
+        decides need, and no more: the caller gives it the stories reachable from the earliest of them (last
+        seen up to ``REACH`` before it, begun by its time), and the engine asks ``more(until)`` for the stored
+        stories begun by ``until`` (a time, as in a :data:`Key`) a ``STEP`` at a time as it goes through the
+        later articles, and lets go behind itself of the stories no later article can join or follow
+        (:attr:`Outcome.released`). ``stored`` is the time of the latest article stored, held or not. The
+        articles after the changes are checked only until no change can reach them (:attr:`_Changes.until`), so
+        what is read follows the changes, not the archive."""
         outcome = Outcome()
         changes = _Changes()
         gone = [self.members[i] for i in removed if i in self.members]
@@ -300,38 +308,55 @@ class Engine:
             self._leave(item, changes, outcome)
             self._drop(item)
             outcome.placed[item.id] = None
-        end = _END if more is None else max(item.key[0] for item in (*gone, *fresh))
-        if more is not None:
-            self._more(more, end, outcome)
-        later = (
-            self._between(start, end, outcome) if self._latest is not None and start <= self._latest else []
-        )
-        changes.active = bool(later) or (stored is not None and stored >= start[0])
+        if self._latest is not None and start <= self._latest:
+            later = [
+                item for item in self.members.values() if item.key > start and item.id not in outcome.placed
+            ]
+        else:
+            later = []
+        changes.active = bool(later) or (more is not None and stored is not None and stored >= start[0])
         fresh_ids = {item.id for item in fresh}
-        queue = sorted((*later, *fresh), key=lambda item: item.key)
+        queue = [(item.key, item.id, item) for item in (*later, *fresh)]
+        heapq.heapify(queue)
+        end = max(starts)[0]
+        loaded = _END if more is None else start[0]
         while True:
-            for item in queue:
+            need = _END if more is None else max(end, min(changes.until or end, stored or end))
+            while queue and queue[0][0] <= (loaded, _END):
+                key, _id, item = heapq.heappop(queue)
+                if key[0] > need:  # no change made so far reaches it, nor any later article
+                    return outcome
                 if item.id in fresh_ids or self._affected(item, changes):
                     self._place(item, changes, outcome)
-            if more is None or changes.until is None or changes.until <= end:
+                need = _END if more is None else max(end, min(changes.until or end, stored or end))
+            if more is None or loaded >= need:
                 return outcome
-            done, end = (end, _END), changes.until
-            self._more(more, end, outcome)
-            queue = sorted(self._between(done, (end, _END), outcome), key=lambda item: item.key)
+            self._release(datetime.fromisoformat(loaded), outcome)
+            loaded = min(need, utc_key(datetime.fromisoformat(loaded) + STEP))
+            for item in self._more(more, loaded, outcome):
+                heapq.heappush(queue, (item.key, item.id, item))
 
-    def _more(self, more: More, until: str, outcome: Outcome) -> None:
+    def _more(self, more: More, until: str, outcome: Outcome) -> list[Member]:
         """Hold the stored stories begun by ``until`` (but those this insertion changed: the engine knows them
-        better than the archive)."""
-        self.load(pair for pair in more(until) if pair[1].story not in outcome.stories)
-
-    def _between(self, after: Key, until: str | Key, outcome: Outcome) -> list[Member]:
-        """The held articles after ``after`` and at or before ``until`` (a time, or a key) not placed yet."""
-        bound = until if isinstance(until, tuple) else (until, _END)
-        return [
-            item
-            for item in self.members.values()
-            if after < item.key <= bound and item.id not in outcome.placed
+        better than the archive); returns the articles newly held."""
+        pairs = [
+            pair
+            for pair in more(until)
+            if pair[1].story not in outcome.stories and pair[0].id not in self.members
         ]
+        self.load(pairs)
+        return [item for item, _placement in pairs]
+
+    def _release(self, before: datetime, outcome: Outcome) -> None:
+        """Let go of the stories that no article after ``before`` can join or follow, but those changed."""
+        for story in [
+            story
+            for story in self.stories.values()
+            if story.id not in outcome.stories
+            and (story.last < before - REACH or (story.size < 2 and story.last < before - WINDOW))
+        ]:
+            self._forget(story)
+        outcome.released = utc_key(before)
 
     def _affected(self, item: Member, changes: _Changes) -> bool:
         placement = self.placed.get(item.id)

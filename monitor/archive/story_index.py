@@ -281,12 +281,18 @@ class StoryIndex:
     ) -> list[Placed]:
         """Place articles (and take out articles) whose times lie within one ``REACH`` of each other."""
         times = [item.key[0] for item in members] + [at for at, _id in removed]
-        self._cover(conn, datetime.fromisoformat(min(times)), max(times))
+        self._cover(conn, datetime.fromisoformat(min(times)))
         self._hold_wires(conn, members)
         (stored,) = conn.execute("SELECT max(last_seen) FROM stories").fetchone()
         outcome = self.engine.insert(
             members, [i for _at, i in removed], more=lambda until: self._more(conn, until), stored=stored
         )
+        held = self._held
+        if outcome.released is not None and held is not None:
+            released = datetime.fromisoformat(outcome.released)
+            self._held = _Held(
+                max(held.lo, utc_iso(released - REACH)), max(held.near, utc_iso(released - WINDOW)), held.hi
+            )
         self._write(conn, outcome, members, now)
         placed = [
             Placed(
@@ -297,10 +303,10 @@ class StoryIndex:
         self._forget_old()
         return placed
 
-    def _cover(self, conn: sqlite3.Connection, first: datetime, last: str) -> None:
-        """Hold every stored story an article from ``first`` to ``last`` could join or follow, or be followed by
-        (begun by ``last``); start again from nothing when what is held is far from there."""
-        want = _Held(utc_iso(first - REACH), utc_iso(first - WINDOW), last)
+    def _cover(self, conn: sqlite3.Connection, first: datetime) -> None:
+        """Hold every stored story an article at ``first`` could join or follow (the engine reads the stories
+        after it as it needs them); start again from nothing when what is held is far from there."""
+        want = _Held(utc_iso(first - REACH), utc_iso(first - WINDOW), utc_iso(first))
         held = self._held
         if held is not None and (want.hi < held.lo or want.lo > held.hi):
             self._drop()

@@ -49,3 +49,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     handed out last would keep the run waiting for it alone. The order within each file is kept."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """simplemma's Polish trie is built once per machine (about 9 s of CPU) before any test or crawl subprocess
+    needs it: on a fresh machine, the first crawls of every worker would otherwise each build it at once."""
+    if not hasattr(session.config, "workerinput"):  # the xdist controller, or a run without workers
+        from monitor.archive.story_features import lemma
+
+        lemma("rozmowy")

@@ -4,7 +4,6 @@ remembered tokens, simplemma's dictionary read from a trie cached on disk, the c
 from __future__ import annotations
 
 import re
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,23 +75,40 @@ def test_the_trie_gives_simplemmas_own_lemmas():
         assert lemmatizer.lemmatize(word, lang="pl") == simplemma.lemmatize(word, lang="pl")
 
 
-def _lemmas_in_a_fresh_cache(folder: str) -> list[str]:
-    factory = story_features._AtomicTrieFactory(disk_cache_dir=folder)
-    lemmatizer = simplemma.Lemmatizer(
-        lemmatization_strategy=story_features.DefaultStrategy(dictionary_factory=factory)
-    )
-    return [lemmatizer.lemmatize(word, lang="pl") for word in SAMPLE]
+class _Trie:
+    """Stands for a MARISA trie: ``save`` writes its file in two parts, noting whether the cache's own file was
+    there in between (where a process opening the cache would read it half-written)."""
+
+    def __init__(self, cache: Path, fail: bool = False):
+        self.cache, self.fail = cache, fail
+        self.saves: list[tuple[Path, bool]] = []
+
+    def save(self, path: str) -> None:
+        Path(path).write_bytes(b"first half")
+        self.saves.append((Path(path), (self.cache / "pl.dic").exists()))
+        if self.fail:
+            raise OSError("disk full")
+        with Path(path).open("ab") as out:
+            out.write(b", second half")
 
 
-@pytest.mark.slow
-def test_two_processes_building_the_trie_at_once_both_read_it_whole(tmp_path: Path):
+def test_the_trie_is_written_aside_and_renamed_into_place(tmp_path: Path) -> None:
     pytest.importorskip("marisa_trie")
-    with ProcessPoolExecutor(2) as pool:
-        results = list(pool.map(_lemmas_in_a_fresh_cache, [str(tmp_path)] * 2))
-    expected = [simplemma.lemmatize(word, lang="pl") for word in SAMPLE]
-    assert results == [expected, expected]
+    factory = story_features._AtomicTrieFactory(disk_cache_dir=str(tmp_path))
+    trie = _Trie(tmp_path)
+    factory._write_trie_to_disk("pl", trie)
+    [(written, cache_was_there)] = trie.saves
+    assert written.parent == tmp_path and written.name != "pl.dic" and not cache_was_there
     assert [p.name for p in tmp_path.iterdir()] == ["pl.dic"]  # no temporary file left behind
-    assert _lemmas_in_a_fresh_cache(str(tmp_path)) == expected  # and it is read back
+    assert (tmp_path / "pl.dic").read_bytes() == b"first half, second half"
+
+
+def test_a_trie_that_fails_to_save_leaves_neither_a_cache_nor_a_temporary_file(tmp_path: Path) -> None:
+    pytest.importorskip("marisa_trie")
+    factory = story_features._AtomicTrieFactory(disk_cache_dir=str(tmp_path))
+    with pytest.raises(OSError, match="disk full"):
+        factory._write_trie_to_disk("pl", _Trie(tmp_path, fail=True))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_cosine_in_c_is_the_cosine_summed_in_order():

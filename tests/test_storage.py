@@ -512,3 +512,17 @@ def test_a_killed_run_is_counted_up_to_its_last_batch_and_marked_interrupted_by_
     assert statuses == {killed: "interrupted", ingest: "running", current: "running"}
     assert again.mark_interrupted(current) == []
     again.close()
+
+
+def test_the_writers_page_cache_is_small_whatever_the_other_writing_connections_use(tmp_path: Path) -> None:
+    """The crawl's writer keeps WRITER_CACHE_KIB of pages (a 64 MiB cache filled up on a large archive and made a
+    crawl's memory grow with it, #15); other writing connections keep database.CACHE_KIB."""
+    from monitor.archive.database import CACHE_KIB
+    from monitor.archive.store import WRITER_CACHE_KIB
+
+    assert WRITER_CACHE_KIB < CACHE_KIB
+    with Storage(tmp_path / "cache.db") as storage:
+        assert storage.conn.execute("PRAGMA cache_size").fetchone()[0] == -WRITER_CACHE_KIB
+    other = open_database(tmp_path / "cache.db")
+    assert other.conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+    other.conn.close()

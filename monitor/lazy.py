@@ -15,8 +15,14 @@ from typing import Any
 
 def exports(package: str, homes: Mapping[str, Iterable[str]]) -> Callable[[str], Any]:
     """The ``__getattr__`` of ``package`` for the names each of its modules exports (module → names): a name
-    is imported from its module when first asked for, then kept in the package like an ordinary import."""
+    is imported from its module when first asked for, then kept in the package like an ordinary import.
+
+    No name may be the name of one of the modules: importing that module binds its name in the package to the
+    module itself, and ``__getattr__`` is not asked again."""
     home = {name: module for module, names in homes.items() for name in names}
+    clashes = sorted(set(home) & set(homes))
+    if clashes:
+        raise ValueError(f"{package}: {clashes} name both a module and an exported name")
 
     def __getattr__(name: str) -> Any:
         if name not in home:

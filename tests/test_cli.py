@@ -349,12 +349,13 @@ def test_each_command_is_found_in_the_module_that_registers_it_and_a_reading_com
         importlib.import_module(f"monitor.cli.{module}").register(group)
         registered.update(dict.fromkeys(group.commands, module))
     assert registered == COMMANDS
-    # A reading command imports neither the extraction (trafilatura) nor the clustering (simplemma) nor Scrapy.
+    # A reading command imports neither the extraction (trafilatura) nor the clustering (simplemma) nor Scrapy,
+    # nor the rules engine.
     probe = (
         "import sys\nfrom monitor.cli.main import main\n"
         "try:\n    main(['report', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('trafilatura', 'simplemma', 'scrapy', 'monitor.archive.clusters') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('trafilatura', 'simplemma', 'scrapy', 'monitor.archive.clusters', "
+        "'monitor.rules.engine') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

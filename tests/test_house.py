@@ -123,3 +123,11 @@ def test_lint_is_clean(command):
         tool = Path(shutil.which(command[0]) or command[0])
     result = subprocess.run([str(tool), *command[1:]], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+
+def test_a_lazy_export_may_not_share_its_name_with_a_module():
+    """Importing ``pkg.explain`` binds ``pkg.explain`` to the module, hiding a lazily exported ``explain``."""
+    from monitor.lazy import exports
+
+    with pytest.raises(ValueError, match=r"\['explain'\] name both a module and an exported name"):
+        exports("pkg", {"explain": ["explain"], "model": ["Verdict"]})

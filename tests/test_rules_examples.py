@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.rules import check_examples, load_rules
-from monitor.rules.explain import fired_rules
+from monitor.rules.explanation import fired_rules
 
 RULES = load_rules()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -47,11 +48,21 @@ def synthetic_archive(db: Path, articles: int, workers: int, days: int = 2, run_
 
 
 def demo_db(tmp_path_factory) -> Path:
-    """The demo crawl's database (``monitor demo`` in a subprocess, ~5 s), built once and shared read-only."""
+    """The demo crawl's database (``monitor demo`` in a subprocess, ~4 s of CPU), built once per test session and
+    shared read-only: the xdist workers build it under a lock in the session's common temporary folder."""
     if "db" not in _DEMO:
-        db = tmp_path_factory.mktemp("demo") / "demo.db"
-        result = run([*MONITOR, "demo", "--db", str(db)])
-        assert result.returncode == 0, result.stderr
+        root = tmp_path_factory.getbasetemp()
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            root = root.parent  # pytest-N/popen-gwK: pytest-N is the session's, shared by its workers
+        folder = root / "demo-shared"
+        folder.mkdir(exist_ok=True)
+        db = folder / "demo.db"
+        with (root / "demo-shared.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / "built").exists():
+                result = run([*MONITOR, "demo", "--db", str(db)])
+                assert result.returncode == 0, result.stderr
+                (folder / "built").touch()
         _DEMO["db"] = db
     return _DEMO["db"]
 

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.archive import story_events
-from monitor.archive.clusters import Member, StoryState, features, member, same_object, score
+from monitor.archive import clusters, story_events
+from monitor.archive.clusters import (
+    Features,
+    Member,
+    StoryState,
+    choose,
+    features,
+    member,
+    same_object,
+    score,
+)
 from monitor.archive.story_events import Event, from_tokens, record
 
 
 @pytest.mark.parametrize(
     ("title", "lead", "expected"),
     [
-        ("Rzecznik Kremla o propozycji Waszyngtonu", "", "plan:us"),
-        ("Moskwa krytykuje europejskie poprawki", "", "plan:eu"),
-        ("", "Deputowani odrzucili dokument, który przygotowali Amerykanie.", "plan:us"),
-        ("", "Memorandum Moskwy trafiło do Kijowa.", "plan:ru"),
-        ("", "Stany Zjednoczone zaproponowały amerykańskie gwarancje bezpieczeństwa.", "gwarancje:us"),
+        ("Rzecznik Kremla o propozycji Waszyngtonu", "", "doc:us"),
+        ("Moskwa krytykuje europejskie poprawki", "", "doc:eu"),
+        ("", "Deputowani odrzucili dokument, który przygotowali Amerykanie.", "doc:us"),
+        ("", "Memorandum Moskwy trafiło do Kijowa.", "doc:ru"),
+        ("", "Stany Zjednoczone zaproponowały amerykańskie gwarancje bezpieczeństwa.", "doc:us"),
     ],
 )
 def test_the_document_is_named_with_its_owner(title: str, lead: str, expected: str) -> None:
@@ -27,11 +36,14 @@ def test_the_document_is_named_with_its_owner(title: str, lead: str, expected: s
 
 def test_who_proposes_a_document_owns_it_and_a_qualified_actor_is_its_qualifier() -> None:
     # the subject of "zaproponowały", not the addressee named nearer the document
-    assert record("", "Stany Zjednoczone zaproponowały Ukrainie gwarancje.", None).objects == {"gwarancje:us"}
+    assert record("", "Stany Zjednoczone zaproponowały Ukrainie gwarancje.", None).objects == {"doc:us"}
     # "rosyjskie MSZ" is Russian (an unqualified MSZ, in a Polish paper, is Poland's)
     found = record("", "Rosyjskie MSZ przekazało ukraińskiej delegacji memorandum.", None)
-    assert (found.speaker, found.objects) == ("ru", {"plan:ru"})
+    assert (found.speaker, found.objects) == ("ru", {"doc:ru"})
     assert record("MSZ o amerykańskim planie", "", None).speaker == "pl"
+    # a dative names the addressee, never the owner
+    assert record("", "Amerykanie składają ofertę Kijowowi.", None).objects == {"doc:us"}
+    assert record("", "Gwarancje Kijowowi obiecano.", None).objects == frozenset()
 
 
 def test_a_speaker_or_an_addressee_is_not_the_owner() -> None:
@@ -69,7 +81,7 @@ def test_the_speaker_is_the_first_actor_named(
 def test_a_third_party_statement_keeps_no_object_of_another_owner() -> None:
     # a Polish minister on the American plan is a story of its own; Europeans on their own amendments are not
     assert record("Sikorski o amerykańskiej propozycji", "", None).objects == frozenset()
-    assert record("Merz: europejskie poprawki gotowe", "", None).objects == frozenset({"plan:eu"})
+    assert record("Merz: europejskie poprawki gotowe", "", None).objects == frozenset({"doc:eu"})
 
 
 @pytest.mark.parametrize(
@@ -93,17 +105,17 @@ def test_the_kind_of_event(title: str, lead: str, kind: str | None) -> None:
 
 
 def test_the_record_travels_in_the_vector_as_weightless_tokens() -> None:
-    event = Event("plan", "ru", frozenset({"plan:us"}))
+    event = Event("plan", "ru", frozenset({"doc:us"}))
     assert from_tokens(event.tokens()) == event
     assert from_tokens(["plan", "@putin"]) == Event()
     at = datetime(2025, 11, 21, 9, tzinfo=UTC)
     found = features(at, "Kreml o propozycji Waszyngtonu", "Pieskow: są elementy do przyjęcia.", None, {}, ())
-    assert found.event == Event("plan", "ru", frozenset({"plan:us"}))
+    assert found.event == Event("plan", "ru", frozenset({"doc:us"}))
     assert {t: w for t, w in found.vector.items() if t.startswith("#")} == dict.fromkeys(
-        ["#k:plan", "#s:ru", "#o:plan:us"], story_events.WEIGHT
+        ["#k:plan", "#s:ru", "#o:doc:us"], story_events.WEIGHT
     )
     # the object is a seed: the stories about the same document are compared with it
-    assert "#o:plan:us" in member(1, ("a", "b"), found).seeds
+    assert "#o:doc:us" in member(1, ("a", "b"), found).seeds
 
 
 def _member(
@@ -116,12 +128,20 @@ def _member(
     )
 
 
-def test_the_same_document_joins_articles_that_share_no_words() -> None:
-    first = _member(1, 8, "Pieskow: nie dostaliśmy propozycji Waszyngtonu", "")
-    second = _member(2, 14, "Deputowani odrzucają dokument, który przygotowali Amerykanie", "")
+def test_the_same_document_joins_articles_that_share_few_words() -> None:
+    first = _member(1, 8, "Pieskow: nie dostaliśmy propozycji Waszyngtonu", "Rzecznik mówi o przeciekach.")
+    second = _member(
+        2, 14, "Deputowani odrzucają propozycję, którą przygotowali Amerykanie", "Głosowania nie będzie."
+    )
     story = StoryState(first)
+    found = score(second.features, story)
+    assert clusters.OBJECT_FLOOR <= found.text < clusters.JOIN - clusters.DATE_BONUS - clusters.PEOPLE_BONUS
     assert same_object(second.features, story)
-    assert score(second.features, story).value >= 0.25
+    assert found.same_object and found.value >= clusters.JOIN
+    # without a word in common the document alone does not join (a story is compared on its words first)
+    apart = _member(5, 14, "Deputowani odrzucają dokument, który przygotowali Amerykanie", "")
+    assert score(apart.features, story).text < clusters.OBJECT_FLOOR
+    assert score(apart.features, story).value < clusters.JOIN
     # a third party on the same document does not join, nor does another owner's document
     assert not same_object(_member(3, 15, "MSZ o propozycji Waszyngtonu", "").features, story)
     assert not same_object(_member(4, 15, "Kreml o europejskich poprawkach", "").features, story)
@@ -160,3 +180,38 @@ def test_the_document_joins_only_while_the_story_is_fresh() -> None:
         at=late.features.at.replace(day=23), vector=late.features.vector, entities=late.features.entities
     )
     assert not same_object(later, story)
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "ahead"),
+    [
+        ("Witkoff i Kushner lecą do Moskwy", "Wysłannicy mają we wtorek spotkać się z Putinem.", True),
+        ("", "Kreml potwierdził, że Putin przyjmie w przyszłym tygodniu wysłannika USA.", True),
+        ("Witkoff i Kushner na Kremlu", "Wysłannicy spotkali się z Putinem.", False),
+        # a report of talks held that announces the next round reports a meeting done
+        ("Rozmowy w Abu Zabi zakończone. Kolejna runda w przyszłym tygodniu", "", False),
+        # an announced plan is not an announced meeting
+        ("Kreml przekaże odpowiedź na propozycję Waszyngtonu w przyszłym tygodniu", "", False),
+    ],
+)
+def test_an_announced_meeting(title: str, lead: str, ahead: bool) -> None:
+    assert record(title, lead, None).announced is ahead
+
+
+def test_a_story_of_announcements_waits_a_week_for_the_meeting_report() -> None:
+    announcement = _member(1, 8, "Putin przyjmie w przyszłym tygodniu wysłannika Witkoffa w Moskwie", "")
+    story = StoryState(announcement)
+    assert story.announcements == 1
+    assert story.open_until == announcement.features.at + clusters.AHEAD
+    at = announcement.features.at + timedelta(hours=100)  # beyond the 72-hour window
+    report = features(
+        at, "Witkoff spotkał się z Putinem w Moskwie", "Wysłannik przyleciał na Kreml.", None, {}, ()
+    )
+    statement = Features(at, {**report.vector, "#k:plan": story_events.WEIGHT}, frozenset())
+    assert report.event.kind == "meeting"
+    assert choose(report, [story]).story == story.id
+    assert statement.event.kind == "plan"  # only the meeting's report is awaited
+    assert choose(statement, [story]).story is None
+    # once the meeting is reported the story keeps the usual window
+    story.add(member(2, (at.isoformat(), "2"), report))
+    assert story.open_until == at + clusters.WINDOW

@@ -59,6 +59,7 @@ from monitor.archive.story_features import warsaw_day as warsaw_day
 from monitor.archive.story_features import weigh as weigh
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
+AHEAD = timedelta(days=7)  # ... a story of announcements only, a report of a meeting up to this long after
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
 JOIN = 0.31  # the score an article needs to join a story
 FOLLOW = 0.24  # the text cosine a new story needs with an earlier one to follow it
@@ -71,12 +72,18 @@ PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
 OBJECT_BONUS = 0.25  # the same document, as an event of a compatible kind (see same_object)
 OBJECT_HOURS = timedelta(hours=48)  # ... within this long of the story's last article
+OBJECT_FLOOR = 0.05  # ... and a text cosine of at least this (a story is found through the words it shares)
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
 
 # Below this cosine a story can neither be joined (the bonuses add at most DATE_BONUS + PEOPLE_BONUS, the score
 # is rounded to 4 places) nor followed: :func:`choose` decides the same without it (less a margin for rounding).
-REACHABLE = min(JOIN - DATE_BONUS - PEOPLE_BONUS - OBJECT_BONUS, FOLLOW) - 0.001
+REACHABLE = min(max(JOIN - DATE_BONUS - PEOPLE_BONUS - OBJECT_BONUS, OBJECT_FLOOR), FOLLOW) - 0.001
+
+# Below this cosine only the same document can make a story joinable (the other bonuses add at most
+# DATE_BONUS + PEOPLE_BONUS): :func:`choose` scores the rest no further (the margin covers the rounding).
+_JOINABLE = JOIN - DATE_BONUS - PEOPLE_BONUS - 0.001
+_FOLLOWABLE = FOLLOW - 0.001  # nor can a story below this cosine be followed
 
 # --- what a story is ------------------------------------------------------------------------------------
 
@@ -121,6 +128,7 @@ class StoryState:
         self.people: Counter[str] = Counter()
         self.objects: Counter[str] = Counter()
         self.kinds: Counter[str | None] = Counter()
+        self.announcements = 0  # its articles that announce a meeting to come
         self.seeds: Counter[str] = Counter()
         # its first and last article's times and the bounds they set, kept as the articles change (read for
         # every story an article is compared with)
@@ -136,7 +144,8 @@ class StoryState:
     def _ends(self) -> None:
         self.first, self.last = self.members[0].features.at, self.members[-1].features.at
         self.founder_key = self._keys[0]
-        self.open_from, self.open_until = self.first - WINDOW, self.last + WINDOW
+        ahead = self.announcements == len(self.members)
+        self.open_from, self.open_until = self.first - WINDOW, self.last + (AHEAD if ahead else WINDOW)
         self.follow_until = self.last + FOLLOW_SPAN
 
     def _accumulate(self, item: Member) -> None:
@@ -152,12 +161,13 @@ class StoryState:
         event = item.features.event
         self.objects.update(event.objects)
         self.kinds[event.kind] += 1
+        self.announcements += event.announced
         self.seeds.update(item.seeds)
 
     def _recount(self) -> None:
         self.centroid, self.norm = {}, 0.0
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
-        self.objects, self.kinds = Counter(), Counter()
+        self.objects, self.kinds, self.announcements = Counter(), Counter(), 0
         for item in self.members:
             self._accumulate(item)
 
@@ -242,18 +252,20 @@ class Score:
     days_apart: bool = False
     venue_conflict: bool = False
     same_people: bool = False
+    same_object: bool = False
 
 
 def score(article: Features, story: StoryState, text: float | None = None) -> Score:
     """How well an article fits a story (see the module's docstring); ``text``, when given, is the cosine of
     their vectors already computed."""
     text = cosine(article.vector, story) if text is None else text
-    value, same_day, days_apart, venue_conflict, same_people = _parts(article, story, text)
-    return Score(round(value, 4), round(text, 4), same_day, days_apart, venue_conflict, same_people)
+    value, same_day, days_apart, venue_conflict, same_people, document = _parts(article, story, text)
+    return Score(round(value, 4), round(text, 4), same_day, days_apart, venue_conflict, same_people, document)
 
 
-def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bool, bool, bool, bool]:
-    """The unrounded score of :func:`score` and what made it: same day, days apart, venue conflict, same people."""
+def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bool, bool, bool, bool, bool]:
+    """The unrounded score of :func:`score` and what made it: same day, days apart, venue conflict, same people,
+    same document."""
     same_day = days_apart = venue_conflict = False
     value = text
     if article.dates and story.dates:
@@ -270,9 +282,9 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
         and sum(person in story.people for person in article.people) >= PEOPLE_SHARED
     )
     value += PEOPLE_BONUS if same_people else 0.0
-    if same_object(article, story):
-        value += OBJECT_BONUS
-    return value, same_day, days_apart, venue_conflict, same_people
+    document = text >= OBJECT_FLOOR and same_object(article, story)
+    value += OBJECT_BONUS if document else 0.0
+    return value, same_day, days_apart, venue_conflict, same_people, document
 
 
 def same_object(article: Features, story: StoryState) -> bool:
@@ -322,19 +334,23 @@ def choose(
     follows: tuple[float, Key, int] | None = None
     at = article.at
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
+    objects = article.event.objects
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
-        joinable = story.open_from <= at <= story.open_until
+        joinable = story.open_from <= at <= story.open_until and (
+            at - story.last <= WINDOW or article.event.kind == "meeting"
+        )
         if not joinable and not (len(story.members) >= 2 and story.last < at <= story.follow_until):
             continue
         known = texts.get(story.id) if texts is not None else None
         text = _cosine(tokens, weights, story) if known is None else known
-        if joinable:
+        if joinable and (text >= _JOINABLE or (objects and not story.objects.keys().isdisjoint(objects))):
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:
                 candidate = (-value, story.founder_key, story.id)
                 best = candidate if best is None or candidate < best else best
-        candidate = (-round(text, 4), story.founder_key, story.id)
-        follows = candidate if follows is None or candidate < follows else follows
+        if text >= _FOLLOWABLE:
+            candidate = (-round(text, 4), story.founder_key, story.id)
+            follows = candidate if follows is None or candidate < follows else follows
     if best is not None:
         return Decision(best[2], "similar", -best[0])
     followed = follows[2] if follows is not None and -follows[0] >= FOLLOW else None

@@ -1,28 +1,29 @@
 """An article's **event record** (issue #17), read from its own text: what kind of event it reports, who speaks,
-and which named document (plan, proposal, memorandum, guarantees) it is about, and whose. Pure functions.
+and whose document (plan, proposal, memorandum, guarantees) it is about. Pure functions.
 
 Two articles about one plan share few words: the Kremlin's spokesman says "we did not receive it", Ukrainian MPs
-refuse the territorial clause, an explainer lists the points. What they share is the object they react to — *the
-American proposal* — and that their speakers are its parties. A Polish minister, NATO's secretary-general or
-Budapest on the same proposal is another story (a third party's statement), and so is a meeting or a phone call
-about it (another event). :func:`record` reads:
+refuse the territorial clause, an explainer lists the sanctions clause. What they share is the document they
+react to — *the American proposal* — and that their speakers are its parties. A Polish minister, NATO's
+secretary-general or Budapest on the same proposal is another story (a third party's statement), and so is a
+meeting or a phone call about it (another event). :func:`record` reads, from the title, the lead and the first
+:data:`HEAD_WORDS` words of the body (folded, as the rules fold):
 
-- **kind** (:data:`KINDS`): from the title, else the first sentence of the lead or body — a phone ``call``, an
-  ``exchange`` of prisoners, a ``meeting`` (talks, a round, a summit, a visit, a delegation flying in), a
-  ``plan`` (a plan, proposal, draft, document, memorandum, amendments, guarantees offered); None when none is
-  named;
+- **kind** (:data:`KINDS`): what the title names, else the first sentence of the lead or body — a phone
+  ``call`` (also when the lead's first sentence names it), an ``exchange`` of prisoners, a ``meeting`` (talks, a
+  round, a summit, a visit, envoys flying in, a leader receiving), a ``plan`` (a document); None when none;
 - **speaker**: the bloc of the first actor the title names (else the lead's, else the body's first sentence):
-  ``us``, ``ru``, ``ua`` (the parties of the peace talks), ``eu``, ``pl``, ``nato``, ``hu``, ``tr`` and other
-  states; None when no actor is named;
-- **objects**: each document it names with its owner, ``plan:us``, ``plan:eu``, ``gwarancje:us``: the owner is
-  the bloc named nearest to the noun in the same sentence (*propozycja Waszyngtonu*, *europejskie poprawki*,
-  *przygotowanym przez Amerykanów*), else the article's speaker; a document whose owner cannot be told is left
-  out. A third party's objects are left out too (its statement is its own story): a speaker outside the parties
-  (``us``, ``ru``, ``ua``) and the document's owner.
+  ``us``, ``ru``, ``ua`` (:data:`PARTIES`, the parties of the peace talks), ``eu``, ``pl``, ``nato``, ``hu``,
+  ``tr`` and other states (:data:`_BLOCS`: adjectives, capitals, institutions and the people of each);
+- **objects**: the document it is mostly about, as its owner's (``doc:us``): the owner is the subject of a verb
+  of proposing it (*Stany Zjednoczone zaproponowały Ukrainie gwarancje*), else the bloc named by the word or two
+  before the noun (*amerykańska propozycja*) or the three after it (*propozycja Waszyngtonu*, *dokument, który
+  przedstawili Amerykanie*), with no preposition between (*Kreml o planie* is the speaker, *gwarancje dla
+  Ukrainy* the addressee; so is a dative, *ofertę Kijowowi*); one whose owner is not named so is left out. A
+  third party's document is left out too, unless it is its own (its statement is its own story).
 
 The record travels in the article's vector as tokens of weight :data:`WEIGHT` (``#k:plan``, ``#s:ru``,
-``#o:plan:us``), far too light to move a cosine, so ``story_vectors`` keeps it and the stories sharing an object
-are found through the tokens' postings; :func:`from_tokens` reads it back.
+``#o:doc:us``), far too light to move a cosine, so ``story_vectors`` keeps it without a column of its own and the
+stories about the same document are found through the tokens' postings; :func:`from_tokens` reads it back.
 """
 
 from __future__ import annotations
@@ -62,10 +63,12 @@ _BLOCS: Mapping[str, str] = {
 }
 _ACTOR = re.compile("|".join(rf"\b(?P<{bloc}>{pattern})\b" for bloc, pattern in _BLOCS.items()))
 
-# Documents (folded word prefixes) and the object they name.
+# Documents (folded word prefixes): a plan, a proposal or counter-proposal, a draft, a document, a memorandum,
+# amendments, a version, points, an offer, guarantees. One owner's documents within a story's days are one offer
+# told in pieces (the plan and its guarantees), so the kind of document is not kept, only whose it is.
 _DOCUMENTS = re.compile(
-    r"\b(?:(?P<gwarancje>gwarancj\w*)|(?P<plan>plan|planu|planie|planem|planow|propozycj\w*|kontrpropozycj\w*"
-    r"|projekt\w*|dokument\w*|memorand\w*|poprawk\w*|wersj\w*|punkt\w*))\b"
+    r"\b(?:plan|planu|planie|planem|planow|propozycj\w*|kontrpropozycj\w*|projekt\w*|dokument\w*|memorand\w*"
+    r"|poprawk\w*|wersj\w*|punkt\w*|ofert\w*|gwarancj\w*)\b"
 )
 
 # Words that, between an actor and a document, make the actor something else than its owner: "Kreml o planie"
@@ -75,7 +78,10 @@ _LINKS = frozenset(
 )
 
 # Verbs of proposing a document: their subject is its owner, whoever else the sentence names nearer to it.
-_PROPOSING = re.compile(r"(?:zapropon|przedstawi|przygotow|przekaz|zloz|przesl|wysl|opublikow)\w*$")
+_PROPOSING = re.compile(r"(?:zapropon|przedstawi|przygotow|przekaz|zloz|sklad|przesl|wysl|opublikow)\w*$")
+
+# Endings of an actor named as the addressee (the dative: "ofertę Kijowowi", "Putinowi"), never an owner.
+_ADDRESSEE = ("owi", "emu")
 
 # What kind of event a title names, in order of precedence: a call is a call even when a plan is its subject.
 KINDS = ("call", "exchange", "meeting", "plan")
@@ -89,6 +95,18 @@ _KIND = {
     ),
     "plan": _DOCUMENTS,
 }
+# An event to come, and one done (folded): "ma się spotkać", "mają we wtorek rozmawiać" (a form of "mieć" and an
+# infinitive), future forms of the verbs of meeting and travelling, announcing; past forms of the same.
+_AHEAD = re.compile(
+    r"\b(?:(?:ma|maja)(?: \w+){0,3} \w+(?:c|sc)|spotka|spotkaja|przyjmie|przyjma|poleci|poleca|leci|leca"
+    r"|przyleci|przyleca|uda|udadza|odbedzie|odbeda|rozpocznie|rozpoczna|zapowiedzi\w*|zapowiada\w*"
+    r"|w przyszlym tygodniu|najblizsz\w*|jutro|pojutrze)\b"
+)
+_DONE = re.compile(
+    r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*|przylecial\w*"
+    r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|zakonczon\w*|rozmowy byly|po rozmowach|po spotkaniu"
+    r"|po szczycie)\b"
+)
 _SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
 
 
@@ -99,12 +117,14 @@ class Event:
     kind: str | None = None
     speaker: str | None = None
     objects: frozenset[str] = frozenset()
+    announced: bool = False
 
     def tokens(self) -> list[str]:
-        """The record as vector tokens (``#k:``, ``#s:``, ``#o:``), in a fixed order."""
+        """The record as vector tokens (``#k:``, ``#s:``, ``#o:``, ``#a``), in a fixed order."""
         found = [f"#k:{self.kind}"] if self.kind else []
         found += [f"#s:{self.speaker}"] if self.speaker else []
-        return found + [f"#o:{item}" for item in sorted(self.objects)]
+        found += [f"#o:{item}" for item in sorted(self.objects)]
+        return found + (["#a"] if self.announced else [])
 
     @property
     def third_party(self) -> bool:
@@ -116,14 +136,17 @@ def from_tokens(tokens: Iterable[str]) -> Event:
     """The record whose :meth:`Event.tokens` are among ``tokens`` (an article's vector, read back)."""
     kind = speaker = None
     objects = []
+    announced = False
     for token in tokens:
-        if token.startswith("#k:"):
+        if token == "#a":
+            announced = True
+        elif token.startswith("#k:"):
             kind = token[3:]
         elif token.startswith("#s:"):
             speaker = token[3:]
         elif token.startswith("#o:"):
             objects.append(token[3:])
-    return Event(kind, speaker, frozenset(objects))
+    return Event(kind, speaker, frozenset(objects), announced)
 
 
 def _folded(text: str) -> str:
@@ -131,29 +154,34 @@ def _folded(text: str) -> str:
 
 
 def sentences(text: str | None) -> list[str]:
-    """A text's sentences (and dash-separated clauses), folded (``rules.text.word_bytes``), empty ones left out."""
+    """A text's sentences (and dash-separated clauses), folded (``rules.text.word_bytes``, which keeps every
+    character's place, so the text is folded once), empty ones left out."""
     if not text:
         return []
-    return [folded for part in _SENTENCE.split(text) if (folded := _folded(part))]
+    folded = word_bytes(text).decode()
+    found, start = [], 0
+    for match in _SENTENCE.finditer(text):
+        found.append(folded[start : match.start()])
+        start = match.end()
+    found.append(folded[start:])
+    return [joined for part in found if (joined := " ".join(part.split()))]
 
 
-def speaker(parts: Iterable[str | None]) -> str | None:
-    """The bloc of the first actor named in the first sentence of the first of ``parts`` (title, lead, body)
-    that names one."""
-    for part in parts:
-        found = sentences(part)
+def speaker(parts: Iterable[list[str]]) -> str | None:
+    """The bloc of the first actor named in the first sentence of the first of ``parts`` (the sentences of the
+    title, lead and body) that names one."""
+    for found in parts:
         match = _ACTOR.search(found[0]) if found else None
         if match is not None:
             return match.lastgroup
     return None
 
 
-def kind(title: str | None, lead: str | None, body: str | None) -> str | None:
-    """The kind of event the title names, else the first sentence of the lead, else of the body (:data:`KINDS`
-    gives the precedence); a call named in the first sentence under the title makes it a call whatever the title
-    says ("Ławrowowi nie spodobały się poprawki" over "rozmawiał telefonicznie z Ławrowem")."""
-    firsts = [" ".join(sentences(part)[:1]) for part in (lead, body)]
-    texts = [text for text in (_folded(title or ""), *firsts) if text]
+def kind(title: list[str], lead: list[str], body: list[str]) -> str | None:
+    """The kind of event the title (its sentences) names, else the first sentence of the lead, else of the body
+    (:data:`KINDS` gives the precedence); a call named in the first sentence under the title makes it a call
+    whatever the title says ("Ławrowowi nie spodobały się poprawki" over "rozmawiał telefonicznie z Ławrowem")."""
+    texts = [text for text in (" ".join(title), *(part[0] for part in (lead, body) if part)) if text]
     if texts[:1] and _KIND["call"].search(" ".join(texts[:2])):
         return "call"
     for text in texts:
@@ -163,17 +191,28 @@ def kind(title: str | None, lead: str | None, body: str | None) -> str | None:
     return None
 
 
-def objects(text: str) -> list[str]:
-    """The documents a text names with their owners (``plan:us``), in order: the bloc named by the word or two
+def announced(title: list[str], lead: list[str], body: list[str]) -> bool:
+    """Whether the title and the first sentence under it (folded sentences) announce an event to come (*ma się
+    spotkać*, *przyjmie*, *polecą*, *w przyszłym tygodniu*) and report none as done (*spotkali się*,
+    *rozmawiali*, *zakończyły*)."""
+    text = " ".join([*title, *(part[0] for part in (lead, body) if part)][: len(title) + 1])
+    return bool(_AHEAD.search(text)) and not _DONE.search(text)
+
+
+def objects(found_sentences: Iterable[str]) -> list[str]:
+    """The documents folded sentences name, as their owners (``doc:us``), in order: the bloc named by the word or two
     before the noun (*amerykańska propozycja*, *europejskie poprawki*) or the :data:`AFTER` words after it
     (*propozycja Waszyngtonu*, *dokument, który przedstawili Amerykanie*), the nearer, before on a tie, unless a
     preposition other than *przez* or *od* stands between them (*Kreml o planie*, *gwarancje dla Ukrainy*); a
     document whose owner is not named so is left out."""
     found = []
-    for sentence in sentences(text):
+    for sentence in found_sentences:
+        matches = list(_DOCUMENTS.finditer(sentence))
+        if not matches:
+            continue
         words = sentence.split(" ")
         actors = _actors(sentence)
-        for match in _DOCUMENTS.finditer(sentence):
+        for match in matches:
             at = sentence.count(" ", 0, match.start())
             near = [
                 (abs(position - at), position > at, bloc)
@@ -183,9 +222,9 @@ def objects(text: str) -> list[str]:
             ]
             proposer = _proposer(words, actors, at)
             if proposer is not None:
-                found.append(f"{match.lastgroup}:{proposer}")
+                found.append(f"doc:{proposer}")
             elif near:
-                found.append(f"{match.lastgroup}:{min(near)[2]}")
+                found.append(f"doc:{min(near)[2]}")
     return found
 
 
@@ -194,6 +233,8 @@ def _actors(sentence: str) -> list[tuple[int, str | None]]:
     (*rosyjskie MSZ* is Russian, *ukraińska delegacja* Ukrainian)."""
     found: list[tuple[int, str | None]] = []
     for match in _ACTOR.finditer(sentence):
+        if match.group().endswith(_ADDRESSEE):
+            continue
         position = sentence.count(" ", 0, match.start())
         bloc = found[-1][1] if found and found[-1][0] == position - 1 else match.lastgroup
         found.append((position, bloc))
@@ -221,12 +262,11 @@ def main_object(found: list[str]) -> str | None:
 
 def record(title: str | None, lead: str | None, text: str | None) -> Event:
     """An article's event record (see the module's docstring)."""
-    body = " ".join((text or "").split()[:HEAD_WORDS])
-    parts = (title, lead, body)
+    parts = [sentences(title), sentences(lead), sentences(" ".join((text or "").split()[:HEAD_WORDS]))]
     who = speaker(parts)
     what = kind(*parts)
-    head = ". ".join(part for part in parts if part)
-    main = main_object(objects(head))
+    ahead = what == "meeting" and announced(*parts)
+    main = main_object(objects(sentence for part in parts for sentence in part))
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
-        return Event(what, who)
-    return Event(what, who, frozenset({main}))
+        return Event(what, who, announced=ahead)
+    return Event(what, who, frozenset({main}), ahead)

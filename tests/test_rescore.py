@@ -21,11 +21,13 @@ from _archive_helpers import ENV, MONITOR, ROOT, run, synthetic_archive
 from monitor.cli.progress import Progress, duration
 from monitor.rules import default_rules_path, load_rules
 
+ARTICLES = 2000  # several batches for each of two processes, and a rescore long enough to be killed mid-way
+
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("rescore") / "base.db"
-    return synthetic_archive(db, 4000, workers=2)
+    return synthetic_archive(db, ARTICLES, workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_two_processes_give_the_same_verdicts_as_one(archive, stricter, tmp_path
     first = rescore(one, stricter, "--processes", "1")
     second = rescore(two, stricter, "--processes", "2", "--batch-size", "100")
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert "Re-scored 4,000 article(s)" in first.stdout and "unflagged: " in first.stdout
+    assert f"Re-scored {ARTICLES:,} article(s)" in first.stdout and "unflagged: " in first.stdout
     assert first.stdout == second.stdout
     assert verdicts(one) == verdicts(two)
     articles, _matches = verdicts(one)
@@ -113,12 +115,12 @@ def test_a_killed_rescore_continues_where_it_stopped(archive, stricter, tmp_path
     version = load_rules(stricter).version
     done = conn.execute("SELECT count(*) FROM articles WHERE ruleset = ?", [version]).fetchone()[0]
     conn.close()
-    assert stopped is not None and 0 < stopped[0] < 4000 and stopped[2] is None, stopped
+    assert stopped is not None and 0 < stopped[0] < ARTICLES and stopped[2] is None, stopped
     assert done == stopped[0] == stopped[1]  # exactly the articles up to last_id, committed with it
 
     again = rescore(db, stricter, "--processes", "2")
     assert again.returncode == 0, again.stderr
-    assert f"Re-scored {4000 - stopped[0]:,} article(s)" in again.stdout
+    assert f"Re-scored {ARTICLES - stopped[0]:,} article(s)" in again.stdout
     assert f"continued after article {stopped[0]:,}: {stopped[0]:,} re-scored before" in again.stdout
     assert verdicts(db) == verdicts(reference)
     _wait_for_no_workers(db)
@@ -157,7 +159,10 @@ def test_a_finished_rescore_only_scores_the_articles_stored_since(archive, stric
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM articles WHERE ruleset != ?", [version]).fetchone()[0] == 0
     restarted = rescore(db, stricter, "--restart")
-    assert "Re-scored 4,003 article(s)" in restarted.stdout and "0 changed relevance" in restarted.stdout
+    assert (
+        f"Re-scored {ARTICLES + 3:,} article(s)" in restarted.stdout
+        and "0 changed relevance" in restarted.stdout
+    )
 
 
 def test_pruned_articles_keep_their_verdicts_and_a_dry_run_writes_nothing(archive, stricter, tmp_path):
@@ -175,7 +180,7 @@ def test_pruned_articles_keep_their_verdicts_and_a_dry_run_writes_nothing(archiv
     assert db.read_bytes() == before
     result = rescore(db, stricter)
     assert f"{len(pruned):,} article(s) without a body (pruned) kept their verdicts" in result.stdout
-    assert f"Re-scored {4000 - len(pruned):,} article(s)" in result.stdout
+    assert f"Re-scored {ARTICLES - len(pruned):,} article(s)" in result.stdout
     conn = sqlite3.connect(db)
     assert (
         conn.execute(
@@ -212,7 +217,7 @@ def test_the_progress_bar_is_drawn_on_a_terminal(archive, stricter, tmp_path):
     os.close(master)
     text = drawn.decode()
     assert proc.returncode == 0
-    assert "\rrescore [" in text and "ETA" in text and "/4,000 articles" in text
+    assert "\rrescore [" in text and "ETA" in text and f"/{ARTICLES:,} articles" in text
     assert "100%" in text
 
 

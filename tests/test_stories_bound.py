@@ -4,6 +4,7 @@ mirror) is placed against the stories of its own weeks, and the stories are stil
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from monitor.archive import store as store_module
 from monitor.archive.story_engine import REACH
 from monitor.archive.story_index import StoryIndex
+from monitor.archive.story_rebuild import rebuild
 from monitor.devtools import eval_stories
 
 
@@ -74,3 +76,24 @@ def test_a_batch_of_today_and_of_last_year_is_placed_in_two_spans(
     assert counted[-1].read < total // 3
     expected = eval_stories.clusters(eval_stories.cluster(articles, every=True))
     assert eval_stories.clusters(eval_stories.assignments(db, ids)) == expected
+
+
+@pytest.mark.parametrize(("seed", "batch"), [(1, 3), (2, 10), (3, 40)])
+def test_four_years_stored_in_any_order_give_the_rebuilds_rows(tmp_path: Path, seed: int, batch: int) -> None:
+    """The labelled pairs (four years, every article clustered) stored shuffled: each batch is placed in spans
+    against its own weeks and reads ahead only as far as its moves reach, and every placement (story, how, score)
+    and story row is what a rebuild in the order of times writes."""
+    articles = eval_stories.labelled()
+    names = [a["id"] for a in articles]
+    db = tmp_path / "shuffled.db"
+    eval_stories.store(db, articles, batch, arrival=random.Random(seed).sample(names, len(names)), every=True)
+    conn = sqlite3.connect(db)
+    placements = "SELECT article_id, story_id, at, how, score FROM story_articles ORDER BY 1"
+    stories = "SELECT * FROM stories ORDER BY id"
+    before = conn.execute(placements).fetchall()
+    rows_before = [row[:14] for row in conn.execute(stories)]
+    with conn:
+        rebuild(conn)
+    assert conn.execute(placements).fetchall() == before
+    assert [row[:14] for row in conn.execute(stories)] == rows_before
+    conn.close()

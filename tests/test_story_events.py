@@ -111,9 +111,11 @@ def test_the_record_travels_in_the_vector_as_weightless_tokens() -> None:
     at = datetime(2025, 11, 21, 9, tzinfo=UTC)
     found = features(at, "Kreml o propozycji Waszyngtonu", "Pieskow: są elementy do przyjęcia.", None, {}, ())
     assert found.event == Event("plan", "ru", frozenset({"doc:us"}))
-    assert {t: w for t, w in found.vector.items() if t.startswith("#")} == dict.fromkeys(
-        ["#k:plan", "#s:ru", "#o:doc:us"], story_events.WEIGHT
-    )
+    assert {t: w for t, w in found.vector.items() if t.startswith("#")} == {
+        "#k:plan": story_events.WEIGHT,
+        "#s:ru": story_events.WEIGHT,
+        "#o:doc:us": story_events.DOCUMENT_WEIGHT,
+    }
     # the object is a seed: the stories about the same document are compared with it
     assert "#o:doc:us" in member(1, ("a", "b"), found).seeds
 
@@ -128,23 +130,35 @@ def _member(
     )
 
 
-def test_the_same_document_joins_articles_that_share_few_words() -> None:
+def test_the_same_document_joins_articles_that_share_no_words() -> None:
     first = _member(1, 8, "Pieskow: nie dostaliśmy propozycji Waszyngtonu", "Rzecznik mówi o przeciekach.")
     second = _member(
-        2, 14, "Deputowani odrzucają propozycję, którą przygotowali Amerykanie", "Głosowania nie będzie."
+        2, 14, "Deputowani odrzucają dokument, który przygotowali Amerykanie", "Głosowania nie będzie."
     )
     story = StoryState(first)
-    found = score(second.features, story)
-    assert clusters.OBJECT_FLOOR <= found.text < clusters.JOIN - clusters.DATE_BONUS - clusters.PEOPLE_BONUS
     assert same_object(second.features, story)
+    found = score(second.features, story)
     assert found.same_object and found.value >= clusters.JOIN
-    # without a word in common the document alone does not join (a story is compared on its words first)
-    apart = _member(5, 14, "Deputowani odrzucają dokument, który przygotowali Amerykanie", "")
-    assert score(apart.features, story).text < clusters.OBJECT_FLOOR
-    assert score(apart.features, story).value < clusters.JOIN
+    # the document's token carries the cosine: the story is among those the index gives (REACHABLE)
+    assert found.text >= clusters.REACHABLE
     # a third party on the same document does not join, nor does another owner's document
-    assert not same_object(_member(3, 15, "MSZ o propozycji Waszyngtonu", "").features, story)
-    assert not same_object(_member(4, 15, "Kreml o europejskich poprawkach", "").features, story)
+    polish = _member(3, 15, "Sikorski: dokument, który przygotowali Amerykanie, do zmiany", "").features
+    assert polish.event.objects == frozenset() and not same_object(polish, story)
+    assert score(polish, story).value < clusters.JOIN
+    other = _member(4, 15, "Deputowani odrzucają europejskie poprawki", "").features
+    assert not same_object(other, story) and score(other, story).value < clusters.JOIN
+
+
+def test_the_same_document_of_an_incompatible_event_counts_for_nothing() -> None:
+    # a meeting elsewhere about the same document: the document's share of the cosine is taken back
+    story = StoryState(_member(1, 8, "Pieskow o propozycji Waszyngtonu", "Amerykańska propozycja na stole."))
+    talks = _member(2, 12, "Rozmowy w Genewie o propozycji Waszyngtonu", "", frozenset({"genewa"})).features
+    found = score(talks, story)
+    assert not found.same_object
+    plain = Features(
+        talks.at, {t: w for t, w in talks.vector.items() if not t.startswith("#o:")}, talks.entities
+    )
+    assert found.value == pytest.approx(score(plain, story).value, abs=2e-4)
 
 
 def test_a_meeting_about_the_document_needs_the_same_venue() -> None:

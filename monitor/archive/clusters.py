@@ -15,15 +15,21 @@ the same features whenever and in whatever order it is stored:
   publication day and kept when within ``DATE_RANGE`` days of it, but neither that day nor the day before
   (the days news is reported on, not the days of the events it announces or recalls);
 - its **venues**: matched entities whose role is ``venue`` (Genewa, Abu Zabi, Stambuł, Miami);
-- its **time**: the publication instant, else when the monitor first saw it.
+- its **time**: the publication instant, else when the monitor first saw it;
+- its **event record** (:mod:`monitor.archive.story_events`): the kind of event, who speaks, whose document it
+  is about, whether it announces a meeting to come; carried in the vector (the document as a token of weight
+  ``DOCUMENT_WEIGHT``, the rest weightless), the document's token also a seed.
 
 Articles are clustered in the order of their times (ties by URL), each against the stories made of the articles
 before it: :class:`monitor.archive.story_engine.Engine` keeps that true whatever the order they are stored in.
 A story is the sum of its articles' vectors (its centroid) with the union of their dates and venues. An article
 is compared with the stories sharing one of its seeds with one of their articles' seeds, and joins the open one
 it scores best with, when that score reaches ``JOIN``; a story is open to articles up to ``WINDOW`` after its
-last article, so it stays open while coverage continues. The score is the cosine of
-the article's vector with the centroid, plus ``DATE_BONUS`` when they name the same day, minus ``DATE_PENALTY``
+last article, so it stays open while coverage continues (a story made only of announcements of a meeting, to a
+meeting's report up to ``AHEAD`` after). The score is the cosine of the article's vector with the centroid —
+of its words: the share of the centroid's norm its documents' tokens hold is given back, up to ``NORM_CAP``
+times the cosine; and the document they share counts only as the same event (:func:`same_object`: of a
+compatible kind, within ``OBJECT_HOURS``), else its share of the cosine is taken away — plus ``DATE_BONUS`` when they name the same day, minus ``DATE_PENALTY``
 when every day they name is more than ``DATE_APART`` days apart (two meetings of the same people a week apart),
 minus ``VENUE_PENALTY`` when both name venues and none is shared (Geneva and Abu Dhabi), plus ``PEOPLE_BONUS`` when
 both name at least ``PEOPLE_SHARED`` of the same people and the article comes within ``PEOPLE_HOURS`` of the
@@ -70,20 +76,18 @@ VENUE_PENALTY = 0.15  # both name venues, none the same
 PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, within PEOPLE_HOURS
 PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
-OBJECT_BONUS = 0.25  # the same document, as an event of a compatible kind (see same_object)
-OBJECT_HOURS = timedelta(hours=48)  # ... within this long of the story's last article
-OBJECT_FLOOR = 0.05  # ... and a text cosine of at least this (a story is found through the words it shares)
+OBJECT_HOURS = timedelta(
+    hours=48
+)  # an article and a story about the same document: within this long of its last
+NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
 
-# Below this cosine a story can neither be joined (the bonuses add at most DATE_BONUS + PEOPLE_BONUS, the score
-# is rounded to 4 places) nor followed: :func:`choose` decides the same without it (less a margin for rounding).
-REACHABLE = min(max(JOIN - DATE_BONUS - PEOPLE_BONUS - OBJECT_BONUS, OBJECT_FLOOR), FOLLOW) - 0.001
-
-# Below this cosine only the same document can make a story joinable (the other bonuses add at most
-# DATE_BONUS + PEOPLE_BONUS): :func:`choose` scores the rest no further (the margin covers the rounding).
-_JOINABLE = JOIN - DATE_BONUS - PEOPLE_BONUS - 0.001
-_FOLLOWABLE = FOLLOW - 0.001  # nor can a story below this cosine be followed
+# Below this cosine a story can neither be joined (the bonuses add at most DATE_BONUS + PEOPLE_BONUS, the words'
+# cosine is at most NORM_CAP times it, the score is rounded to 4 places) nor followed: :func:`choose` decides the
+# same without it (less a margin for rounding), and scores no further a story it can only follow.
+REACHABLE = min((JOIN - DATE_BONUS - PEOPLE_BONUS) / NORM_CAP, FOLLOW) - 0.001
+_FOLLOWABLE = FOLLOW - 0.001  # below this cosine a story cannot be followed
 
 # --- what a story is ------------------------------------------------------------------------------------
 
@@ -129,6 +133,7 @@ class StoryState:
         self.objects: Counter[str] = Counter()
         self.kinds: Counter[str | None] = Counter()
         self.announcements = 0  # its articles that announce a meeting to come
+        self.documents = 0.0  # the squares of the centroid's document tokens (their share of its norm)
         self.seeds: Counter[str] = Counter()
         # its first and last article's times and the bounds they set, kept as the articles change (read for
         # every story an article is compared with)
@@ -162,12 +167,14 @@ class StoryState:
         self.objects.update(event.objects)
         self.kinds[event.kind] += 1
         self.announcements += event.announced
+        if event.objects:
+            self.documents = sum(centroid[f"#o:{item}"] ** 2 for item in self.objects)
         self.seeds.update(item.seeds)
 
     def _recount(self) -> None:
         self.centroid, self.norm = {}, 0.0
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
-        self.objects, self.kinds, self.announcements = Counter(), Counter(), 0
+        self.objects, self.kinds, self.announcements, self.documents = Counter(), Counter(), 0, 0.0
         for item in self.members:
             self._accumulate(item)
 
@@ -282,8 +289,21 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
         and sum(person in story.people for person in article.people) >= PEOPLE_SHARED
     )
     value += PEOPLE_BONUS if same_people else 0.0
-    document = text >= OBJECT_FLOOR and same_object(article, story)
-    value += OBJECT_BONUS if document else 0.0
+    document = False
+    if story.documents and story.norm:
+        # the cosine of the words: the documents' share of the centroid's norm given back (up to NORM_CAP)
+        words = story.norm * story.norm - story.documents
+        scale = min(story.norm / math.sqrt(words), NORM_CAP) if words > 0 else NORM_CAP
+        value += text * (scale - 1.0)
+        shared = [token for item in article.event.objects if (token := f"#o:{item}") in story.centroid]
+        if shared:
+            document = same_object(article, story)
+            if not document:
+                value -= (
+                    scale
+                    * sum(article.vector[token] * story.centroid[token] for token in shared)
+                    / story.norm
+                )
     return value, same_day, days_apart, venue_conflict, same_people, document
 
 
@@ -334,7 +354,6 @@ def choose(
     follows: tuple[float, Key, int] | None = None
     at = article.at
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
-    objects = article.event.objects
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
         joinable = story.open_from <= at <= story.open_until and (
             at - story.last <= WINDOW or article.event.kind == "meeting"
@@ -343,7 +362,7 @@ def choose(
             continue
         known = texts.get(story.id) if texts is not None else None
         text = _cosine(tokens, weights, story) if known is None else known
-        if joinable and (text >= _JOINABLE or (objects and not story.objects.keys().isdisjoint(objects))):
+        if joinable and text >= REACHABLE:
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:
                 candidate = (-value, story.founder_key, story.id)

@@ -21,9 +21,12 @@ meeting or a phone call about it (another event). :func:`record` reads, from the
   Ukrainy* the addressee; so is a dative, *ofertę Kijowowi*); one whose owner is not named so is left out. A
   third party's document is left out too, unless it is its own (its statement is its own story).
 
-The record travels in the article's vector as tokens of weight :data:`WEIGHT` (``#k:plan``, ``#s:ru``,
-``#o:doc:us``), far too light to move a cosine, so ``story_vectors`` keeps it without a column of its own and the
-stories about the same document are found through the tokens' postings; :func:`from_tokens` reads it back.
+The record travels in the article's vector as tokens (``#k:plan``, ``#s:ru``, ``#o:doc:us``, ``#a`` for an
+announced meeting), so ``story_vectors`` keeps it without a column of its own; :func:`from_tokens` reads it back.
+The kind, speaker and announcement weigh :data:`WEIGHT`, too little to move a cosine; the document weighs
+:data:`DOCUMENT_WEIGHT`: two articles about the same document meet through it, however few words they share,
+and the stories about it are found among the near ones (:mod:`monitor.archive.clusters` decides what it counts
+for).
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from dataclasses import dataclass
 
 from monitor.rules.text import word_bytes
 
+DOCUMENT_WEIGHT = 0.6  # the document's token's weight: the same document, a cosine of about 0.3 alone
 WEIGHT = 0.0001  # an event token's weight in the vector: found by the postings, nothing in a cosine
-HEAD_WORDS = 150  # the words of the body read for documents
+HEAD_WORDS = 100  # the words of the body read for documents
 BEFORE = 2  # words before a document's noun that may name its owner (adjectives)
 AFTER = 3  # words after it that may (a genitive, a relative clause)
 PROPOSER_WORDS = 8  # how far before a document its proposer may be named (see _proposer)
@@ -262,7 +266,8 @@ def main_object(found: list[str]) -> str | None:
 
 def record(title: str | None, lead: str | None, text: str | None) -> Event:
     """An article's event record (see the module's docstring)."""
-    parts = [sentences(title), sentences(lead), sentences(" ".join((text or "").split()[:HEAD_WORDS]))]
+    body = " ".join((text or "")[: HEAD_WORDS * 16].split()[:HEAD_WORDS])  # a prefix holds the first words
+    parts = [sentences(title), sentences(lead), sentences(body)]
     who = speaker(parts)
     what = kind(*parts)
     ahead = what == "meeting" and announced(*parts)

@@ -23,7 +23,7 @@ import simplemma
 from simplemma.strategies import DefaultStrategy
 from simplemma.strategies.dictionaries import TrieDictionaryFactory
 
-from monitor.archive.story_events import WEIGHT, Event, from_tokens, record
+from monitor.archive.story_events import DOCUMENT_WEIGHT, WEIGHT, Event, from_tokens, record
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
 from monitor.rules.text import fold, word_bytes
 
@@ -305,7 +305,12 @@ def features(
     raw = counts(title, lead, text, entity_hits)
     head = " ".join(part for part in (title, lead, " ".join((text or "").split()[:BODY_WORDS])) if part)
     vector = weigh(raw, terms.df, terms.docs)
-    vector.update(dict.fromkeys(record(title, lead, text).tokens(), WEIGHT))
+    vector.update(
+        {
+            token: DOCUMENT_WEIGHT if token.startswith("#o:") else WEIGHT
+            for token in record(title, lead, text).tokens()
+        }
+    )
     return Features(
         at=at,
         vector=vector,

@@ -97,3 +97,27 @@ def test_four_years_stored_in_any_order_give_the_rebuilds_rows(tmp_path: Path, s
     assert conn.execute(placements).fetchall() == before
     assert [row[:14] for row in conn.execute(stories)] == rows_before
     conn.close()
+
+
+def test_a_story_of_one_announcement_is_read_for_a_report_that_comes_days_later(tmp_path: Path) -> None:
+    """The Kremlin visit of December 2025 was announced (corpus/pos-152) 89 hours before the first report of the
+    meeting (corpus/pos-050): a story made only of announcements stays open a week, longer than other stories of
+    one article. A new writer that starts with the report reads that story too, and the report joins it as in the
+    order of times."""
+    articles = sorted(eval_stories.labelled(), key=lambda a: (a["published"], a["id"]))
+    report = next(i for i, a in enumerate(articles) if a["id"] == "corpus/pos-050")
+    db = tmp_path / "announced.db"
+    ids = eval_stories.store(db, articles[:report], 25, every=True)
+    conn = sqlite3.connect(db)
+    story = conn.execute(
+        "SELECT s.articles FROM stories s JOIN story_articles sa ON sa.story_id = s.id WHERE sa.article_id = ?",
+        (ids["corpus/pos-152"],),
+    ).fetchone()
+    conn.close()
+    assert story == (1,)  # the announcement alone, 89 hours before the report
+    ids.update(eval_stories.store(db, articles[report:], 25, every=True))
+    predicted = eval_stories.assignments(db, ids)
+    assert predicted["corpus/pos-050"] == predicted["corpus/pos-152"]
+    assert eval_stories.clusters(predicted) == eval_stories.clusters(
+        eval_stories.cluster(articles, every=True)
+    )

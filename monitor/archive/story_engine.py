@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.archive.clusters import (
+    AHEAD,
     FOLLOW_SPAN,
     REACHABLE,
     WINDOW,
@@ -40,7 +41,9 @@ from monitor.archive.clusters import (
 if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
 
-REACH = max(WINDOW, FOLLOW_SPAN)  # a story can be joined or followed until this long after its last article
+# The longest a story is open after its last article (AHEAD: a story of announcements of a meeting).
+OPEN = max(WINDOW, AHEAD)
+REACH = max(OPEN, FOLLOW_SPAN)  # a story can be joined or followed until this long after its last article
 _END = "\uffff"  # after every time and URL of a Key
 More = Callable[[str], Iterable[tuple["Member", "Placement"]]]  # the stored stories begun by a time, not held
 
@@ -92,7 +95,7 @@ class _Changes:
         Articles later than its last one by more than it can be joined or followed are out of its reach."""
         if not self.active:
             return
-        reach = story.last + (REACH if story.size >= 2 else WINDOW)
+        reach = max(story.open_until, story.follow_until) if story.size >= 2 else story.open_until
         until = utc_key(reach)
         if self.until is None or until > self.until:
             self.until = until
@@ -353,7 +356,7 @@ class Engine:
             story
             for story in self.stories.values()
             if story.id not in outcome.stories
-            and (story.last < before - REACH or (story.size < 2 and story.last < before - WINDOW))
+            and (story.last < before - REACH or (story.size < 2 and story.last < before - OPEN))
         ]:
             self._forget(story)
         outcome.released = utc_key(before)

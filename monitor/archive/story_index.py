@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.archive.clusters import (
-    WINDOW,
     Features,
     Member,
     StoryState,
@@ -32,7 +31,7 @@ from monitor.archive.clusters import (
     people_in,
     warsaw_day,
 )
-from monitor.archive.story_engine import REACH, Engine, Outcome, Placement
+from monitor.archive.story_engine import OPEN, REACH, Engine, Outcome, Placement
 from monitor.extract.dates import WARSAW
 
 CLUSTERED = ("primary", "mention")
@@ -192,8 +191,8 @@ class StoryIndex:
     """Places articles in stories inside the caller's transaction, keeping the stories it has read in memory.
 
     What it holds is bounded by the articles' times, not by the archive: the stories an arriving article could
-    join or follow (those last seen up to ``REACH`` before it; a story of one article only up to ``WINDOW``
-    before, as it can be joined but not followed), the stories begun up to its time, and, only when placing it
+    join or follow (those last seen up to ``REACH`` before it; a story of one article only up to ``OPEN`` before,
+    as it can be joined but not followed), the stories begun up to its time, and, only when placing it
     moves others, the stories begun up to where those moves can reach (:meth:`Engine.insert`'s ``more``). An
     article far older than what is held (a back-filled outlet, a mirror of last January) is placed against the
     stories of its own weeks, read for it; the memory is read again for the next article of today.
@@ -291,7 +290,7 @@ class StoryIndex:
         if outcome.released is not None and held is not None:
             released = datetime.fromisoformat(outcome.released)
             self._held = _Held(
-                max(held.lo, utc_iso(released - REACH)), max(held.near, utc_iso(released - WINDOW)), held.hi
+                max(held.lo, utc_iso(released - REACH)), max(held.near, utc_iso(released - OPEN)), held.hi
             )
         self._write(conn, outcome, members, now)
         placed = [
@@ -306,7 +305,7 @@ class StoryIndex:
     def _cover(self, conn: sqlite3.Connection, first: datetime) -> None:
         """Hold every stored story an article at ``first`` could join or follow (the engine reads the stories
         after it as it needs them); start again from nothing when what is held is far from there."""
-        want = _Held(utc_iso(first - REACH), utc_iso(first - WINDOW), utc_iso(first))
+        want = _Held(utc_iso(first - REACH), utc_iso(first - OPEN), utc_iso(first))
         held = self._held
         if held is not None and (want.hi < held.lo or want.lo > held.hi):
             self._drop()

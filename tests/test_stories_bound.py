@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.archive import store as store_module
-from monitor.archive.story_engine import REACH
-from monitor.archive.story_index import StoryIndex
+from monitor.archive.clusters import features, member
+from monitor.archive.story_engine import REACH, Engine
+from monitor.archive.story_index import StoryIndex, article_time, person_entities, utc_iso, venue_entities
 from monitor.archive.story_rebuild import rebuild
 from monitor.devtools import eval_stories
+from monitor.rules import classify, load_rules
 
 
 class CountingIndex(StoryIndex):
@@ -121,3 +123,34 @@ def test_a_story_of_one_announcement_is_read_for_a_report_that_comes_days_later(
     assert eval_stories.clusters(predicted) == eval_stories.clusters(
         eval_stories.cluster(articles, every=True)
     )
+
+
+def test_no_story_is_open_or_followable_beyond_the_bounds_the_writer_reads_by() -> None:
+    """The writer reads, and lets go of, stories by OPEN (how long after its last article a story can be joined)
+    and REACH (joined or followed): every story of the labelled pairs, clustered in the order of times, keeps
+    within them, and a story of one article cannot be followed."""
+    from monitor.archive.story_engine import OPEN
+
+    ruleset = load_rules()
+    members = []
+    for number, item in enumerate(eval_stories.labelled(), start=1):
+        verdict = classify(ruleset, item["title"], item["lead"], item["text"])
+        at = article_time(item["published"], None)
+        found = features(
+            at,
+            item["title"],
+            item["lead"],
+            item["text"],
+            eval_stories.entity_hits(verdict.matches),
+            venue_entities(),
+            persons=person_entities(),
+        )
+        members.append(member(number, (utc_iso(at), item["url"]), found, None))
+    engine = Engine()
+    engine.insert(sorted(members, key=lambda m: m.key))
+    assert len(engine.stories) > 50
+    for story in engine.stories.values():
+        assert story.open_until <= story.last + OPEN
+        assert story.follow_until <= story.last + REACH
+        later = story.last + OPEN + timedelta(seconds=1)
+        assert story.size >= 2 or not story.followable_at(later)

@@ -19,11 +19,13 @@ crawl: $(STAMP)  ## crawl the real outlets into data/monitor.db (needs the inter
 	$(BIN)/monitor crawl
 
 # Two test workers per core: most end-to-end tests wait on a subprocess crawl, a server or a kill, so a second
-# worker per core uses that time (a test file stays on one worker).
+# worker per core uses that time (a test file stays on one worker). Files are handed out in the order
+# tests/conftest.py gives (long ones first): xdist would otherwise reorder them by their number of tests, which
+# sends the long files with few cases (kill -9 rounds, distributed faults) last.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))')
 
 test: $(STAMP)  ## the whole test suite, offline, two workers per core
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 eval: $(STAMP)  ## quality figures: extraction on golden and real pages, rules on the labelled corpus, story clustering
 	$(BIN)/python -m monitor.devtools.eval_extraction

@@ -95,6 +95,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return bin_dir, work
 
 
+@pytest.mark.slow  # its fixture builds a wheel and a virtual environment
 def test_the_wheel_runs_outside_the_tree(installed):
     bin_dir, work = installed
     env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")

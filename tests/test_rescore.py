@@ -62,6 +62,7 @@ def rescore(db: Path, rules: Path, *args: str) -> subprocess.CompletedProcess[st
     return run([*MONITOR, "rescore", "--db", str(db), "--rules", str(rules), *args])
 
 
+@pytest.mark.slow  # its fixture builds a synthetic archive; two full rescores
 def test_two_processes_give_the_same_verdicts_as_one(archive, stricter, tmp_path):
     one = copy(archive, tmp_path / "one.db")
     two = copy(archive, tmp_path / "two.db")

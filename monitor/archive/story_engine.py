@@ -356,7 +356,7 @@ class Engine:
             story
             for story in self.stories.values()
             if story.id not in outcome.stories
-            and (story.last < before - REACH or (story.size < 2 and story.last < before - OPEN))
+            and (story.last < before - REACH or (story.size < 2 and story.open_until < before))
         ]:
             self._forget(story)
         outcome.released = utc_key(before)

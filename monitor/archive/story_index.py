@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.archive.clusters import (
+    WINDOW,
     Features,
     Member,
     StoryState,
@@ -32,6 +33,7 @@ from monitor.archive.clusters import (
     warsaw_day,
 )
 from monitor.archive.story_engine import OPEN, REACH, Engine, Outcome, Placement
+from monitor.archive.story_events import Event
 from monitor.extract.dates import WARSAW
 
 CLUSTERED = ("primary", "mention")
@@ -191,10 +193,10 @@ class StoryIndex:
     """Places articles in stories inside the caller's transaction, keeping the stories it has read in memory.
 
     What it holds is bounded by the articles' times, not by the archive: the stories an arriving article could
-    join or follow (those last seen up to ``REACH`` before it; a story of one article only up to ``OPEN`` before,
-    as it can be joined but not followed), the stories begun up to its time, and, only when placing it
-    moves others, the stories begun up to where those moves can reach (:meth:`Engine.insert`'s ``more``). An
-    article far older than what is held (a back-filled outlet, a mirror of last January) is placed against the
+    join or follow (those last seen up to ``REACH`` before it; a story of one article only while it is open,
+    ``WINDOW`` or, for an announcement of a meeting, ``OPEN``, as it can be joined but not followed), the stories
+    begun up to its time, and, only when placing it moves others, the stories begun up to where those moves can
+    reach (:meth:`Engine.insert`'s ``more``). An article far older than what is held (a back-filled outlet, a mirror of last January) is placed against the
     stories of its own weeks, read for it; the memory is read again for the next article of today.
 
     The memory is dropped whenever another connection has written the archive (``PRAGMA data_version``) or the
@@ -290,7 +292,10 @@ class StoryIndex:
         if outcome.released is not None and held is not None:
             released = datetime.fromisoformat(outcome.released)
             self._held = _Held(
-                max(held.lo, utc_iso(released - REACH)), max(held.near, utc_iso(released - OPEN)), held.hi
+                max(held.lo, utc_iso(released - REACH)),
+                max(held.ahead, utc_iso(released - OPEN)),
+                max(held.near, utc_iso(released - WINDOW)),
+                held.hi,
             )
         self._write(conn, outcome, members, now)
         placed = [
@@ -305,27 +310,28 @@ class StoryIndex:
     def _cover(self, conn: sqlite3.Connection, first: datetime) -> None:
         """Hold every stored story an article at ``first`` could join or follow (the engine reads the stories
         after it as it needs them); start again from nothing when what is held is far from there."""
-        want = _Held(utc_iso(first - REACH), utc_iso(first - OPEN), utc_iso(first))
+        want = _Held(utc_iso(first - REACH), utc_iso(first - OPEN), utc_iso(first - WINDOW), utc_iso(first))
         held = self._held
         if held is not None and (want.hi < held.lo or want.lo > held.hi):
             self._drop()
             held = None
         if held is None:
             found = conn.execute(
-                "SELECT id FROM stories WHERE last_seen >= ? AND first_seen <= ? "
-                "AND (articles >= 2 OR last_seen >= ?)",
-                (want.lo, want.hi, want.near),
+                f"SELECT id FROM stories WHERE last_seen >= ? AND first_seen <= ? AND {_REACHABLE}",
+                (want.lo, want.hi, want.near, want.ahead, _ANNOUNCED),
             ).fetchall()
             self._held = want
         else:
             found = []
-            if want.lo < held.lo or want.near < held.near:  # stories last seen before what is held
+            if want.lo < held.lo or want.ahead < held.ahead or want.near < held.near:  # last seen before
                 found += conn.execute(
                     "SELECT id FROM stories WHERE last_seen >= ? AND last_seen < ? AND first_seen <= ? "
-                    "AND (articles >= 2 OR last_seen >= ?)",
-                    (want.lo, held.near, held.hi, want.near),
+                    f"AND {_REACHABLE}",
+                    (want.lo, held.near, held.hi, want.near, want.ahead, _ANNOUNCED),
                 ).fetchall()
-            self._held = _Held(min(want.lo, held.lo), min(want.near, held.near), held.hi)
+            self._held = _Held(
+                min(want.lo, held.lo), min(want.ahead, held.ahead), min(want.near, held.near), held.hi
+            )
             found += [(i,) for i in self._begun(conn, want.hi)]
         self._load(conn, [i for (i,) in found if i not in self.engine.stories])
 
@@ -342,7 +348,7 @@ class StoryIndex:
                 (held.hi, until),
             )
         ]
-        self._held = _Held(held.lo, held.near, until)
+        self._held = _Held(held.lo, held.ahead, held.near, until)
         return found
 
     def _more(self, conn: sqlite3.Connection, until: str) -> list[tuple[Member, Placement]]:
@@ -429,18 +435,30 @@ class StoryIndex:
         horizon = utc_iso(datetime.fromisoformat(latest[0]) - REACH - REACH)
         if horizon > held.lo:
             self.engine.evict(datetime.fromisoformat(horizon))
-            self._held = _Held(horizon, max(horizon, held.near), held.hi)
+            self._held = _Held(horizon, max(horizon, held.ahead), max(horizon, held.near), held.hi)
 
 
 @dataclass(frozen=True)
 class _Held:
     """Which stored stories a :class:`StoryIndex` holds (times as in a :data:`~monitor.archive.clusters.Key`):
     every story begun at or before ``hi`` and last seen at or after ``lo``, but for stories of one article last
-    seen before ``near``."""
+    seen before ``near`` (``WINDOW`` before the earliest article it was read for), and before ``ahead`` for one
+    that announces a meeting (``OPEN`` before: open that long for the meeting's report)."""
 
     lo: str
+    ahead: str
     near: str
     hi: str
+
+
+# Which stored stories an article could join or follow, given (near, ahead, the announcement's token): every
+# story of two articles or more (the caller bounds their last_seen by REACH); a story of one article while it is
+# open: WINDOW after it, or AHEAD for an announcement of a meeting (its vector holds the event's token).
+_REACHABLE = (
+    "(articles >= 2 OR last_seen >= ? OR (last_seen >= ? AND EXISTS (SELECT 1 FROM story_vectors v "
+    "WHERE v.article_id = stories.id AND instr(v.vector, ?) > 0)))"
+)
+_ANNOUNCED = json.dumps(Event(announced=True).tokens()[0]) + ":"
 
 
 def _spans(

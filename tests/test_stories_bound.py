@@ -154,3 +154,25 @@ def test_no_story_is_open_or_followable_beyond_the_bounds_the_writer_reads_by() 
         assert story.follow_until <= story.last + REACH
         later = story.last + OPEN + timedelta(seconds=1)
         assert story.size >= 2 or not story.followable_at(later)
+
+
+def test_a_wire_copy_weeks_after_its_first_copy_joins_that_story_in_a_batch_read_a_day_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """A dispatch copied three weeks after its first copy joins the first copy's story whatever the time between
+    them. Stored in a batch whose earliest article is a day before it, the writer lets go of old stories as it
+    goes through the batch's days, but not of the story the copy is to join."""
+    base = sorted(eval_stories.labelled(), key=lambda a: (a["published"], a["id"]))
+    first, other = base[200], base[201]
+    start = datetime.fromisoformat(first["published"])
+    copy = dict(first, id="copy", outlet="pap", url="https://pap.example.pl/kopia")
+    copy["published"] = (start + timedelta(days=21)).isoformat()
+    before = dict(other, id="before", published=(start + timedelta(days=20)).isoformat())
+    db = tmp_path / "wire.db"
+    ids = eval_stories.store(db, [first], 1, every=True)
+    ids.update(eval_stories.store(db, [before, copy], 2, every=True))
+    conn = sqlite3.connect(db)
+    how = dict(conn.execute("SELECT article_id, how FROM story_articles").fetchall())
+    conn.close()
+    predicted = eval_stories.assignments(db, ids)
+    assert predicted["copy"] == predicted[first["id"]] and how[ids["copy"]] == "wire"

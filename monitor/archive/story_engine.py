@@ -319,6 +319,7 @@ class Engine:
             later = []
         changes.active = bool(later) or (more is not None and stored is not None and stored >= start[0])
         fresh_ids = {item.id for item in fresh}
+        wired = {item.wire for item in fresh if item.wire is not None}
         queue = [(item.key, item.id, item) for item in (*later, *fresh)]
         heapq.heapify(queue)
         end = max(starts)[0]
@@ -334,7 +335,7 @@ class Engine:
                 need = _END if more is None else max(end, min(changes.until or end, stored or end))
             if more is None or loaded >= need:
                 return outcome
-            self._release(datetime.fromisoformat(loaded), outcome)
+            self._release(datetime.fromisoformat(loaded), outcome, wired)
             loaded = min(need, utc_key(datetime.fromisoformat(loaded) + STEP))
             for item in self._more(more, loaded, outcome):
                 heapq.heappush(queue, (item.key, item.id, item))
@@ -350,12 +351,20 @@ class Engine:
         self.load(pairs)
         return [item for item, _placement in pairs]
 
-    def _release(self, before: datetime, outcome: Outcome) -> None:
-        """Let go of the stories that no article after ``before`` can join or follow, but those changed."""
+    def _release(self, before: datetime, outcome: Outcome, wired: set[int]) -> None:
+        """Let go of the stories that no article after ``before`` can join or follow, but those changed and those
+        holding an earlier copy of a dispatch in ``wired`` (a copy joins its earlier copy's story at any time)."""
+        keep = {
+            self.placed[copy.id].story
+            for group in wired
+            for copy in self._wires.get(group, {}).values()
+            if copy.id in self.placed
+        }
         for story in [
             story
             for story in self.stories.values()
             if story.id not in outcome.stories
+            and story.id not in keep
             and (story.last < before - REACH or (story.size < 2 and story.open_until < before))
         ]:
             self._forget(story)

@@ -134,6 +134,7 @@ class StoryState:
         self.kinds: Counter[str | None] = Counter()
         self.announcements = 0  # its articles that announce a meeting to come
         self.documents = 0.0  # the squares of the centroid's document tokens (their share of its norm)
+        self.scale = 1.0  # what the cosine is multiplied by to be the words' (see _parts)
         self.seeds: Counter[str] = Counter()
         # its first and last article's times and the bounds they set, kept as the articles change (read for
         # every story an article is compared with)
@@ -168,13 +169,18 @@ class StoryState:
         self.kinds[event.kind] += 1
         self.announcements += event.announced
         if event.objects:
-            self.documents = sum(centroid[f"#o:{item}"] ** 2 for item in self.objects)
+            self.documents = sum(centroid[f"#o:{name}"] ** 2 for name in self.objects)
+        if self.documents and self.norm:
+            # the words' share of the norm: the cosine of the words is the cosine times norm / that
+            words = self.norm * self.norm - self.documents
+            self.scale = min(self.norm / math.sqrt(words), NORM_CAP) if words > 0 else NORM_CAP
         self.seeds.update(item.seeds)
 
     def _recount(self) -> None:
         self.centroid, self.norm = {}, 0.0
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
         self.objects, self.kinds, self.announcements, self.documents = Counter(), Counter(), 0, 0.0
+        self.scale = 1.0
         for item in self.members:
             self._accumulate(item)
 
@@ -292,8 +298,7 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
     document = False
     if story.documents and story.norm:
         # the cosine of the words: the documents' share of the centroid's norm given back (up to NORM_CAP)
-        words = story.norm * story.norm - story.documents
-        scale = min(story.norm / math.sqrt(words), NORM_CAP) if words > 0 else NORM_CAP
+        scale = story.scale
         value += text * (scale - 1.0)
         shared = [token for item in article.event.objects if (token := f"#o:{item}") in story.centroid]
         if shared:

@@ -3,6 +3,7 @@ remembered tokens, simplemma's dictionary read from a trie cached on disk, the c
 
 from __future__ import annotations
 
+import random
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,3 +120,81 @@ def test_the_cosine_in_c_is_the_cosine_summed_in_order():
     plain = sum(w * story.centroid[t] for t, w in vector.items() if t in story.centroid) / story.norm
     assert cosine(vector, story) == plain == _cosine(tuple(vector), tuple(vector.values()), story)
     assert cosine({"q": 1.0}, story) == 0.0
+
+
+def _sums(story: StoryState) -> tuple[object, ...]:
+    return (
+        list(story.centroid.items()),
+        story.norm,
+        story.dates,
+        story.venues,
+        story.people,
+        story.objects,
+        story.kinds,
+        story.announcements,
+        story.documents,
+        story.seeds,
+        [item.id for item in story.members],
+        (story.first, story.last, story.open_from, story.open_until, story.follow_until),
+    )
+
+
+def _fresh(members: list[Member]) -> StoryState:
+    story = StoryState(members[0])
+    for item in members[1:]:
+        story.add(item)
+    return story
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_story_before_an_article_is_the_story_made_of_the_articles_before_it(seed):
+    """``before`` keeps the state it made and grows it: after any adds (in order or between articles), removals
+    and askings, it is the state made from the start of the articles before, to the last bit."""
+    from test_story_rebuild_speed import random_members
+
+    rng = random.Random(seed)
+    pool = random_members(seed, 120, hours=2.0)
+    story = StoryState(pool[0])
+    held = [pool[0]]
+    for step in range(400):
+        action = rng.random()
+        if action < 0.35 and len(held) < len(pool):
+            item = rng.choice([m for m in pool if m not in held])
+            story.add(item)
+            held = sorted([*held, item], key=lambda m: m.key)
+        elif action < 0.45 and len(held) > 1:
+            item = rng.choice(held[1:])
+            story.remove(item.id)
+            held.remove(item)
+        else:
+            key = rng.choice(pool).key if rng.random() < 0.3 else rng.choice(held).key
+            earlier = story.before(key)
+            before = [m for m in held if m.key < key]
+            if key > held[-1].key:
+                assert earlier is story
+            elif not before:
+                assert earlier is None
+            else:
+                assert earlier is not None and earlier.id == story.id, step
+                assert _sums(earlier) == _sums(_fresh(before)), step
+
+
+def test_deciding_the_articles_after_a_late_one_in_order_costs_additions_linear_in_the_story(monkeypatch):
+    """The engine decides the articles after a late arrival in the order of their times, asking each time for
+    the story before the next one: the story's sums are grown, not made again from its first article."""
+    from test_story_rebuild_speed import random_members
+
+    members = random_members(4, 400, hours=1.0)
+    story = _fresh(members)
+    added = 0
+    accumulate = StoryState._accumulate
+
+    def counting(self: StoryState, item: Member) -> None:
+        nonlocal added
+        added += 1
+        accumulate(self, item)
+
+    monkeypatch.setattr(StoryState, "_accumulate", counting)
+    for item in members[1:]:
+        assert story.before(item.key) is not None
+    assert added < 2 * len(members)  # made again each time: len(members)² / 2

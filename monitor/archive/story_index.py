@@ -33,7 +33,7 @@ from monitor.archive.clusters import (
     warsaw_day,
 )
 from monitor.archive.story_engine import OPEN, REACH, Engine, Outcome, Placement
-from monitor.archive.story_events import Event
+from monitor.archive.story_window import ANNOUNCED, REACHABLE, Held, spans
 from monitor.extract.dates import WARSAW
 
 CLUSTERED = ("primary", "mention")
@@ -205,7 +205,7 @@ class StoryIndex:
     def __init__(self) -> None:
         self.engine = Engine()
         self._version: int | None = None
-        self._held: _Held | None = None  # which stored stories the engine holds (see _Held)
+        self._held: Held | None = None  # which stored stories the engine holds (see Held)
         self._written: list[tuple[int, int]] = []  # (article, story) rows the last batch wrote
         self.read = 0  # stories read from the archive since this index was made (for tests and benchmarks)
 
@@ -269,7 +269,7 @@ class StoryIndex:
             )
         now = utc_iso(datetime.now(UTC))
         placed = []
-        for group, gone in _spans(members, leaving):
+        for group, gone in spans(members, leaving):
             placed.extend(self._place(conn, group, gone, now))
         return placed
 
@@ -291,7 +291,7 @@ class StoryIndex:
         held = self._held
         if outcome.released is not None and held is not None:
             released = datetime.fromisoformat(outcome.released)
-            self._held = _Held(
+            self._held = Held(
                 max(held.lo, utc_iso(released - REACH)),
                 max(held.ahead, utc_iso(released - OPEN)),
                 max(held.near, utc_iso(released - WINDOW)),
@@ -310,15 +310,15 @@ class StoryIndex:
     def _cover(self, conn: sqlite3.Connection, first: datetime) -> None:
         """Hold every stored story an article at ``first`` could join or follow (the engine reads the stories
         after it as it needs them); start again from nothing when what is held is far from there."""
-        want = _Held(utc_iso(first - REACH), utc_iso(first - OPEN), utc_iso(first - WINDOW), utc_iso(first))
+        want = Held(utc_iso(first - REACH), utc_iso(first - OPEN), utc_iso(first - WINDOW), utc_iso(first))
         held = self._held
         if held is not None and (want.hi < held.lo or want.lo > held.hi):
             self._drop()
             held = None
         if held is None:
             found = conn.execute(
-                f"SELECT id FROM stories WHERE last_seen >= ? AND first_seen <= ? AND {_REACHABLE}",
-                (want.lo, want.hi, want.near, want.ahead, _ANNOUNCED),
+                f"SELECT id FROM stories WHERE last_seen >= ? AND first_seen <= ? AND {REACHABLE}",
+                (want.lo, want.hi, want.near, want.ahead, ANNOUNCED),
             ).fetchall()
             self._held = want
         else:
@@ -326,10 +326,10 @@ class StoryIndex:
             if want.lo < held.lo or want.ahead < held.ahead or want.near < held.near:  # last seen before
                 found += conn.execute(
                     "SELECT id FROM stories WHERE last_seen >= ? AND last_seen < ? AND first_seen <= ? "
-                    f"AND {_REACHABLE}",
-                    (want.lo, held.near, held.hi, want.near, want.ahead, _ANNOUNCED),
+                    f"AND {REACHABLE}",
+                    (want.lo, held.near, held.hi, want.near, want.ahead, ANNOUNCED),
                 ).fetchall()
-            self._held = _Held(
+            self._held = Held(
                 min(want.lo, held.lo), min(want.ahead, held.ahead), min(want.near, held.near), held.hi
             )
             found += [(i,) for i in self._begun(conn, want.hi)]
@@ -348,7 +348,7 @@ class StoryIndex:
                 (held.hi, until),
             )
         ]
-        self._held = _Held(held.lo, held.ahead, held.near, until)
+        self._held = Held(held.lo, held.ahead, held.near, until)
         return found
 
     def _more(self, conn: sqlite3.Connection, until: str) -> list[tuple[Member, Placement]]:
@@ -435,53 +435,7 @@ class StoryIndex:
         horizon = utc_iso(datetime.fromisoformat(latest[0]) - REACH - REACH)
         if horizon > held.lo:
             self.engine.evict(datetime.fromisoformat(horizon))
-            self._held = _Held(horizon, max(horizon, held.ahead), max(horizon, held.near), held.hi)
-
-
-@dataclass(frozen=True)
-class _Held:
-    """Which stored stories a :class:`StoryIndex` holds (times as in a :data:`~monitor.archive.clusters.Key`):
-    every story begun at or before ``hi`` and last seen at or after ``lo``, but for stories of one article last
-    seen before ``near`` (``WINDOW`` before the earliest article it was read for), and before ``ahead`` for one
-    that announces a meeting (``OPEN`` before: open that long for the meeting's report)."""
-
-    lo: str
-    ahead: str
-    near: str
-    hi: str
-
-
-# Which stored stories an article could join or follow, given (near, ahead, the announcement's token): every
-# story of two articles or more (the caller bounds their last_seen by REACH); a story of one article while it is
-# open: WINDOW after it, or AHEAD for an announcement of a meeting (its vector holds the event's token).
-_REACHABLE = (
-    "(articles >= 2 OR last_seen >= ? OR (last_seen >= ? AND EXISTS (SELECT 1 FROM story_vectors v "
-    "WHERE v.article_id = stories.id AND instr(v.vector, ?) > 0)))"
-)
-_ANNOUNCED = json.dumps(Event(announced=True).tokens()[0]) + ":"
-
-
-def _spans(
-    members: Sequence[Member], removed: Sequence[tuple[str, int]]
-) -> list[tuple[list[Member], list[tuple[str, int]]]]:
-    """The arriving and leaving articles in groups of times within ``REACH`` of the group's first (in the order
-    of times): each group is placed against the stories of its own weeks."""
-    events = sorted(
-        [(item.key[0], 0, item) for item in members] + [(at, 1, i) for at, i in removed],
-        key=lambda event: event[:2],
-    )
-    groups: list[tuple[list[Member], list[tuple[str, int]]]] = []
-    first: datetime | None = None
-    for at, kind, thing in events:
-        moment = datetime.fromisoformat(at)
-        if first is None or moment - first > REACH:
-            groups.append(([], []))
-            first = moment
-        if kind == 0:
-            groups[-1][0].append(thing)  # type: ignore[arg-type]
-        else:
-            groups[-1][1].append((at, thing))  # type: ignore[arg-type]
-    return groups
+            self._held = Held(horizon, max(horizon, held.ahead), max(horizon, held.near), held.hi)
 
 
 def read_meta(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[int, Meta]:

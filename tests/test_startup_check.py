@@ -240,3 +240,17 @@ def test_a_record_is_written_only_once_the_files_clock_has_moved_past_its_times(
     assert integrity.record(db, "test")
     stat = db.stat()
     assert time.time_ns() >= max(stat.st_mtime_ns, stat.st_ctime_ns) + integrity.TICK_MARGIN_NS
+
+
+def test_a_new_archive_killed_before_its_first_write_is_opened_again(tmp_path, checks):
+    """kill -9 between a new archive's check (which notes the empty file sound) and its first write leaves an empty
+    file: an empty database, not a damaged one. The next writer opens it and creates the tables."""
+    db = tmp_path / "new.db"
+    db.touch()
+    if not integrity.record(db, "quick_check"):
+        pytest.skip("this filesystem's times are too coarse for a record")
+    assert integrity.unchanged(db)
+    check_writable(db)
+    with Storage(db) as storage:
+        storage.store_batch([("rp", article(), verdict())])
+    assert open_for_reading(db).conn.execute("SELECT count(*) FROM articles").fetchone() == (1,)

@@ -131,6 +131,8 @@ def header_problem(file: Path) -> str | None:
         size = file.stat().st_size
     except OSError as exc:
         return str(exc)
+    if size == 0:  # an empty database: SQLite writes the header with the first table (a writer killed before)
+        return None
     if len(head) < 100 or not head.startswith(HEADER):
         return "its header is not an SQLite header"
     page = int.from_bytes(head[16:18], "big")

@@ -35,6 +35,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[StoryIndex]:
     return CountingIndex.made
 
 
+@pytest.mark.slow  # the labelled pairs stored and rebuilt
 def test_an_old_article_reads_the_stories_of_its_own_weeks_and_lands_where_the_order_of_times_puts_it(
     tmp_path: Path, counted: list[StoryIndex]
 ) -> None:

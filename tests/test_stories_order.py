@@ -119,6 +119,7 @@ def placed_in_time(members: list, leave: frozenset[int] = frozenset()) -> Engine
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), chunk=st.integers(1, 40), leaving=st.integers(0, 15))
+@pytest.mark.slow  # many arrival orders of a few hundred articles
 def test_the_engine_places_articles_as_the_order_of_times_does_whatever_the_order_they_come_in(
     members, seed, chunk, leaving
 ):

@@ -125,6 +125,7 @@ def placed(members: list[Member], index: bool, monkeypatch: pytest.MonkeyPatch, 
     return engine
 
 
+@pytest.mark.slow  # 700 articles placed three ways, three times
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_engine_places_the_same_with_and_without_the_index(seed, monkeypatch):
     members = random_members(seed, 700, hours=1.0)

@@ -32,6 +32,13 @@ SLOW = [
 ]
 
 
+def worker(fleet: Fleet, *extra: str):  # noqa: ANN201 - a Popen
+    """A worker that extracts in its own process (``MONITOR_POOL_PROCESSES=1``): these tests are about what
+    happens to runs, leases and the archive when processes die; the extraction pool's own faults are
+    tests/test_pool.py's, and tests/test_distributed.py runs workers with their pools."""
+    return fleet.worker("-s", "MONITOR_POOL_PROCESSES=1", *extra)
+
+
 def articles(fleet: Fleet) -> int:
     return len(stored_urls(fleet.db))
 
@@ -49,7 +56,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(mirror, tmp_path):
         try:
             writer = fleet.writer()
             fleet.seed()
-            victim = fleet.worker(*SLOW)
+            victim = worker(fleet, *SLOW)
             client = redis.client()
             wait_for(
                 lambda: articles(fleet) >= 3 and client.hlen("news:leases") > 0,
@@ -61,7 +68,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(mirror, tmp_path):
             victim.wait(timeout=10)
             held = client.hlen("news:leases")  # the dead worker's requests, in its leases
             assert held > 0 and articles(fleet) < len(expected_articles(hosts))
-            survivor = fleet.worker()
+            survivor = worker(fleet)
             wait_for(lambda: finished_runs(fleet.db) == 1, 180, "the run to finish", [survivor, writer])
             back = re.findall(r"(\d+) request\(s\) of expired leases", log_of(survivor))
             assert sum(map(int, back)) == held  # every one of them back on the queue
@@ -78,7 +85,7 @@ def test_the_writer_killed_mid_run_and_restarted_loses_nothing(mirror, tmp_path)
         try:
             writer = fleet.writer("--batch", "1")
             fleet.seed()
-            workers = [fleet.worker(*SLOW), fleet.worker(*SLOW)]
+            workers = [worker(fleet, *SLOW), worker(fleet, *SLOW)]
             wait_for(lambda: articles(fleet) >= 4, 120, "articles", [writer, *workers])
             writer.send_signal(signal.SIGKILL)
             writer.wait(timeout=10)
@@ -106,7 +113,7 @@ def test_redis_restarted_mid_run_then_a_rerun_completes(mirror, tmp_path):
         try:
             writer = fleet.writer()
             fleet.seed()
-            workers = [fleet.worker(*SLOW), fleet.worker(*SLOW)]
+            workers = [worker(fleet, *SLOW), worker(fleet, *SLOW)]
             wait_for(lambda: articles(fleet) >= 4, 120, "articles", [writer, *workers])
             redis.kill()
             for proc in workers:  # they stop cleanly: one line, exit 1
@@ -117,7 +124,7 @@ def test_redis_restarted_mid_run_then_a_rerun_completes(mirror, tmp_path):
             assert writer.poll() is None
             stored_before = articles(fleet)
             fleet.seed()  # the rerun
-            workers = [fleet.worker(), fleet.worker()]
+            workers = [worker(fleet), worker(fleet)]
             wait_for(
                 lambda: finished_runs(fleet.db) >= 1 and articles(fleet) == len(expected_articles(hosts)),
                 180,
@@ -162,7 +169,7 @@ def test_redis_restarted_without_its_data_interrupts_the_run_and_a_rerun_complet
         try:
             writer = fleet.writer()
             fleet.seed()
-            workers = [fleet.worker(*SLOW), fleet.worker(*SLOW)]
+            workers = [worker(fleet, *SLOW), worker(fleet, *SLOW)]
             wait_for(lambda: articles(fleet) >= 4, 120, "articles", [writer, *workers])
             redis.kill()
             for proc in workers:
@@ -172,7 +179,7 @@ def test_redis_restarted_without_its_data_interrupts_the_run_and_a_rerun_complet
             assert [r["status"] for r in query(fleet.db, "SELECT status FROM crawl_runs")] == ["interrupted"]
             stored_before = articles(fleet)
             fleet.seed()  # the rerun: the memory the writer published again spares what was stored
-            workers = [fleet.worker(), fleet.worker()]
+            workers = [worker(fleet), worker(fleet)]
             wait_for(lambda: finished_runs(fleet.db) == 1, 180, "the rerun", [writer, *workers])
             rerun = query(fleet.db, "SELECT * FROM crawl_runs ORDER BY id")[1]
             assert rerun["status"] == "finished"

@@ -164,7 +164,8 @@ def test_kill_9_at_ten_random_moments_loses_nothing_and_accounts_for_every_run(t
     with fault_server(site(PER_ROUND, delay=DELAY), tmp_path / "server") as server:
         sources = tmp_path / "sources.toml"
         sources.write_text(outlet("slow", server.bases["slow"], feeds=["/feed.xml"], concurrency=2))
-        # The reruns fetch the same outlet 8 pages at a time: only the victims need to be slow.
+        # The reruns fetch the same outlet 8 pages at a time and extract in their own process: only the victims
+        # need to be slow, and they run with the default extraction pool.
         rerun_sources = tmp_path / "rerun.toml"
         rerun_sources.write_text(outlet("slow", server.bases["slow"], feeds=["/feed.xml"], concurrency=8))
         extra = ["-s", "MONITOR_BATCH_SIZE=3", "-s", "MONITOR_PROGRESS_INTERVAL=0.3"]
@@ -187,7 +188,11 @@ def test_kill_9_at_ten_random_moments_loses_nothing_and_accounts_for_every_run(t
             killed += victim.wait() == -signal.SIGKILL
             stored = count_rows(db) - before
             # The rerun must fetch everything: a page slowed by a loaded machine is not what this test is about.
-            rerun = crawl(db, rerun_sources, settings={"MONITOR_BATCH_SIZE": "3", "DOWNLOAD_TIMEOUT": "60"})
+            rerun = crawl(
+                db,
+                rerun_sources,
+                settings={"MONITOR_BATCH_SIZE": "3", "DOWNLOAD_TIMEOUT": "60", "MONITOR_POOL_PROCESSES": "1"},
+            )
             assert rerun.returncode == 0, rerun.stderr[-2000:]
             expected = PER_ROUND * (round_ + 1)
             assert query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(expected, expected)]

@@ -47,9 +47,10 @@ def synthetic_archive(db: Path, articles: int, workers: int, days: int = 2, run_
     return db
 
 
-def demo_db(tmp_path_factory) -> Path:
-    """The demo crawl's database (``monitor demo`` in a subprocess, ~4 s of CPU), built once per test session and
-    shared read-only: the xdist workers build it under a lock in the session's common temporary folder."""
+def demo_run(tmp_path_factory) -> tuple[Path, str, str]:
+    """The demo crawl (``monitor demo`` in a subprocess, ~4 s of CPU): its database, standard output and standard
+    error. Run once per test session and shared read-only: the xdist workers run it under a lock in the session's
+    common temporary folder and keep what it printed beside the database."""
     if "db" not in _DEMO:
         root = tmp_path_factory.getbasetemp()
         if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -62,9 +63,21 @@ def demo_db(tmp_path_factory) -> Path:
             if not (folder / "built").exists():
                 result = run([*MONITOR, "demo", "--db", str(db)])
                 assert result.returncode == 0, result.stderr
+                (folder / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+                (folder / "stderr.txt").write_text(result.stderr, encoding="utf-8")
                 (folder / "built").touch()
         _DEMO["db"] = db
-    return _DEMO["db"]
+    folder = _DEMO["db"].parent
+    return (
+        _DEMO["db"],
+        (folder / "stdout.txt").read_text(encoding="utf-8"),
+        (folder / "stderr.txt").read_text(encoding="utf-8"),
+    )
+
+
+def demo_db(tmp_path_factory) -> Path:
+    """The demo crawl's database (:func:`demo_run`), shared read-only."""
+    return demo_run(tmp_path_factory)[0]
 
 
 def demo_copy(tmp_path_factory, target: Path) -> Path:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _archive_helpers import demo_run
 from _fault_helpers import own_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,15 +30,12 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_demo_prints_summary_and_flags_the_seed_story(tmp_path):
-    db = tmp_path / "demo.db"
-    result = run([*MONITOR, "demo", "--db", str(db)])
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+def test_demo_prints_summary_and_flags_the_seed_story(tmp_path_factory):
+    db, out, err = demo_run(tmp_path_factory)  # the session's demo crawl (exit status 0 checked there)
     assert "outlet" in out and "discovered" in out and "flagged" in out
     assert "Kushner i Witkoff" in out
-    assert "Traceback" not in out + result.stderr
-    conn = sqlite3.connect(db)
+    assert "Traceback" not in out + err
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     assert conn.execute("SELECT count(*) FROM peace_talks").fetchone()[0] >= 6
 
 

@@ -46,7 +46,8 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str,
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files with slow cases run first: the workers take whole files (``--dist loadfile``), and a long file
-    handed out last would keep the run waiting for it alone. The order within each file is kept."""
+    handed out last would keep the run waiting for it alone. The order within each file is kept. ``make test``
+    passes ``--no-loadscope-reorder``: xdist would otherwise hand files out by their number of tests."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)
 

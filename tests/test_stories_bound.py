@@ -10,14 +10,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from test_stories_order import labelled_members
 
 from monitor.archive import store as store_module
-from monitor.archive.clusters import features, member
 from monitor.archive.story_engine import REACH, Engine
-from monitor.archive.story_index import StoryIndex, article_time, person_entities, utc_iso, venue_entities
+from monitor.archive.story_index import StoryIndex
 from monitor.archive.story_rebuild import rebuild
 from monitor.devtools import eval_stories
-from monitor.rules import classify, load_rules
 
 
 class CountingIndex(StoryIndex):
@@ -132,21 +131,7 @@ def test_no_story_is_open_or_followable_beyond_the_bounds_the_writer_reads_by() 
     within them, and a story of one article cannot be followed."""
     from monitor.archive.story_engine import OPEN
 
-    ruleset = load_rules()
-    members = []
-    for number, item in enumerate(eval_stories.labelled(), start=1):
-        verdict = classify(ruleset, item["title"], item["lead"], item["text"])
-        at = article_time(item["published"], None)
-        found = features(
-            at,
-            item["title"],
-            item["lead"],
-            item["text"],
-            eval_stories.entity_hits(verdict.matches),
-            venue_entities(),
-            persons=person_entities(),
-        )
-        members.append(member(number, (utc_iso(at), item["url"]), found, None))
+    members = labelled_members()
     engine = Engine()
     engine.insert(sorted(members, key=lambda m: m.key))
     assert len(engine.stories) > 50

@@ -84,6 +84,10 @@ def test_rebuild_gives_what_the_writer_built_from_a_shuffled_crawl(tmp_path):
 
 @pytest.fixture(scope="module")
 def members() -> list:
+    return labelled_members()
+
+
+def labelled_members() -> list:
     """Every article of the labelled pairs (the rules' verdicts ignored), as clustering sees it; ids by the
     labels' order."""
     ruleset = load_rules()

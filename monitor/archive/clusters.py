@@ -76,9 +76,8 @@ VENUE_PENALTY = 0.15  # both name venues, none the same
 PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, within PEOPLE_HOURS
 PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
-OBJECT_HOURS = timedelta(
-    hours=48
-)  # an article and a story about the same document: within this long of its last
+# an article and a story about the same document: within this long of the story's last article
+OBJECT_HOURS = timedelta(hours=48)
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them

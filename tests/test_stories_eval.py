@@ -32,7 +32,9 @@ def test_the_labelled_pairs_are_enough_and_consistent(articles):
     same = sum(n * (n - 1) // 2 for n in stories.values())
     assert pairs >= 300 and same >= 150  # labelled pairs, of which same-story ones
     assert all(a["title"] is not None and a["text"] and a["published"] for a in articles)
-    assert {a["id"].split("/")[0] for a in articles} == {"corpus", "sites"}  # the corpus and the mirror
+    # the corpus, the mirror and the articles written for the pairs (in the dev part only)
+    assert {a["id"].split("/")[0] for a in articles} == {"corpus", "sites", "stories"}
+    assert {a["part"] for a in articles if a["id"].startswith("stories/")} == {"dev"}
     # a part holds whole stories, and every article has a conflict
     part_of = {}
     for a in articles:

@@ -212,18 +212,28 @@ def test_an_announced_meeting(title: str, lead: str, ahead: bool) -> None:
     assert record(title, lead, None).announced is ahead
 
 
+PARTIES = {"witkoff": 1, "putin": 1}  # entity hits: the people of the meeting
+
+
 def test_a_story_of_announcements_waits_a_week_for_the_meeting_report() -> None:
-    announcement = _member(1, 8, "Putin przyjmie w przyszłym tygodniu wysłannika Witkoffa w Moskwie", "")
+    title = "Putin przyjmie w przyszłym tygodniu wysłannika Witkoffa w Moskwie"
+    start = datetime(2025, 11, 20, 8, tzinfo=UTC)
+    announcement = member(
+        1, (start.isoformat(), "1"), features(start, title, "", None, PARTIES, (), None, PARTIES)
+    )
     story = StoryState(announcement)
     assert story.announcements == 1
     assert story.open_until == announcement.features.at + clusters.AHEAD
     at = announcement.features.at + timedelta(hours=100)  # beyond the 72-hour window
-    report = features(
-        at, "Witkoff spotkał się z Putinem w Moskwie", "Wysłannik przyleciał na Kreml.", None, {}, ()
-    )
+    head = ("Witkoff spotkał się z Putinem w Moskwie", "Wysłannik przyleciał na Kreml.", None)
+    report = features(at, *head, PARTIES, (), None, PARTIES)
     statement = Features(at, {**report.vector, "#k:plan": story_events.WEIGHT}, frozenset())
     assert report.event.kind == "meeting"
     assert choose(report, [story]).story == story.id
+    # another meeting's report: no one of the announced meeting's people, or another place
+    assert choose(features(at, *head, {}, ()), [story]).story is None
+    elsewhere = ("Witkoff spotkał się z Putinem w Stambule", "Wysłannik przyleciał do Turcji.", None)
+    assert choose(features(at, *elsewhere, PARTIES, (), None, PARTIES), [story]).story is None
     assert statement.event.kind == "plan"  # only the meeting's report is awaited
     assert choose(statement, [story]).story is None
     # once the meeting is reported the story keeps the usual window

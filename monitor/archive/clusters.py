@@ -53,6 +53,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.archive.story_events import same_place
 from monitor.archive.story_features import Features as Features
 from monitor.archive.story_features import Terms as Terms
 from monitor.archive.story_features import background as background
@@ -78,9 +79,14 @@ PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
 # an article and a story about the same document: within this long of the story's last article
 OBJECT_HOURS = timedelta(hours=48)
+ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
+ANNOUNCED_DAYS = 2  # a report comes at most this many days after the day the meeting was announced for
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
+ANNOUNCES = (
+    "#a"  # the seed of an article announcing a meeting or call: the stories holding one are listed by it
+)
 
 # Below this cosine a story can neither be joined (the bonuses add at most DATE_BONUS + PEOPLE_BONUS, the words'
 # cosine is at most NORM_CAP times it, the score is rounded to 4 places) nor followed: :func:`choose` decides the
@@ -109,9 +115,33 @@ class Member:
 def member(article_id: int, key: Key, found: Features, wire: int | None = None) -> Member:
     """A :class:`Member`; its seeds are the ``SEEDS`` heaviest tokens of its vector (ordered heaviest first)."""
     words = [token for token in found.vector if not token.startswith("#")][:SEEDS]
+    event = found.event
+    documents = (f"#o:{item}" for item in sorted(event.objects))
     return Member(
-        article_id, key, found, (*words, *(f"#o:{item}" for item in sorted(found.event.objects))), wire
+        article_id, key, found, (*words, *documents, *([ANNOUNCES] if event.announced else [])), wire
     )
+
+
+class _Ahead:
+    """What a story's announcements announce: the kinds of event, the places, the days to come they name (after
+    the day each was published) and the time of the last."""
+
+    __slots__ = ("kinds", "places", "days", "last")
+
+    def __init__(self) -> None:
+        self.kinds: Counter[str | None] = Counter()
+        self.places: Counter[str] = Counter()
+        self.days: Counter[int] = Counter()
+        self.last: datetime | None = None
+
+    def add(self, found: Features) -> None:
+        event = found.event
+        self.kinds[event.kind] += 1
+        if event.place:
+            self.places[event.place] += 1
+        published = warsaw_day(found.at).toordinal()
+        self.days.update(day for day in found.dates if day > published)
+        self.last = found.at
 
 
 class StoryState:
@@ -133,6 +163,8 @@ class StoryState:
         self.objects: Counter[str] = Counter()
         self.kinds: Counter[str | None] = Counter()
         self.announcements = 0  # its articles that announce a meeting to come
+        self.ahead = _Ahead()  # what they announce
+        self.places: Counter[str] = Counter()  # where its meetings take place
         self.documents = 0.0  # the squares of the centroid's document tokens (their share of its norm)
         self.scale = 1.0  # what the cosine is multiplied by to be the words' (see _parts)
         self.seeds: Counter[str] = Counter()
@@ -168,6 +200,10 @@ class StoryState:
         self.objects.update(event.objects)
         self.kinds[event.kind] += 1
         self.announcements += event.announced
+        if event.announced:
+            self.ahead.add(item.features)
+        if event.place:
+            self.places[event.place] += 1
         if event.objects:
             self.documents = sum(centroid[f"#o:{name}"] ** 2 for name in self.objects)
         if self.documents and self.norm:
@@ -180,6 +216,7 @@ class StoryState:
         self.centroid, self.norm = {}, 0.0
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
         self.objects, self.kinds, self.announcements, self.documents = Counter(), Counter(), 0, 0.0
+        self.ahead, self.places = _Ahead(), Counter()
         self.scale = 1.0
         for item in self.members:
             self._accumulate(item)
@@ -294,15 +331,20 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
     same document."""
     same_day = days_apart = venue_conflict = False
     value = text
+    announced = bool(story.announcements) and meets_announced(article, story)
     if article.dates and story.dates:
         gap = min(abs(a - b) for a in article.dates for b in story.dates)
         same_day = gap == 0
-        days_apart = gap > DATE_APART
+        days_apart = gap > DATE_APART and not announced
         value += DATE_BONUS if same_day else 0.0
         value -= DATE_PENALTY if days_apart else 0.0
     if article.venues and story.venues and not any(venue in story.venues for venue in article.venues):
         venue_conflict = True
-        value -= VENUE_PENALTY
+    place = article.event.place
+    if place and story.places and not any(same_place(place, other) for other in story.places):
+        venue_conflict = True
+    value -= VENUE_PENALTY if venue_conflict else 0.0
+    value += ANNOUNCED_BONUS if announced else 0.0
     same_people = (
         abs(article.at - story.last) <= PEOPLE_HOURS
         and sum(person in story.people for person in article.people) >= PEOPLE_SHARED
@@ -323,6 +365,39 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
                     / story.norm
                 )
     return value, same_day, days_apart, venue_conflict, same_people, document
+
+
+def meets_announced(article: Features, story: StoryState) -> bool:
+    """Whether an article is about the meeting or call a story's announcements announce: of the same kind, within
+    ``AHEAD`` of the last announcement; at the same place (a city and its country meet: "do Szwajcarii" and
+    "w Genewie") with one of the same people, or, when either names no place, two; and on its day: a report
+    published on a day the announcements named or up to ``ANNOUNCED_DAYS`` after it, another announcement
+    naming a day within one of theirs (when they name none, any day of the week)."""
+    ahead, event = story.ahead, article.event
+    if (
+        not ahead.kinds.get(event.kind)
+        or ahead.last is None
+        or not (timedelta(0) <= article.at - ahead.last <= AHEAD)
+    ):
+        return False
+    place = event.place
+    if place and ahead.places:
+        if not any(same_place(place, other) for other in ahead.places):
+            return False
+        needed = 1
+    else:
+        needed = PEOPLE_SHARED
+    if sum(person in story.people for person in article.people) < needed:
+        return False
+    if not ahead.days:
+        return True
+    day = warsaw_day(article.at).toordinal()
+    if event.announced:
+        days = [other for other in article.dates if other > day]
+        return not days or any(abs(one - other) <= 1 for one in days for other in ahead.days)
+    return any(0 <= day - other <= ANNOUNCED_DAYS for other in ahead.days) or any(
+        other in ahead.days for other in article.dates
+    )
 
 
 def same_object(article: Features, story: StoryState) -> bool:
@@ -374,13 +449,13 @@ def choose(
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
         joinable = story.open_from <= at <= story.open_until and (
-            at - story.last <= WINDOW or article.event.kind == "meeting"
+            at - story.last <= WINDOW or meets_announced(article, story)
         )
         if not joinable and not (len(story.members) >= 2 and story.last < at <= story.follow_until):
             continue
         known = texts.get(story.id) if texts is not None else None
         text = _cosine(tokens, weights, story) if known is None else known
-        if joinable and text >= REACHABLE:
+        if joinable and (text >= REACHABLE or story.announcements):
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:
                 candidate = (-value, story.founder_key, story.id)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.archive.clusters import (
     AHEAD,
+    ANNOUNCES,
     FOLLOW_SPAN,
     REACHABLE,
     WINDOW,
@@ -247,6 +248,9 @@ class Engine:
             self._sweep(index, at)
         states = []
         texts = index.near(tuple(vector), tuple(vector.values()), REACHABLE)
+        # a story announcing a meeting is joined by its report at any cosine (clusters.meets_announced)
+        ahead = self._postings.get(ANNOUNCES, ())
+        texts.update((story_id, None) for story_id in ahead if story_id not in texts)
         for story_id in sorted(texts):
             story = self.stories[story_id]
             if at > story.last + REACH or story.founder_key >= item.key:

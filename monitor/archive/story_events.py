@@ -100,16 +100,80 @@ _KIND = {
     "plan": _DOCUMENTS,
 }
 # An event to come, and one done (folded): "ma się spotkać", "mają we wtorek rozmawiać" (a form of "mieć" and an
-# infinitive), future forms of the verbs of meeting and travelling, announcing; past forms of the same.
+# infinitive), future forms of the verbs of meeting, travelling and calling, plans and announcements; past forms
+# of the same.
 _AHEAD = re.compile(
-    r"\b(?:(?:ma|maja)(?: \w+){0,3} \w+(?:c|sc)|spotka|spotkaja|przyjmie|przyjma|poleci|poleca|leci|leca"
-    r"|przyleci|przyleca|uda|udadza|odbedzie|odbeda|rozpocznie|rozpoczna|zapowiedzi\w*|zapowiada\w*"
-    r"|w przyszlym tygodniu|najblizsz\w*|jutro|pojutrze)\b"
+    r"\b(?:(?:ma|maja)(?: \w+){0,3} \w+(?:c|sc)|bedzie|beda|spotka|spotkaja|przyjmie|przyjma"
+    r"|poleci|poleca|leci|leca|przyleci|przyleca|pojedzie|pojada|przyjedzie|przyjada|odwiedzi|odwiedza"
+    r"|uda|udadza|odbedzie|odbeda|rozpocznie|rozpoczna|rusza|ruszy|rusza|zasiada|usiada|zadzwoni|zadzwonie"
+    r"|zapowiedzi\w*|zapowiada\w*|planowan\w*|zaplanowan\w*|w przyszlym tygodniu|najblizsz\w*|jutro"
+    r"|pojutrze)\b"
 )
 _DONE = re.compile(
     r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*|przylecial\w*"
-    r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|zakonczon\w*|rozmowy byly|po rozmowach|po spotkaniu"
-    r"|po szczycie)\b"
+    r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|omowil\w*|zakonczon\w*|rozmowy byly|po rozmowach"
+    r"|po rozmowie|po spotkaniu|po szczycie|po wizycie)\b"
+)
+# Where an event takes place (folded): a city or a country named after "w", "we", "na" or "do" (an adjective
+# may stand between: "w szwajcarskiej Genewie"), as ``country/city`` or ``country``. A city meets its country
+# ("do Szwajcarii", "w Genewie"); the countries of the war itself are named only by their cities ("wojna w
+# Ukrainie" places nothing).
+_PLACES: Mapping[str, str] = {
+    "ru/moskwa": r"moskw\w*|kreml\w*",
+    "ru/petersburg": r"petersburg\w*",
+    "ru/soczi": r"soczi",
+    "ua/kijow": r"kijow\w*",
+    "ua/lwow": r"lwow\w*",
+    "us/waszyngton": r"waszyngton\w*|bial\w* dom\w*|gabinec\w* owaln\w*",
+    "us/floryda": r"miami|floryd\w*|mar a lago|palm beach",
+    "us/nowy-jork": r"now\w* jork\w*",
+    "us/alaska": r"alask\w*|alasce|anchorage",
+    "us": r"stan\w* zjednoczon\w*|usa|ameryce",
+    "ch/genewa": r"genew\w*",
+    "ch/burgenstock": r"burgenstock",
+    "ch/davos": r"davos",
+    "ch": r"szwajcari\w*",
+    "ae/abu-zabi": r"abu zabi",
+    "ae/dubaj": r"dubaj\w*",
+    "ae": r"emirat\w*|zea",
+    "sa/rijad": r"rijad\w*",
+    "sa/dzudda": r"dzudd\w*",
+    "sa": r"arabi\w* saudyjsk\w*",
+    "tr/stambul": r"stambul\w*",
+    "tr/ankara": r"ankar\w*",
+    "tr/antalya": r"antaly\w*|antali\w*",
+    "tr": r"turcj\w*",
+    "qa/doha": r"doha|dohy|dosze",
+    "qa": r"katar\w*",
+    "eg/kair": r"kair\w*",
+    "eg/szarm": r"szarm\w*",
+    "eg": r"egip\w*",
+    "il/jerozolima": r"jerozolim\w*",
+    "il/tel-awiw": r"tel awiw\w*",
+    "il": r"izrael\w*",
+    "de/berlin": r"berlin\w*",
+    "de/monachium": r"monachium",
+    "de": r"niemcz\w*|niemiec",
+    "fr/paryz": r"paryz\w*",
+    "fr": r"francj\w*",
+    "gb/londyn": r"londyn\w*",
+    "gb": r"wielk\w* brytani\w*",
+    "be/bruksela": r"bruksel\w*",
+    "it/rzym": r"rzym\w*",
+    "va": r"watykan\w*",
+    "hu/budapeszt": r"budapeszt\w*|budapeszcie",
+    "pl/warszawa": r"warszaw\w*",
+    "pl/rzeszow": r"rzeszow\w*",
+    "by/minsk": r"minsk\w*",
+    "by/homel": r"homel\w*|homlu",
+    "by": r"bialorus\w*",
+    "cn/pekin": r"pekin\w*",
+}
+_PLACE_NAMES = list(_PLACES)
+_PLACE = re.compile(
+    r"\b(?:w|we|na|do)(?: \w+(?:skiej|skim|ckiej|ckim))? (?:"
+    + "|".join(f"(?P<p{i}>{pattern})" for i, pattern in enumerate(_PLACES.values()))
+    + r")\b"
 )
 _SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
 
@@ -122,13 +186,15 @@ class Event:
     speaker: str | None = None
     objects: frozenset[str] = frozenset()
     announced: bool = False
+    place: str | None = None
 
     def tokens(self) -> list[str]:
-        """The record as vector tokens (``#k:``, ``#s:``, ``#o:``, ``#a``), in a fixed order."""
+        """The record as vector tokens (``#k:``, ``#s:``, ``#o:``, ``#a``, ``#p:``), in a fixed order."""
         found = [f"#k:{self.kind}"] if self.kind else []
         found += [f"#s:{self.speaker}"] if self.speaker else []
         found += [f"#o:{item}" for item in sorted(self.objects)]
-        return found + (["#a"] if self.announced else [])
+        found += ["#a"] if self.announced else []
+        return found + ([f"#p:{self.place}"] if self.place else [])
 
     @property
     def third_party(self) -> bool:
@@ -138,19 +204,21 @@ class Event:
 
 def from_tokens(tokens: Iterable[str]) -> Event:
     """The record whose :meth:`Event.tokens` are among ``tokens`` (an article's vector, read back)."""
-    kind = speaker = None
+    kind = speaker = place = None
     objects = []
     announced = False
     for token in tokens:
         if token == "#a":
             announced = True
+        elif token.startswith("#p:"):
+            place = token[3:]
         elif token.startswith("#k:"):
             kind = token[3:]
         elif token.startswith("#s:"):
             speaker = token[3:]
         elif token.startswith("#o:"):
             objects.append(token[3:])
-    return Event(kind, speaker, frozenset(objects), announced)
+    return Event(kind, speaker, frozenset(objects), announced, place)
 
 
 def _folded(text: str) -> str:
@@ -201,6 +269,21 @@ def announced(title: list[str], lead: list[str], body: list[str]) -> bool:
     *rozmawiali*, *zakończyły*)."""
     text = " ".join([*title, *(part[0] for part in (lead, body) if part)][: len(title) + 1])
     return bool(_AHEAD.search(text)) and not _DONE.search(text)
+
+
+def place(title: list[str], lead: list[str], body: list[str]) -> str | None:
+    """Where the event takes place: the first place (:data:`_PLACES`) the title names after "w", "na" or "do",
+    else the first the first sentence under it names (folded sentences)."""
+    for text in (" ".join(title), *[part[0] for part in (lead, body) if part][:1]):
+        match = _PLACE.search(text)
+        if match is not None:
+            return _PLACE_NAMES[int(str(match.lastgroup)[1:])]
+    return None
+
+
+def same_place(one: str, other: str) -> bool:
+    """Whether two places (:func:`place`) can be one: the same, or a city and its country."""
+    return one == other or one.split("/")[0] == other or other.split("/")[0] == one
 
 
 def objects(found_sentences: Iterable[str]) -> list[str]:
@@ -270,8 +353,9 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
     parts = [sentences(title), sentences(lead), sentences(body)]
     who = speaker(parts)
     what = kind(*parts)
-    ahead = what == "meeting" and announced(*parts)
+    ahead = what in ("meeting", "call") and announced(*parts)
+    where = place(*parts) if what in ("meeting", "exchange") else None  # a call is made from two places
     main = main_object(objects(sentence for part in parts for sentence in part))
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
-        return Event(what, who, announced=ahead)
-    return Event(what, who, frozenset({main}), ahead)
+        return Event(what, who, announced=ahead, place=where)
+    return Event(what, who, frozenset({main}), ahead, where)

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "stories" / "articles.jsonl"
 LABELS = ROOT / "fixtures" / "stories" / "labels.jsonl"
 HARD = ROOT / "fixtures" / "stories" / "hard_pairs.jsonl"
+WRITTEN = ROOT / "fixtures" / "stories" / "written.jsonl"  # articles written for the labelled pairs
 CORPUS = ROOT / "fixtures" / "corpus"
 SITES = ROOT / "fixtures" / "sites"
 TERMS_FILE = ROOT / "monitor" / "data" / "story_terms.toml"  # the packaged table, written by --write-terms
@@ -137,10 +138,12 @@ def mirror_articles(root: Path = SITES) -> list[dict[str, Any]]:
 
 def labelled(path: Path = LABELS) -> list[dict[str, Any]]:
     """The articles of the labelled pairs with their texts: corpus articles at the time their label gives (outlet
-    ``korpus``), mirror pages as the crawl extracts them; id, story, conflict, part, outlet, url, published,
+    ``korpus``), mirror pages as the crawl extracts them, the articles written for the pairs
+    (``written.jsonl``, ids ``stories/<id>``) as written; id, story, conflict, part, outlet, url, published,
     title, lead, text."""
     corpus = {f"corpus/{item['id']}": item for name in sorted(CORPUS.glob("*.jsonl")) for item in load(name)}
     mirror = {item["id"]: item for item in mirror_articles()}
+    mirror.update((f"stories/{item['id']}", item) for item in load(WRITTEN))
     found = []
     for label in load(path):
         if label["id"] in corpus:
@@ -157,7 +160,7 @@ def labelled(path: Path = LABELS) -> list[dict[str, Any]]:
         elif label["id"] in mirror:
             article = dict(mirror[label["id"]])
         else:
-            raise ValueError(f"{path}: {label['id']}: no such corpus article or mirror page")
+            raise ValueError(f"{path}: {label['id']}: no such corpus article, mirror page or written article")
         found.append({**article, **label})
     return found
 

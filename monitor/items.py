@@ -4,9 +4,13 @@ out not to be an article. The storage pipeline stores both, in batches."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from monitor.extract import Article
 from monitor.rules import Verdict
+
+if TYPE_CHECKING:  # not imported by the spider at start-up
+    from monitor.archive.derived import Derived
 
 
 @dataclass
@@ -18,6 +22,7 @@ class ArticleItem:
     verdict: Verdict | None = (
         None  # the rules' verdict when an extraction worker classified it; else the pipeline
     )
+    derived: Derived | None = None  # its wire sketch and story features, when a worker derived them
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""Item pipeline: classify each article (unless an extraction worker did), then store articles and non-article
-pages in batches.
+"""Item pipeline: classify each article and derive what the writer needs of its text (unless an extraction worker
+did both: :func:`monitor.archive.derived.derive`), then store articles and non-article pages in batches.
 
 It stores in the transaction of each batch the run's counts, so a run killed at any moment is counted exactly up to
 what it stored; the run itself is recorded by :class:`monitor.extensions.runs.RunRecorder`, through whose one
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -24,6 +24,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from monitor.archive import Storage, StorageError, StoredResult
+from monitor.archive.derived import Derived, derive
 from monitor.extensions.runs import RunRecorder, stat_key
 from monitor.extract import Article
 from monitor.items import ArticleItem, NonArticleItem
@@ -68,6 +69,7 @@ class StoragePipeline:
         self.batch_size = max(1, batch_size)
         self.ruleset: Ruleset | None = None
         self.batch: list[tuple[str, Article, Verdict]] = []
+        self.derived: list[Derived] = []  # what was derived from each article of the batch, in its order
         self.announced: list[tuple[str, str | None]] = []  # (discovered URL, announced time) of the batch
         self.pages: list[NonArticleItem] = []  # pages that are not articles, stored with the batch
         # The stats keys of batches committed but not yet added to the crawler's stats (that happens on the reactor
@@ -106,6 +108,8 @@ class StoragePipeline:
                 assert self.ruleset is not None
                 verdict = classify(self.ruleset, article.title, article.lead, article.text)
             self.batch.append((item.source, article, verdict))
+            # extracted in this process: derived here, with the text, as a worker does (the writer only writes)
+            self.derived.append(item.derived or derive(article, verdict))
             if item.key:
                 self.announced.append((item.key, item.announced))
         elif isinstance(item, NonArticleItem):
@@ -126,8 +130,8 @@ class StoragePipeline:
         """Store the batch: now, or (with the writer thread) in the thread, returning when it is written."""
         if self.recorder.storage is None or self.recorder.run_id is None or self.recorder.failure:
             return None
-        parts = (self.batch, self.announced, self.pages)
-        self.batch, self.announced, self.pages = [], [], []
+        parts = (self.batch, self.announced, self.pages, self.derived)
+        self.batch, self.announced, self.pages, self.derived = [], [], [], []
         if not self.threaded:
             try:
                 delta = self._store(self.recorder.storage, *parts)
@@ -208,6 +212,7 @@ class StoragePipeline:
         batch: list[tuple[str, Article, Verdict]],
         announced: list[tuple[str, str | None]],
         pages: list[NonArticleItem],
+        derived: Sequence[Derived] = (),
     ) -> dict[str, int]:
         """Write one batch, with the run's counts in its transaction; the stats it adds, once committed."""
         run_id = self.recorder.run_id
@@ -223,7 +228,7 @@ class StoragePipeline:
                 {page.key: (page.source, page.reason) for page in pages},
                 {page.key: page.announced for page in pages},
             )
-        storage.store_batch(batch, progress, announced)
+        storage.store_batch(batch, progress, announced, derived)
         with self.lock:
             for key, value in delta.items():
                 self.unapplied[key] = self.unapplied.get(key, 0) + value

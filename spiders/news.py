@@ -486,15 +486,15 @@ class NewsSpider(scrapy.Spider):
                     announced=response.meta.get("announced"),
                 )
             return
-        article = outcome.article
-        source = source or self.outlet_for(article.canonical_url, None)
+        source = source or self.outlet_for(outcome.article.canonical_url, None)
         if source is None:
             return
         self.count(source, "fetched")
         yield ArticleItem(
             source=source,
-            article=article,
+            article=outcome.article,
             key=response.meta.get("key"),
             announced=response.meta.get("announced"),
             verdict=outcome.verdict,
+            derived=outcome.derived,
         )

@@ -18,6 +18,7 @@ import pytest
 from _fault_helpers import ENV, crawl, outlet, own_lines, run_sources
 from conftest import ROOT, SITES, running_mirror
 
+from monitor.archive.derived import derive
 from monitor.pool.work import Page, extract, process, ruleset
 from monitor.pool.workers import COMMAND, WorkerPool, processes_setting
 
@@ -88,8 +89,14 @@ def test_a_worker_gives_what_extraction_and_the_rules_give_in_process():
         pool.close()
     here = process(page(), ruleset(None))
     assert here.article is not None and here.verdict is not None and here.verdict.flagged
-    same = [(replace(o.article, fetched_at=""), o.verdict, o.failure, o.error) for o in got if o.article]
-    assert same == [(replace(here.article, fetched_at=""), here.verdict, None, None)] * 3
+    same = [
+        (replace(o.article, fetched_at=""), o.verdict, o.derived, o.failure, o.error)
+        for o in got
+        if o.article
+    ]
+    assert same == [(replace(here.article, fetched_at=""), here.verdict, here.derived, None, None)] * 3
+    # what the writer needs of the text comes with it: the sketch, and a flagged article's story features
+    assert here.derived == derive(here.article, here.verdict) and here.derived.story is not None
     assert extract(page()).verdict is None  # in the crawl's process the pipeline classifies, as before
     assert pool.stats.pages == 3 and pool.stats.failed == 0 and pool.stats.most_in_flight == 3
 
@@ -219,6 +226,28 @@ def snapshot(db: Path) -> dict[str, object]:
         "non_articles": table(db, "SELECT url, source, reason FROM non_articles"),
         "announced": table(db, "SELECT url, at FROM announced"),
         "runs": {name: {k: row[k] for k in COUNTS} for name, row in runs.items()},
+        # what the writer derives from the texts (in the workers, or in the crawl's process without them), by URL
+        "wire copies": table(
+            db,
+            "SELECT a.url, w.url FROM articles a JOIN articles w ON w.id = a.story_id WHERE a.id != a.story_id",
+        ),
+        "sketches": table(
+            db, "SELECT a.url, s.hash FROM article_sketches s JOIN articles a ON a.id = s.article_id"
+        ),
+        "story_articles": table(
+            db,
+            "SELECT a.url, f.url, sa.at, sa.how, sa.score FROM story_articles sa "
+            "JOIN articles a ON a.id = sa.article_id JOIN articles f ON f.id = sa.story_id",
+        ),
+        "story_vectors": table(
+            db,
+            "SELECT a.url, v.vector, v.dates, v.venues FROM story_vectors v JOIN articles a ON a.id = v.article_id",
+        ),
+        "stories": table(
+            db,
+            "SELECT f.url, s.first_seen, s.last_seen, s.headline, s.outlet_names, s.articles, s.flagged, s.entities, "
+            "s.peak_day FROM stories s JOIN articles f ON f.id = s.id",
+        ),
     }
 
 
@@ -253,6 +282,7 @@ def test_a_crawl_with_workers_and_the_writer_thread_stores_the_same_rows_as_one_
     assert first.returncode in (0, 1) and second.returncode == first.returncode, second.stderr[-2000:]
     expected, got = snapshot(alone), snapshot(pooled)
     assert len(expected["articles"]) > 30 and any(row[14] == "primary" for row in expected["articles"])
+    assert expected["story_vectors"] and expected["stories"] and expected["sketches"]
     for name in expected:
         assert got[name] == expected[name], name
     log = pooled.with_suffix(".log").read_text(encoding="utf-8")

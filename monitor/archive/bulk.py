@@ -2,7 +2,7 @@
 runs, without its per-row lookups, for building archives of millions of articles (``bench/make_archive.py``).
 
 The rows are made by the same functions and statements as a crawl's (the column lists and SQL of
-:mod:`monitor.archive.store`, :func:`monitor.archive.stories.content_hash` and the wire-story sketch, run records
+:mod:`monitor.archive.rows`, :func:`monitor.archive.stories.content_hash` and the wire-story sketch, run records
 by :mod:`monitor.archive.runs`); what differs is only how they reach the file:
 
 - the file is new and nobody else reads it while it is built: no journal, no fsync, a large page cache;
@@ -29,8 +29,7 @@ from typing import Any
 from monitor.archive import integrity
 from monitor.archive import runs as runrecords
 from monitor.archive.database import open_database
-from monitor.archive.schema import FTS_HASHSIZE
-from monitor.archive.store import (
+from monitor.archive.rows import (
     _ARTICLE_COLUMNS,
     _INSERT_ARTICLE,
     _INSERT_FTS,
@@ -42,7 +41,8 @@ from monitor.archive.store import (
     fts_fold,
     refreshed_values,
 )
-from monitor.archive.stories import anchored_shingles, content_hash, sketch
+from monitor.archive.schema import FTS_HASHSIZE
+from monitor.archive.stories import content_hash, wire_sketch
 from monitor.extract import Article
 from monitor.rules import Verdict
 
@@ -81,7 +81,7 @@ class ArticleRow:
 
     def sketch(self) -> list[int]:
         """The wire-story sketch values the article keeps (``link_story``)."""
-        return sketch(anchored_shingles(self.columns["text"]))
+        return wire_sketch(self.columns["text"]).values
 
 
 def new_article(

@@ -20,8 +20,23 @@ from typing import Any
 
 from monitor.archive import runs as runrecords
 from monitor.archive.database import BUSY_TIMEOUT_MS, StorageError, _describe, _locked, now_iso, open_database
+from monitor.archive.derived import Derived, usable
+from monitor.archive.rows import (
+    _ARTICLE_COLUMNS,
+    _INSERT_ARTICLE,
+    _INSERT_FTS,
+    _INSERT_MATCH,
+    _INSERT_REVISION,
+    _REFRESHED,
+    _UPDATE_CHANGED,
+    _UPDATE_SEEN,
+    _match_rows,
+    _same,
+    fts_fold,
+    refreshed_values,
+)
 from monitor.archive.stories import content_hash, link_story
-from monitor.archive.story_index import StoryIndex
+from monitor.archive.story_index import Computed, StoryIndex
 from monitor.extract import Article
 from monitor.rules import Verdict
 
@@ -32,124 +47,6 @@ class StoredResult:
     created: bool
     changed: bool = False  # an existing article whose title, lead or body changed (a revision was recorded)
     story_id: int | None = None
-
-
-_ARTICLE_COLUMNS = (
-    "url",
-    "fetched_url",
-    "source",
-    "title",
-    "lead",
-    "text",
-    "authors",
-    "credits",
-    "published",
-    "published_source",
-    "modified",
-    "date_candidates",
-    "language",
-    "words",
-    "paywalled",
-    "relevance",
-    "score",
-    "ruleset",
-    "first_seen",
-    "last_seen",
-    "fetched_at",
-    "content_hash",
-    "story_id",
-    "changed_at",
-)
-
-
-_INSERT_ARTICLE = (
-    f"INSERT INTO articles (id, {', '.join(_ARTICLE_COLUMNS)}) "
-    f"VALUES (?, {', '.join('?' * len(_ARTICLE_COLUMNS))})"
-)
-
-
-# Columns refreshed on every re-fetch; title, lead and text only when the content hash changed.
-_REFRESHED = (
-    "fetched_url",
-    "source",
-    "authors",
-    "credits",
-    "published",
-    "published_source",
-    "modified",
-    "date_candidates",
-    "language",
-    "words",
-    "paywalled",
-    "relevance",
-    "score",
-    "ruleset",
-    "last_seen",
-    "fetched_at",
-)
-
-
-def refreshed_values(source: str, article: Article, verdict: Verdict, seen_at: str) -> list[Any]:
-    """The values of ``_REFRESHED``, in its order, for a stored or re-fetched article."""
-    return [
-        article.url,
-        source,
-        json.dumps(article.authors, ensure_ascii=False),
-        json.dumps(article.credits, ensure_ascii=False),
-        article.published,
-        article.published_source,
-        article.modified,
-        json.dumps(article.date_candidates, ensure_ascii=False),
-        article.language,
-        article.words,
-        int(article.paywalled),
-        verdict.relevance,
-        verdict.score,
-        verdict.ruleset,
-        seen_at,
-        article.fetched_at or seen_at,
-    ]
-
-
-_UPDATE_SEEN = f"UPDATE articles SET {', '.join(f'{c} = ?' for c in _REFRESHED)} WHERE id = ?"
-
-
-_UPDATE_CHANGED = (
-    f"UPDATE articles SET {', '.join(f'{c} = ?' for c in _REFRESHED)}, title = ?, lead = ?, text = ?, "
-    "content_hash = ?, changed_at = coalesce(?, changed_at), revisions = revisions + ? WHERE id = ?"
-)
-
-
-_INSERT_MATCH = (
-    'INSERT INTO matches (article_id, rule, grp, term, entity, field, start, "end", snippet) '
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-_INSERT_REVISION = (
-    "INSERT INTO article_revisions (article_id, changed_at, fields, title_before, title_after, lead_before, "
-    "lead_after, text_before, words_before, words_after, hash_before, hash_after) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-_INSERT_FTS = "INSERT INTO articles_fts (rowid, title, lead, text) VALUES (?, ?, ?, ?)"
-
-
-def fts_fold(value: str | None) -> str | None:
-    """What the FTS index receives for a text (Python twin of ``_FTS_FOLD``; both must stay identical)."""
-    return value.replace("ł", "l").replace("Ł", "L") if value else value
-
-
-def _match_rows(article_id: int, verdict: Verdict) -> list[tuple[Any, ...]]:
-    return [
-        (article_id, m.rule, m.group, m.term, m.entity, m.field, m.start, m.end, m.snippet)
-        for m in verdict.matches
-    ]
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    return " ".join((a or "").split()) == " ".join((b or "").split())
 
 
 def _source_names(sources: Iterable[Any]) -> list[str]:
@@ -190,6 +87,9 @@ class Storage:
         # (see _flush) before anything that could read them and before the batch commits.
         self._pending_fts: list[tuple[int, str | None, str | None, str | None]] = []
         self._pending_matches: list[tuple[Any, ...]] = []
+        self._computed: dict[
+            int, Computed
+        ] = {}  # story features of the batch's new articles, from their items
         self.stories = StoryIndex()
 
     def close(self) -> None:
@@ -239,7 +139,12 @@ class Storage:
             )
 
     def _upsert(
-        self, conn: sqlite3.Connection, source: str, article: Article, verdict: Verdict
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        article: Article,
+        verdict: Verdict,
+        derived: Derived | None = None,
     ) -> StoredResult:
         seen_at = now_iso()
         digest = content_hash(article.title, article.lead, article.text)
@@ -251,7 +156,10 @@ class Storage:
             article_id = (conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone())[0]
             story_id = article_id
             if self.link_stories:
-                story_id = link_story(conn, article_id, article.text, new=True)
+                sketched = derived.sketch if derived else None
+                story_id = link_story(conn, article_id, article.text, new=True, sketched=sketched)
+                if derived and derived.story:  # computed from the very title, lead and text stored here
+                    self._computed[article_id] = derived.story
             values = dict(zip(_REFRESHED, refreshed, strict=True))
             values.update(
                 url=article.canonical_url,
@@ -273,6 +181,7 @@ class Storage:
         # deletes the entries its row had, and its matches may be replaced).
         self._flush(conn)
         article_id, old_digest, old_ruleset, story_id = existing
+        self._computed.pop(article_id, None)  # stored earlier in this batch; what is stored now may differ
         if old_digest == digest:
             conn.execute(_UPDATE_SEEN, [*refreshed, article_id])
             if old_ruleset != verdict.ruleset:
@@ -324,14 +233,15 @@ class Storage:
             ],
         )
         if body_changed and self.link_stories:
+            sketched = derived.sketch if derived else None
             alone = conn.execute(
                 "SELECT count(*) FROM articles WHERE story_id = ? AND id != ?", [story_id, article_id]
             ).fetchone()[0]
             if story_id == article_id and not alone:
-                story_id = link_story(conn, article_id, article.text)
+                story_id = link_story(conn, article_id, article.text, sketched=sketched)
                 conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
             else:  # a member of a story stays in it; only its sketch follows the new text
-                link_story(conn, article_id, article.text)
+                link_story(conn, article_id, article.text, sketched=sketched)
         self._write_matches(conn, article_id, verdict, replace=True)
         return StoredResult(article_id, False, bool(fields), story_id)
 
@@ -355,23 +265,32 @@ class Storage:
         batch: Iterable[tuple[str, Article, Verdict]],
         progress: Callable[[list[StoredResult]], tuple[int, dict[str, dict[str, Any]]]] | None = None,
         announced: Iterable[tuple[str, str | None]] = (),
+        derived: Sequence[Derived | None] = (),
     ) -> list[StoredResult]:
         """Upsert articles with their verdicts in one transaction (all or nothing).
 
         ``progress``, given the batch's results, returns ``(run_id, counts per outlet)`` to write in the same
         transaction, so a run's recorded counts always match what it stored. ``announced`` pairs the URLs the
-        crawl discovered with the time their feed or sitemap gave them (see :meth:`announced`)."""
+        crawl discovered with the time their feed or sitemap gave them (see :meth:`announced`). ``derived``, item
+        by item (None or missing: computed here), what was derived from each article where it was extracted
+        (:func:`monitor.archive.derived.derive`); used when this process's code would derive the same."""
         items = list(batch)
         if not items:
             return []
+        given = [usable(found) for found in derived] + [None] * (len(items) - len(derived))
         self._pending_fts.clear()
         self._pending_matches.clear()
+        self._computed.clear()
         with self._write("write") as conn:
             self._register_sources(conn, sorted({source for source, _a, _v in items}), now_iso())
-            results = [self._upsert(conn, source, article, verdict) for source, article, verdict in items]
+            results = [
+                self._upsert(conn, source, article, verdict, found)
+                for (source, article, verdict), found in zip(items, given, strict=False)
+            ]
             self._flush(conn)
             if self.link_stories:  # flagged and mention articles join their stories (issue #17)
-                self.stories.place(conn, [result.article_id for result in results])
+                ids = [result.article_id for result in results]
+                self.stories.place(conn, ids, self._computed)
             self._write_announced(conn, announced)
             if progress is not None:
                 run_id, per_source = progress(results)

@@ -20,6 +20,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from monitor.rules.text import fold
 
@@ -175,15 +176,36 @@ def candidates(conn: sqlite3.Connection, article_id: int, values: list[int]) -> 
     return [(other, -n) for n, other in found]
 
 
-def link_story(conn: sqlite3.Connection, article_id: int, text: str | None, *, new: bool = False) -> int:
-    """Store the article's sketch and return the story it belongs to: an earlier copy's, else its own id."""
+class Sketched(NamedTuple):
+    """What linking needs of an article's own text: its sketch and how many anchored shingles it was taken from."""
+
+    values: list[int]
+    anchored: int
+
+
+def wire_sketch(text: str | None) -> Sketched:
+    """The sketch of a text (:func:`sketch` of its :func:`anchored_shingles`) and the size of that sample: a pure
+    function of the text, computed where the text is extracted when it can be (``monitor.archive.derived``)."""
     sample = anchored_shingles(text)
-    values = sketch(sample)
+    return Sketched(sketch(sample), len(sample))
+
+
+def link_story(
+    conn: sqlite3.Connection,
+    article_id: int,
+    text: str | None,
+    *,
+    new: bool = False,
+    sketched: Sketched | None = None,
+) -> int:
+    """Store the article's sketch and return the story it belongs to: an earlier copy's, else its own id.
+    ``sketched``: :func:`wire_sketch` of ``text``, when the caller has it already."""
+    values, anchored = sketched if sketched is not None else wire_sketch(text)
     if not new:
         conn.execute("DELETE FROM article_sketches WHERE article_id = ?", [article_id])
     if values:
         conn.execute(_insert_sketch_sql(len(values)), [v for value in values for v in (value, article_id)])
-    if len(sample) < MIN_ANCHORED:
+    if anchored < MIN_ANCHORED:
         return article_id
     found_ids = candidates(conn, article_id, values)
     if not found_ids:

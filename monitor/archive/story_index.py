@@ -18,7 +18,7 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from monitor.archive.clusters import (
@@ -78,6 +78,23 @@ def person_entities() -> frozenset[str]:
     except RulesError:
         return frozenset()
     return frozenset(e.id for e in ruleset.entities.values() if e.type == "person")
+
+
+def story_features(
+    at: datetime, title: str | None, lead: str | None, text: str | None, hits: Mapping[str, int]
+) -> Features:
+    """An article's features for clustering (the packaged rules' venues and people): the one computation of them,
+    by the writer (:meth:`StoryIndex.place`) or where the article was extracted (``monitor.archive.derived``)."""
+    return features(at, title, lead, text, hits, venue_entities(), persons=person_entities())
+
+
+@dataclass(frozen=True)
+class Computed:
+    """An article's features computed before it reached the writer, with the time and entity hits they were
+    computed from: the writer uses them only when its own time and hits for the article are the same."""
+
+    hits: Mapping[str, int]
+    features: Features
 
 
 def _chunks(items: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
@@ -224,10 +241,16 @@ class StoryIndex:
         self.engine = Engine()
         self._held = None
 
-    def place(self, conn: sqlite3.Connection, article_ids: Iterable[int]) -> list[Placed]:
+    def place(
+        self,
+        conn: sqlite3.Connection,
+        article_ids: Iterable[int],
+        computed: Mapping[int, Computed] | None = None,
+    ) -> list[Placed]:
         """Put each flagged or mention article that is in no story yet into one; take articles that are no longer
         flagged or mentions out of theirs; move the articles the order of times says must move. Refreshes the
-        stories that changed. A re-fetched article stays where it is."""
+        stories that changed. A re-fetched article stays where it is. ``computed``: features of articles whose
+        stored title, lead and text they were computed from (see :class:`Computed`)."""
         ids = list(dict.fromkeys(article_ids))
         if not ids:
             return []
@@ -243,21 +266,16 @@ class StoryIndex:
         if not fresh and not removed:
             return []
         hits = entity_hits(conn, [row[0] for row in fresh])  # type: ignore[misc]
-        venues = venue_entities()
         members = []
         for row in fresh:
             article_id, url, title, lead, text, published, first_seen = row[:7]
             assert isinstance(article_id, int)
             at = article_time(_text(published), _text(first_seen))
-            found = features(
-                at,
-                _text(title),
-                _text(lead),
-                _text(text),
-                hits[article_id],
-                venues,
-                persons=person_entities(),
-            )
+            given = computed.get(article_id) if computed else None
+            if given is not None and given.features.at == at and given.hits == hits[article_id]:
+                found = replace(given.features, at=at)
+            else:
+                found = story_features(at, _text(title), _text(lead), _text(text), hits[article_id])
             members.append(member(article_id, (utc_iso(at), str(url)), found, _int(row[8])))
         leaving: list[tuple[str, int]] = []
         for chunk in _chunks(removed):

@@ -2,7 +2,8 @@
 
 Kinds: ``run`` (a seed started a run: its outlets), ``seeded`` (the seed put every start request on the queue),
 ``article`` (an extracted article: the fields of :class:`monitor.extract.Article`, its outlet, the canonical URL
-discovery found it under and the time discovery announced), ``page`` (a page that is not an article), ``counts``
+discovery found it under and the time discovery announced; with a worker's verdict and derived values when its
+extraction process gave them), ``page`` (a page that is not an article), ``counts``
 (a worker's counters for a run since its last message), ``feed`` (validators of a feed read in full) and
 ``incomplete`` (a feed one of whose articles failed). Every message names its run (a seed's run id).
 
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.extract import Article
 from monitor.rules import Verdict
 from monitor.rules.model import Match
+
+if TYPE_CHECKING:  # imported when a message carries derived values: the seed never needs them
+    from monitor.archive.derived import Derived
 
 FIELD = "m"  # the one field of a stream entry
 KINDS = ("run", "seeded", "article", "page", "counts", "feed", "incomplete")
@@ -49,10 +53,17 @@ def article_message(
     key: str | None,
     announced: str | None,
     verdict: Verdict | None = None,
+    derived: Derived | None = None,
 ) -> Message:
     """An article; with the verdict a worker's extraction process gave it (what the archive stores of one:
-    relevance, score, rule-set version and matches), which the writer keeps when its rules are that version."""
-    data = {"source": source, "key": key, "announced": announced, "article": asdict(article)}
+    relevance, score, rule-set version and matches), which the writer keeps when its rules are that version, and
+    what that process derived from its text (:mod:`monitor.archive.derived`), which the writer uses when its own
+    code would derive the same."""
+    data: dict[str, Any] = {"source": source, "key": key, "announced": announced, "article": asdict(article)}
+    if derived is not None:
+        from monitor.archive.derived import to_json
+
+        data["derived"] = to_json(derived)
     if verdict is not None:
         data["verdict"] = {
             "relevance": verdict.relevance,
@@ -141,6 +152,10 @@ def decode(entry: dict[Any, Any]) -> Message:
     if kind == "article":
         body["article"] = _article(body.get("article"))
         body["verdict"] = _verdict(body.get("verdict"))
+        if body.get("derived") is not None:  # unusable values are dropped: the writer derives them itself
+            from monitor.archive.derived import from_json
+
+            body["derived"] = from_json(body["derived"])
         _text(body.get("source"), "source")
         _text(body.get("key"), "key", optional=True)
         _text(body.get("announced"), "announced", optional=True)

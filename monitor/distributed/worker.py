@@ -112,7 +112,10 @@ class RedisItems:
             verdict = getattr(
                 item, "verdict", None
             )  # classified by an extraction process (MONITOR_POOL_PROCESSES)
-            message = article_message(run, item.source, item.article, item.key, item.announced, verdict)
+            derived = getattr(item, "derived", None)
+            message = article_message(
+                run, item.source, item.article, item.key, item.announced, verdict, derived
+            )
         elif isinstance(item, NonArticleItem):
             message = page_message(run, item.source, item.key, item.reason, item.announced)
         else:

@@ -33,6 +33,7 @@ from typing import Any
 import redis
 
 from monitor.archive import Storage, StorageError, StoredResult
+from monitor.archive.derived import Derived
 from monitor.archive.memory import feed_states
 from monitor.discovery.memory import FeedState
 from monitor.distributed import memory
@@ -205,6 +206,7 @@ class Writer:
         state = self.ledger.get(run, outlets, start.data["started"] if start else None)
         state.last_message = time.monotonic()
         batch: list[tuple[str, Article, Verdict]] = []
+        derived: list[Derived | None] = []
         announced: list[tuple[str, str | None]] = []
         pages: dict[str, tuple[str, str]] = {}
         pages_announced: dict[str, str | None] = {}
@@ -217,6 +219,7 @@ class Writer:
                 if verdict is None or verdict.ruleset != self.ruleset.version:  # the writer's rules decide
                     verdict = classify(self.ruleset, article.title, article.lead, article.text)
                 batch.append((data["source"], article, verdict))
+                derived.append(data.get("derived"))
                 if data.get("key"):
                     announced.append((data["key"], data.get("announced")))
             elif message.kind == "page":
@@ -235,7 +238,7 @@ class Writer:
         if pages:
             self.storage.save_non_articles(pages, pages_announced)
         if batch:
-            self.store(state, batch, announced)
+            self.store(state, batch, announced, derived)
         elif counted:
             self.storage.record_progress(state.db_run, state.counts)
         if run in self.ledger.finished and (batch or counted):
@@ -250,7 +253,13 @@ class Writer:
             {**dict(announced), **pages_announced},
         )
 
-    def store(self, state: Run, batch: list[tuple[str, Article, Verdict]], announced: list[Any]) -> None:
+    def store(
+        self,
+        state: Run,
+        batch: list[tuple[str, Article, Verdict]],
+        announced: list[Any],
+        derived: list[Derived | None],
+    ) -> None:
         delta: dict[str, dict[str, int]] = {}
 
         def progress(results: list[StoredResult]) -> tuple[int, dict[str, dict[str, Any]]]:
@@ -260,7 +269,7 @@ class Writer:
                 delta.setdefault(outlet, {})[counter] = value
             return state.db_run, state.with_delta(delta)
 
-        self.storage.store_batch(batch, progress, announced)
+        self.storage.store_batch(batch, progress, announced, derived)
         state.add(delta)
         self.stored += len(batch)
 

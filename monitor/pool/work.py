@@ -17,10 +17,13 @@ import struct
 import sys
 import traceback
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from monitor.extract import Article, Hints, NotAnArticle, SiteHints
 from monitor.rules import Ruleset, Verdict, classify, load_rules
+
+if TYPE_CHECKING:
+    from monitor.archive.derived import Derived
 
 HEADER = struct.Struct("!I")  # the length of the pickle that follows
 
@@ -44,6 +47,7 @@ class Outcome:
 
     article: Article | None = None
     verdict: Verdict | None = None
+    derived: Derived | None = None  # what the writer needs of the article's text (monitor.archive.derived)
     not_article: str | None = None
     error: BaseException | None = None  # raised by extraction or the rules
     details: str | None = None  # the traceback of ``error`` in its worker
@@ -81,11 +85,16 @@ def extract(page: Page) -> Outcome:
 
 
 def process(page: Page, rules: Ruleset) -> Outcome:
-    """Extract and classify one page. :class:`NotAnArticle` is an outcome; any other exception is raised."""
+    """Extract and classify one page, and derive from the article what the writer needs of its text (its wire
+    sketch and story features, :func:`monitor.archive.derived.derive`): computed here, the single writer only
+    places and writes. :class:`NotAnArticle` is an outcome; any other exception is raised."""
+    from monitor.archive.derived import derive
+
     outcome = extract(page)
     if outcome.article is not None:
         article = outcome.article
         outcome.verdict = classify(rules, article.title, article.lead, article.text)
+        outcome.derived = derive(article, outcome.verdict)
     return outcome
 
 
@@ -145,7 +154,8 @@ def serve(inp: BinaryIO, out: BinaryIO) -> int:
         return 0
     try:
         rules = ruleset(pickle.loads(first))
-        import monitor.extract.core  # noqa: F401 - loaded before the first page, whose time limit it would use
+        import monitor.archive.derived  # noqa: F401 - loaded before the first page, whose time limit it would use
+        import monitor.extract.core  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - reported to the crawl
         write_frame(out, pickle.dumps(failed(exc)))
         return 1

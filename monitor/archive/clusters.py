@@ -51,9 +51,10 @@ import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from monitor.archive.story_events import same_place
+from monitor.archive.story_events import same_place, side
+from monitor.archive.story_features import DATE_RANGE
 from monitor.archive.story_features import Features as Features
 from monitor.archive.story_features import Terms as Terms
 from monitor.archive.story_features import background as background
@@ -64,6 +65,7 @@ from monitor.archive.story_features import people_in as people_in
 from monitor.archive.story_features import stems as stems
 from monitor.archive.story_features import warsaw_day as warsaw_day
 from monitor.archive.story_features import weigh as weigh
+from monitor.extract.dates import WARSAW
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 AHEAD = timedelta(days=7)  # ... a story of announcements only, a report of a meeting up to this long after
@@ -74,6 +76,7 @@ DATE_BONUS = 0.05  # both name the same day
 DATE_PENALTY = 0.30  # every day they name is more than DATE_APART days apart
 DATE_APART = 2
 VENUE_PENALTY = 0.15  # both name venues, none the same
+SIDE_PENALTY = 0.30  # a meeting at the story's place with the other side of the war (see other_side)
 PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, within PEOPLE_HOURS
 PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
@@ -81,6 +84,9 @@ PEOPLE_HOURS = timedelta(hours=24)
 OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
 ANNOUNCED_DAYS = 2  # a report comes at most this many days after the day the meeting was announced for
+# the longest a story of announcements stays open: to the end of the ANNOUNCED_DAYS-th day after the furthest day
+# an announcement can name (DATE_RANGE days after it)
+AHEAD_LONGEST = max(AHEAD, timedelta(days=DATE_RANGE + ANNOUNCED_DAYS + 2))
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
@@ -126,11 +132,13 @@ class _Ahead:
     """What a story's announcements announce: the kinds of event, the places, the days to come they name (after
     the day each was published) and the time of the last."""
 
-    __slots__ = ("kinds", "places", "days", "last")
+    __slots__ = ("kinds", "places", "parties", "people", "days", "last")
 
     def __init__(self) -> None:
         self.kinds: Counter[str | None] = Counter()
         self.places: Counter[str] = Counter()
+        self.parties: Counter[str] = Counter()
+        self.people: Counter[str] = Counter()
         self.days: Counter[int] = Counter()
         self.last: datetime | None = None
 
@@ -139,9 +147,21 @@ class _Ahead:
         self.kinds[event.kind] += 1
         if event.place:
             self.places[event.place] += 1
+        self.parties.update(event.parties)
+        self.people.update(found.people)
         published = warsaw_day(found.at).toordinal()
         self.days.update(day for day in found.dates if day > published)
         self.last = found.at
+
+    def until(self) -> datetime | None:
+        """Until when a report of what they announce may come: ``AHEAD`` after the last, or to the end of the
+        ``ANNOUNCED_DAYS``-th day after the latest day they name, whichever is later."""
+        if self.last is None:
+            return None
+        if not self.days:
+            return self.last + AHEAD
+        end = date.fromordinal(max(self.days) + ANNOUNCED_DAYS + 1)
+        return max(self.last + AHEAD, datetime(end.year, end.month, end.day, tzinfo=WARSAW))
 
 
 class StoryState:
@@ -165,6 +185,7 @@ class StoryState:
         self.announcements = 0  # its articles that announce a meeting to come
         self.ahead = _Ahead()  # what they announce
         self.places: Counter[str] = Counter()  # where its meetings take place
+        self.sides: Counter[str] = Counter()  # the sides of the war (ru, ua) of its people
         self.documents = 0.0  # the squares of the centroid's document tokens (their share of its norm)
         self.scale = 1.0  # what the cosine is multiplied by to be the words' (see _parts)
         self.seeds: Counter[str] = Counter()
@@ -182,8 +203,8 @@ class StoryState:
     def _ends(self) -> None:
         self.first, self.last = self.members[0].features.at, self.members[-1].features.at
         self.founder_key = self._keys[0]
-        ahead = self.announcements == len(self.members)
-        self.open_from, self.open_until = self.first - WINDOW, self.last + (AHEAD if ahead else WINDOW)
+        until = self.ahead.until() if self.announcements == len(self.members) else None
+        self.open_from, self.open_until = self.first - WINDOW, until or self.last + WINDOW
         self.follow_until = self.last + FOLLOW_SPAN
 
     def _accumulate(self, item: Member) -> None:
@@ -204,6 +225,7 @@ class StoryState:
             self.ahead.add(item.features)
         if event.place:
             self.places[event.place] += 1
+        self.sides.update(found for person in item.features.people if (found := side(person)))
         if event.objects:
             self.documents = sum(centroid[f"#o:{name}"] ** 2 for name in self.objects)
         if self.documents and self.norm:
@@ -216,7 +238,7 @@ class StoryState:
         self.centroid, self.norm = {}, 0.0
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
         self.objects, self.kinds, self.announcements, self.documents = Counter(), Counter(), 0, 0.0
-        self.ahead, self.places = _Ahead(), Counter()
+        self.ahead, self.places, self.sides = _Ahead(), Counter(), Counter()
         self.scale = 1.0
         for item in self.members:
             self._accumulate(item)
@@ -344,6 +366,7 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
     if place and story.places and not any(same_place(place, other) for other in story.places):
         venue_conflict = True
     value -= VENUE_PENALTY if venue_conflict else 0.0
+    value -= SIDE_PENALTY if other_side(article, story) else 0.0
     value += ANNOUNCED_BONUS if announced else 0.0
     same_people = (
         abs(article.at - story.last) <= PEOPLE_HOURS
@@ -367,18 +390,34 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
     return value, same_day, days_apart, venue_conflict, same_people, document
 
 
+def other_side(article: Features, story: StoryState) -> bool:
+    """Whether an article reports a meeting at a place of the story's meetings with the other side of the war:
+    the side its head names first (the Ukrainians with Rubio in Riyadh) is none of the sides of the story's
+    people (Ławrow and Uszakow there the day before)."""
+    event = article.event
+    return bool(
+        event.kind == "meeting"
+        and event.party
+        and event.place
+        and story.sides
+        and story.places.get(event.place)
+        and event.party not in story.sides
+    )
+
+
 def meets_announced(article: Features, story: StoryState) -> bool:
-    """Whether an article is about the meeting or call a story's announcements announce: of the same kind, within
-    ``AHEAD`` of the last announcement; at the same place (a city and its country meet: "do Szwajcarii" and
-    "w Genewie") with one of the same people, or, when either names no place, two; and on its day: a report
-    published on a day the announcements named or up to ``ANNOUNCED_DAYS`` after it, another announcement
-    naming a day within one of theirs (when they name none, any day of the week)."""
+    """Whether an article is about the meeting, call or exchange a story's announcements announce: of the same
+    kind; of the same sides of the war (the first the article's head names is one theirs name: the Americans
+    with the Russians in Riyadh are not the Americans with the Ukrainians there the next day); at the same
+    place (a city meets its country: "do Szwajcarii" and "w Genewie") with one of the same people, or, when
+    either names no place, two (an exchange needs none: its parties are the sides); and at its time: a report
+    published on a day they named or up to ``ANNOUNCED_DAYS`` after it, another announcement naming a day
+    within one of theirs; when they name no day, within ``AHEAD`` of the last announcement."""
     ahead, event = story.ahead, article.event
-    if (
-        not ahead.kinds.get(event.kind)
-        or ahead.last is None
-        or not (timedelta(0) <= article.at - ahead.last <= AHEAD)
-    ):
+    if not ahead.kinds.get(event.kind) or ahead.last is None or article.at < ahead.last:
+        return False
+    sides = ahead.parties.keys() | {found for person in ahead.people if (found := side(person))}
+    if event.party is not None and sides and event.party not in sides:
         return False
     place = event.place
     if place and ahead.places:
@@ -387,10 +426,12 @@ def meets_announced(article: Features, story: StoryState) -> bool:
         needed = 1
     else:
         needed = PEOPLE_SHARED
-    if sum(person in story.people for person in article.people) < needed:
+    if event.kind == "exchange":
+        needed = 0
+    if needed and sum(person in ahead.people for person in article.people) < needed:
         return False
     if not ahead.days:
-        return True
+        return article.at - ahead.last <= AHEAD
     day = warsaw_day(article.at).toordinal()
     if event.announced:
         days = [other for other in article.dates if other > day]

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.archive.clusters import (
-    AHEAD,
+    AHEAD_LONGEST,
     ANNOUNCES,
     FOLLOW_SPAN,
     REACHABLE,
@@ -42,8 +42,8 @@ from monitor.archive.clusters import (
 if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
 
-# The longest a story is open after its last article (AHEAD: a story of announcements of a meeting).
-OPEN = max(WINDOW, AHEAD)
+# The longest a story is open after its last article (a story of announcements of a meeting).
+OPEN = max(WINDOW, AHEAD_LONGEST)
 REACH = max(OPEN, FOLLOW_SPAN)  # a story can be joined or followed until this long after its last article
 _END = "\uffff"  # after every time and URL of a Key
 More = Callable[[str], Iterable[tuple["Member", "Placement"]]]  # the stored stories begun by a time, not held

@@ -91,7 +91,9 @@ _ADDRESSEE = ("owi", "emu")
 KINDS = ("call", "exchange", "meeting", "plan")
 _KIND = {
     "call": re.compile(r"\b(?:telefon\w*|zadzwon\w*|dzwoni\w*|rozmow\w* telefoniczn\w*)\b"),
-    "exchange": re.compile(r"\bwymian\w*\b"),
+    "exchange": re.compile(
+        r"\b(?:wymian\w*|wymieni\w*(?: (?!sie\b)\w+){0,2} (?:jenc\w*|wiezn\w*|cial\w*))\b"
+    ),
     "meeting": re.compile(
         r"\b(?:spotka\w*|spotkal\w*|rozmow\w*|rozmawia\w*|negocjac\w*|negocjuj\w*|runda|rundy|rundzie|tura|tury"
         r"|turze|szczyt\w*|wizyt\w*|lec\w*|leci|polec\w*|przylecial\w*|przyleci\w*|przyjal\w*"
@@ -105,7 +107,7 @@ _KIND = {
 _AHEAD = re.compile(
     r"\b(?:(?:ma|maja)(?: \w+){0,3} \w+(?:c|sc)|bedzie|beda|spotka|spotkaja|przyjmie|przyjma"
     r"|poleci|poleca|leci|leca|przyleci|przyleca|pojedzie|pojada|przyjedzie|przyjada|odwiedzi|odwiedza"
-    r"|uda|udadza|odbedzie|odbeda|rozpocznie|rozpoczna|rusza|ruszy|rusza|zasiada|usiada|zadzwoni|zadzwonie"
+    r"|uda|udadza|wymieni|wymienia|odbedzie|odbeda|rozpocznie|rozpoczna|rusza|ruszy|rusza|zasiada|usiada|zadzwoni|zadzwonie"
     r"|zapowiedzi\w*|zapowiada\w*|planowan\w*|zaplanowan\w*|w przyszlym tygodniu|najblizsz\w*|jutro"
     r"|pojutrze)\b"
 )
@@ -187,6 +189,8 @@ class Event:
     objects: frozenset[str] = frozenset()
     announced: bool = False
     place: str | None = None
+    party: str | None = None  # the first party of the talks (PARTIES but the mediator) its head names
+    parties: frozenset[str] = frozenset()  # every such party its head names
 
     def tokens(self) -> list[str]:
         """The record as vector tokens (``#k:``, ``#s:``, ``#o:``, ``#a``, ``#p:``), in a fixed order."""
@@ -194,7 +198,9 @@ class Event:
         found += [f"#s:{self.speaker}"] if self.speaker else []
         found += [f"#o:{item}" for item in sorted(self.objects)]
         found += ["#a"] if self.announced else []
-        return found + ([f"#p:{self.place}"] if self.place else [])
+        found += [f"#p:{self.place}"] if self.place else []
+        found += [f"#f:{self.party}"] if self.party else []
+        return found + [f"#h:{item}" for item in sorted(self.parties)]
 
     @property
     def third_party(self) -> bool:
@@ -204,21 +210,25 @@ class Event:
 
 def from_tokens(tokens: Iterable[str]) -> Event:
     """The record whose :meth:`Event.tokens` are among ``tokens`` (an article's vector, read back)."""
-    kind = speaker = place = None
-    objects = []
+    kind = speaker = place = party = None
+    objects, parties = [], []
     announced = False
     for token in tokens:
         if token == "#a":
             announced = True
         elif token.startswith("#p:"):
             place = token[3:]
+        elif token.startswith("#f:"):
+            party = token[3:]
+        elif token.startswith("#h:"):
+            parties.append(token[3:])
         elif token.startswith("#k:"):
             kind = token[3:]
         elif token.startswith("#s:"):
             speaker = token[3:]
         elif token.startswith("#o:"):
             objects.append(token[3:])
-    return Event(kind, speaker, frozenset(objects), announced, place)
+    return Event(kind, speaker, frozenset(objects), announced, place, party, frozenset(parties))
 
 
 def _folded(text: str) -> str:
@@ -279,6 +289,28 @@ def place(title: list[str], lead: list[str], body: list[str]) -> str | None:
         if match is not None:
             return _PLACE_NAMES[int(str(match.lastgroup)[1:])]
     return None
+
+
+SIDES = frozenset({"ru", "ua"})  # the parties of the talks that are not the mediator
+
+
+def parties(title: list[str], lead: list[str], body: list[str]) -> tuple[str | None, frozenset[str]]:
+    """The sides of the war (:data:`SIDES`) the head names — the title and the first sentence under it: the first
+    the title names (else that sentence), and all of them (*Witkoff uda się do Moskwy*: ``ru``)."""
+    head = [" ".join(title), *[part[0] for part in (lead, body) if part][:1]]
+    first: str | None = None
+    named: set[str] = set()
+    for text in head:
+        found = [match.lastgroup for match in _ACTOR.finditer(text) if match.lastgroup in SIDES]
+        first = first or (found[0] if found else None)
+        named.update(str(side) for side in found)
+    return first, frozenset(named)
+
+
+def side(name: str) -> str | None:
+    """The side of the war (:data:`SIDES`) of an actor named by an entity id (``lawrow``: ``ru``), else None."""
+    match = _ACTOR.fullmatch(name.replace("_", " "))
+    return match.lastgroup if match is not None and match.lastgroup in SIDES else None
 
 
 def same_place(one: str, other: str) -> bool:
@@ -353,9 +385,10 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
     parts = [sentences(title), sentences(lead), sentences(body)]
     who = speaker(parts)
     what = kind(*parts)
-    ahead = what in ("meeting", "call") and announced(*parts)
+    ahead = what in ("meeting", "call", "exchange") and announced(*parts)
     where = place(*parts) if what in ("meeting", "exchange") else None  # a call is made from two places
+    first, sides = parties(*parts) if what in ("meeting", "call", "exchange") else (None, frozenset())
     main = main_object(objects(sentence for part in parts for sentence in part))
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
-        return Event(what, who, announced=ahead, place=where)
-    return Event(what, who, frozenset({main}), ahead, where)
+        return Event(what, who, announced=ahead, place=where, party=first, parties=sides)
+    return Event(what, who, frozenset({main}), ahead, where, first, sides)

@@ -42,6 +42,11 @@ BILLION_LAUGHS = (
 )
 
 # outlet → (routes besides the feed and the plain article, the feed's article paths, other feeds / sitemaps)
+# The crawl's DOWNLOAD_TIMEOUT, in seconds: well over what a healthy page takes on a loaded 2-core machine (CI
+# once saw a page that resets mid-body outlast a 2 s timeout). The slow routes answer after SLOW seconds, far beyond
+# all three attempts (3 x 5 s and the back-off), so no late answer can land within the crawl's retries.
+TIMEOUT = 5
+SLOW = 60
 SITES: dict[str, dict[str, Any]] = {
     "burst5xx": {
         "routes": {
@@ -56,7 +61,7 @@ SITES: dict[str, dict[str, Any]] = {
         },
         "links": ["/a/limited.html"],
     },
-    "timeout": {"routes": {"/a/slow.html": {**page("Powoli"), "delay": 15}}, "links": ["/a/slow.html"]},
+    "timeout": {"routes": {"/a/slow.html": {**page("Powoli"), "delay": SLOW}}, "links": ["/a/slow.html"]},
     "reset": {"routes": {"/a/reset.html": {**page("Zerwane"), "fault": "reset"}}, "links": ["/a/reset.html"]},
     "truncgzip": {
         "routes": {"/a/half.html": {**page("Pół gzipa"), "fault": "truncated-gzip"}},
@@ -148,7 +153,7 @@ SITES: dict[str, dict[str, Any]] = {
     },
     "robots5xx": {"routes": {"/robots.txt": {"status": 503}}, "links": []},
     "robotstimeout": {
-        "routes": {"/robots.txt": {"delay": 15, "body": "", "content_type": "text/plain"}},
+        "routes": {"/robots.txt": {"delay": SLOW, "body": "", "content_type": "text/plain"}},
         "links": [],
     },
     "robots404": {"routes": {}, "links": []},
@@ -240,7 +245,7 @@ def main_crawl(tmp_path_factory):
             sources,
             settings={
                 "RETRY_TIMES": "2",
-                "DOWNLOAD_TIMEOUT": "2",
+                "DOWNLOAD_TIMEOUT": str(TIMEOUT),
                 "MONITOR_MAX_BACKOFF": "1",
             },
             timeout=300,
@@ -336,11 +341,15 @@ def test_429_with_retry_after_slows_the_host_and_the_page_is_stored(main_crawl):
 @pytest.mark.parametrize(
     ("name", "fault", "reason"),
     [
-        ("timeout", "read timeout (the server answers after 15 s; DOWNLOAD_TIMEOUT 2 s)", "TimeoutError"),
+        (
+            "timeout",
+            f"read timeout (the server answers after {SLOW} s; DOWNLOAD_TIMEOUT {TIMEOUT} s)",
+            "TimeoutError",
+        ),
         ("reset", "connection reset mid-body", "data loss"),
         ("truncgzip", "gzip body cut in half", "truncated gzip body"),
         ("shortbody", "body shorter than its Content-Length", "data loss"),
-        ("endless", "a chunked body that never ends", "took longer than 2.0 seconds"),
+        ("endless", "a chunked body that never ends", f"took longer than {TIMEOUT:.1f} seconds"),
     ],
 )
 def test_a_broken_transfer_is_one_failure_with_its_reason(main_crawl, name, fault, reason):

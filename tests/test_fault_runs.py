@@ -77,12 +77,21 @@ def wait_for_run(db: Path, after: int, proc: subprocess.Popen, timeout: float = 
 
 @pytest.mark.slow
 def test_two_crawls_at_once_one_runs_the_others_say_who_holds_the_lock(tmp_path):
-    with fault_server(site(12, delay=2.0), tmp_path / "server") as server:
+    # The first crawl's feed is held until the two others have ended, however slow the machine: the lock is
+    # certainly held all the while they run. Its read timeout outlasts the hold.
+    release = tmp_path / "release"
+    spec = site(12)
+    spec["sites"]["slow"]["routes"]["/feed.xml"]["hold"] = str(release)
+    with fault_server(spec, tmp_path / "server") as server:
         sources = tmp_path / "sources.toml"
         sources.write_text(outlet("slow", server.bases["slow"], feeds=["/feed.xml"], concurrency=1))
         db = tmp_path / "m.db"
         first = subprocess.Popen(
-            [*_monitor_crawl(db, sources)], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [*_monitor_crawl(db, sources, "-s", "DOWNLOAD_TIMEOUT=600")],
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         pid = wait_for_lock(db.with_suffix(".lock"), first)
         beside = [
@@ -106,6 +115,7 @@ def test_two_crawls_at_once_one_runs_the_others_say_who_holds_the_lock(tmp_path)
         ]
         scrapy, second = (subprocess.CompletedProcess(p.args, p.wait(120), *p.communicate()) for p in beside)
         assert first.poll() is None, "the first crawl must still be running"
+        release.touch()
         out, err = first.communicate(timeout=120)
         requests = [r["path"] for r in server.requests() if r["path"].startswith("/a/")]
     assert first.returncode == 0, err

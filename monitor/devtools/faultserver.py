@@ -14,6 +14,8 @@ A spec is ``{"sites": {NAME: {"routes": {PATH: ROUTE}}}}``; a route is a JSON ob
   ``generate`` (``{"kind": "nested" | "table" | "attribute" | "sitemap" | "articles", ...}``, see :func:`generate`);
 - ``etag: true``: an ETag, and 304 to a request that sends it back;
 - ``delay``: seconds before the answer (a read timeout);
+- ``hold``: a file path: no answer until that file exists (at most 10 minutes), so a test decides when a
+  crawl can go on;
 - ``fault``: how the answer goes wrong: ``reset`` (half the body, then a TCP reset), ``truncate`` (a
   Content-Length the body never reaches), ``endless`` (a chunked body that never ends), ``truncated-gzip`` (a gzip
   body cut in half), ``gzip-bomb`` / ``deflate-bomb`` / ``br-bomb`` / ``zstd-bomb`` (``expands_to`` bytes of
@@ -186,6 +188,12 @@ class Spec:
         return text
 
 
+def _wait_for(path: Path, limit: float = 600.0) -> None:
+    deadline = time.monotonic() + limit
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _body(spec: Spec, site: str, route: dict[str, Any], path: str) -> bytes:
     if "file" in route:
         return Path(route["file"]).read_bytes()
@@ -223,6 +231,8 @@ def handler(
                 return
             if route.get("delay"):
                 time.sleep(float(route["delay"]))
+            if route.get("hold"):
+                _wait_for(Path(route["hold"]))
             statuses = route.get("statuses") or [route.get("status", 200)]
             status = int(statuses[min(hit, len(statuses) - 1)])
             headers = {"Content-Type": route.get("content_type", "text/html; charset=utf-8")}

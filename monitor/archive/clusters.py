@@ -83,6 +83,8 @@ PEOPLE_HOURS = timedelta(hours=24)
 # an article and a story about the same document: within this long of the story's last article
 OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
+# what may be announced, and reported as the same event: a "rozmowa" announced may be held as a phone call
+FAMILY: dict[str | None, str] = {"meeting": "talks", "call": "talks", "exchange": "exchange"}
 ANNOUNCED_DAYS = 2  # a report comes at most this many days after the day the meeting was announced for
 # the longest a story of announcements stays open: to the end of the ANNOUNCED_DAYS-th day after the furthest day
 # an announcement can name (DATE_RANGE days after it)
@@ -144,7 +146,7 @@ class _Ahead:
 
     def add(self, found: Features) -> None:
         event = found.event
-        self.kinds[event.kind] += 1
+        self.kinds[FAMILY.get(event.kind)] += 1
         if event.place:
             self.places[event.place] += 1
         self.parties.update(event.parties)
@@ -414,7 +416,7 @@ def meets_announced(article: Features, story: StoryState) -> bool:
     published on a day they named or up to ``ANNOUNCED_DAYS`` after it, another announcement naming a day
     within one of theirs; when they name no day, within ``AHEAD`` of the last announcement."""
     ahead, event = story.ahead, article.event
-    if not ahead.kinds.get(event.kind) or ahead.last is None or article.at < ahead.last:
+    if not ahead.kinds.get(FAMILY.get(event.kind)) or ahead.last is None or article.at < ahead.last:
         return False
     sides = ahead.parties.keys() | {found for person in ahead.people if (found := side(person))}
     if event.party is not None and sides and event.party not in sides:

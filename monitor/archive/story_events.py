@@ -96,7 +96,8 @@ _KIND = {
     ),
     "meeting": re.compile(
         r"\b(?:spotka\w*|spotkal\w*|rozmow\w*|rozmawia\w*|negocjac\w*|negocjuj\w*|runda|rundy|rundzie|tura|tury"
-        r"|turze|szczyt\w*|wizyt\w*|lec\w*|leci|polec\w*|przylecial\w*|przyleci\w*|przyjal\w*"
+        r"|turze|szczyt\w*|wizyt\w*|lec\w*|leci|polec\w*|przylecial\w*|przyleci\w*|przyjal\w*|porozmawia\w*"
+        r"|przyjedzie|przyjada|przyjechal\w*|odwiedz\w*|wyleci\w*|wylecial\w*|ud\w* sie do"
         r"|przyjmie|przyjm\w*|konsultacj\w*|na kremlu)\b"
     ),
     "plan": _DOCUMENTS,
@@ -107,14 +108,17 @@ _KIND = {
 _AHEAD = re.compile(
     r"\b(?:(?:ma|maja)(?: \w+){0,3} \w+(?:c|sc)|bedzie|beda|spotka|spotkaja|przyjmie|przyjma"
     r"|poleci|poleca|leci|leca|przyleci|przyleca|pojedzie|pojada|przyjedzie|przyjada|odwiedzi|odwiedza"
-    r"|uda|udadza|wymieni|wymienia|odbedzie|odbeda|rozpocznie|rozpoczna|rusza|ruszy|rusza|zasiada|usiada|zadzwoni|zadzwonie"
+    r"|uda|udadza|wymieni|wymienia|odbedzie|odbeda|rozpocznie|rozpoczna|rusza|ruszy|zasiada|usiada|zadzwoni"
+    r"|zadzwonie|porozmawia|porozmawiaja|omowia|wyleci|wyleca|dotrze|dotra|przeprowadzi|przeprowadza|wezmie"
+    r"|wezma|zobacza|zbierze|zbiora|wylecial\w*|wyruszyl\w*|udal\w* sie"
     r"|zapowiedzi\w*|zapowiada\w*|planowan\w*|zaplanowan\w*|w przyszlym tygodniu|najblizsz\w*|jutro"
     r"|pojutrze)\b"
 )
 _DONE = re.compile(
     r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*|przylecial\w*"
     r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|omowil\w*|zakonczon\w*|rozmowy byly|po rozmowach"
-    r"|po rozmowie|po spotkaniu|po szczycie|po wizycie)\b"
+    r"|po rozmowie|po spotkaniu|po szczycie|po wizycie|porozmawial\w*|rozpoczel\w*|rozpoczal\w*|rozpoczely"
+    r"|rozpoczeto|przybyl\w*|doszlo|przeprowadzil\w*|trwaja|odbywa\w*)\b"
 )
 # Where an event takes place (folded): a city or a country named after "w", "we", "na" or "do" (an adjective
 # may stand between: "w szwajcarskiej Genewie"), as ``country/city`` or ``country``. A city meets its country

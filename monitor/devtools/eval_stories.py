@@ -5,9 +5,10 @@ Two sets:
 
 - the **original set** (``articles.jsonl``): 33 articles written for the clustering, in 10 stories; its
   thresholds were set on it;
-- the **labelled pairs** (``labels.jsonl``): the articles of the rules' labelled corpus (``fixtures/corpus``) and
-  the demo mirror's pages (``fixtures/sites``), each with the story it reports and, for the corpus, the time of
-  that story's event; ``part`` sets a held-out part aside (whole stories, two periods), not tuned on.
+- the **labelled pairs** (``labels.jsonl``): the articles of the rules' labelled corpus (``fixtures/corpus``),
+  the demo mirror's pages (``fixtures/sites``) and articles written for the pairs (``written.jsonl``: meetings
+  announced and reported, and their hard negatives), each with the story it reports and, for the corpus, the
+  time of that story's event; ``part`` sets a held-out part aside (whole stories, two periods), not tuned on.
   ``hard_pairs.jsonl`` lists the hard cases with the reason for each label.
 
 The articles go through the real rules and :meth:`monitor.archive.Storage.store_batch` (the crawl's own

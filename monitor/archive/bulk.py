@@ -73,8 +73,7 @@ class ArticleRow:
         return (self.id, *(self.columns[c] for c in _ARTICLE_COLUMNS), self.revisions)
 
     def fts(self) -> tuple[int, str | None, str | None, str | None]:
-        c = self.columns
-        return (self.id, fts_fold(c["title"]), fts_fold(c["lead"]), fts_fold(c["text"]))
+        return fts_row(self.values())
 
     def matches(self) -> list[tuple[Any, ...]]:
         return _match_rows(self.id, self.verdict)
@@ -82,6 +81,17 @@ class ArticleRow:
     def sketch(self) -> list[int]:
         """The wire-story sketch values the article keeps (``link_story``)."""
         return wire_sketch(self.columns["text"]).values
+
+
+_TITLE = 1 + _ARTICLE_COLUMNS.index("title")  # where title, lead and text are in ArticleRow.values()
+assert _ARTICLE_COLUMNS[_TITLE - 1 : _TITLE + 2] == ("title", "lead", "text")
+
+
+def fts_row(values: tuple[Any, ...]) -> tuple[int, str | None, str | None, str | None]:
+    """The full-text row of an article's ``articles`` row (:meth:`ArticleRow.values`): made by the writer from the
+    row it writes anyway, so the text crosses from the process that made it once."""
+    title, lead, text = values[_TITLE : _TITLE + 3]
+    return (values[0], fts_fold(title), fts_fold(lead), fts_fold(text))
 
 
 def new_article(
@@ -205,7 +215,6 @@ class RunRows:
     crawl_run: tuple[Any, ...]
     run_sources: list[tuple[Any, ...]]
     articles: list[tuple[Any, ...]] = field(default_factory=list)
-    fts: list[tuple[Any, ...]] = field(default_factory=list)
     matches: list[tuple[Any, ...]] = field(default_factory=list)
     sketches: list[tuple[int, int]] = field(default_factory=list)
     revisions: list[tuple[Any, ...]] = field(default_factory=list)
@@ -215,7 +224,6 @@ class RunRows:
     def add(self, row: ArticleRow, sketch_values: list[int] | None = None) -> None:
         """A new article; ``sketch_values`` when the caller knows them (else they are computed)."""
         self.articles.append(row.values())
-        self.fts.append(row.fts())
         self.matches.extend(row.matches())
         values = row.sketch() if sketch_values is None else sketch_values
         self.sketches.extend((value, row.id) for value in values)
@@ -252,6 +260,7 @@ class BulkWriter:
             "synchronous = OFF",
             f"cache_size = -{BULK_CACHE_KIB}",
             "temp_store = FILE",
+            "threads = 2",  # sorting the sketches in and building their index at the end: in two threads
         ):
             self.conn.execute(f"PRAGMA {pragma}")
         self.conn.execute(
@@ -309,7 +318,7 @@ class BulkWriter:
             run.non_articles,
         )
         conn.executemany(_INSERT_NEW, run.articles)
-        conn.executemany(_INSERT_FTS, run.fts)
+        conn.executemany(_INSERT_FTS, map(fts_row, run.articles))
         conn.executemany(_INSERT_MATCH, run.matches)
         conn.executemany("INSERT INTO temp.staged_sketches (hash, article_id) VALUES (?, ?)", run.sketches)
         conn.executemany(_INSERT_REVISION, run.revisions)

@@ -22,6 +22,10 @@ from typing import Any
 import simplemma
 from simplemma.strategies import DefaultStrategy
 from simplemma.strategies.dictionaries import TrieDictionaryFactory
+from simplemma.strategies.dictionaries.trie_dictionary_factory import (
+    BytesTrie,
+    TrieWrapDict,
+)  # marisa-trie's, if installed
 
 from monitor.archive.story_events import DOCUMENT_WEIGHT, WEIGHT, Event, from_tokens, record
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
@@ -93,7 +97,17 @@ def lemma(word: str) -> str:
 class _AtomicTrieFactory(TrieDictionaryFactory):
     """simplemma's trie dictionaries, cached on disk, written to a temporary file first and renamed into place:
     two processes building the cache at once (a rebuild's workers, parallel tests) never read a half-written
-    file."""
+    file. A cached trie is mapped from its file, not read into memory (21 MB for Polish): the pages lookups touch
+    are shared by the processes that lemmatise (a crawl's extraction workers each derive story features)."""
+
+    def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
+        path = Path(self._cache_dir) / f"{lang}.dic"
+        if path.exists():
+            try:
+                return TrieWrapDict(BytesTrie().mmap(str(path)))
+            except Exception:  # noqa: BLE001 - simplemma's own loading reports and rebuilds a bad file
+                pass
+        return super()._get_dictionary_uncached(lang)
 
     def _write_trie_to_disk(self, lang: str, trie: Any) -> None:
         folder = Path(self._cache_dir)

@@ -27,6 +27,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from monitor.archive import FTS_SETTINGS, Storage
+from monitor.archive.derived import derive
 from monitor.archive.search import search
 from monitor.extract import Article
 from monitor.rules import Match, Verdict
@@ -200,15 +201,30 @@ def upserts(args: argparse.Namespace) -> None:
         rows = list(articles(args.articles, args.chars))
         raw = raw_bytes(rows)
         base = baseline(rows[: min(len(rows), 20_000)], Path(tmp) / "baseline.db")
+        began = time.process_time()
         ceiling = fts_alone(rows, Path(tmp) / "fts.db", args.batch)
+        ceiling_cpu = time.process_time() - began
         (Path(tmp) / "fts.db").unlink()
+
+        # The writer deriving the wire sketches and story features itself (as every writer did before #15, and as
+        # it still does for an item without them), then given them as a crawl's extraction workers derive them.
+        began = time.process_time()
+        derived = [derive(article, verdict) for _s, article, verdict in rows]
+        derive_cpu = time.process_time() - began
+        alone = Storage(Path(tmp) / "deriving.db")
+        began, start = time.process_time(), time.perf_counter()
+        for i in range(0, len(rows), args.batch):
+            alone.store_batch(rows[i : i + args.batch])
+        deriving_s, deriving_cpu = time.perf_counter() - start, time.process_time() - began
+        alone.close()
+        (Path(tmp) / "deriving.db").unlink()
 
         path = Path(tmp) / "bench.db"
         storage = Storage(path)
-        start = time.perf_counter()
+        began, start = time.process_time(), time.perf_counter()
         for i in range(0, len(rows), args.batch):
-            storage.store_batch(rows[i : i + args.batch])
-        insert_s = time.perf_counter() - start
+            storage.store_batch(rows[i : i + args.batch], derived=derived[i : i + args.batch])
+        insert_s, insert_cpu = time.perf_counter() - start, time.process_time() - began
 
         sample = rows[: min(len(rows), 20_000)]
         start = time.perf_counter()
@@ -220,11 +236,12 @@ def upserts(args: argparse.Namespace) -> None:
         size = path.stat().st_size
 
         # The same writes without the story placement: the unflagged articles alone (none is clustered).
-        plain = [row for row in rows if not row[2].flagged]
+        kept = [k for k, row in enumerate(rows) if not row[2].flagged]
+        plain, plain_derived = [rows[k] for k in kept], [derived[k] for k in kept]
         unclustered = Storage(Path(tmp) / "plain.db")
         start = time.perf_counter()
         for i in range(0, len(plain), args.batch):
-            unclustered.store_batch(plain[i : i + args.batch])
+            unclustered.store_batch(plain[i : i + args.batch], derived=plain_derived[i : i + args.batch])
         plain_s = time.perf_counter() - start
         unclustered.close()
 
@@ -248,10 +265,22 @@ def upserts(args: argparse.Namespace) -> None:
 
     print(f"articles: {len(rows):,} of ~{args.chars:,} body characters; batches of {args.batch}")
     print(f"baseline (bare INSERT, no FTS):  {base:,.0f} rows/s")
-    print(f"FTS5 alone (bare contentless index of the same texts, same batches):  {ceiling:,.0f} rows/s")
+    n = len(rows)
     print(
-        f"new articles, FTS + revisions + wire-story links:  {len(rows) / insert_s:,.0f} upserts/s "
-        f"({len(rows) / insert_s / base:.2f}× baseline)"
+        f"FTS5 alone (bare contentless index of the same texts, same batches):  {ceiling:,.0f} rows/s, "
+        f"{ceiling_cpu / n * 1e6:,.0f} µs of CPU per article"
+    )
+    print(
+        f"new articles, the writer deriving sketches and story features itself (as before #15):  "
+        f"{n / deriving_s:,.0f} upserts/s ({n / deriving_s / ceiling:.0%} of the FTS5 ceiling), "
+        f"{deriving_cpu / n * 1e6:,.0f} µs of CPU per article ({ceiling_cpu / deriving_cpu:.0%} of the ceiling by CPU)"
+    )
+    print(
+        f"new articles, FTS + revisions + wire-story links:  {n / insert_s:,.0f} upserts/s ({n / insert_s / ceiling:.0%} of the FTS5 ceiling, "
+        f"{n / insert_s / base:.2f}× baseline; the sketches and story features given, as a crawl's extraction workers "
+        f"derive them), {insert_cpu / n * 1e6:,.0f} µs of CPU per article ({ceiling_cpu / insert_cpu:.0%} of the "
+        f"ceiling by CPU); deriving them: "
+        f"{derive_cpu / n * 1e6:,.0f} µs of CPU per article"
     )
     print(
         f"new unflagged articles only (no story placement):  {len(plain) / plain_s:,.0f} upserts/s "

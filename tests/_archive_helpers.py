@@ -10,17 +10,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from _env import ENV, MONITOR_ENV
+
 from monitor.extract import Article
 from monitor.rules import Match, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 MONITOR = [sys.executable, "-m", "monitor.cli"]
-ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
 _DEMO: dict[str, Path] = {}
 
 
 def run(args: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, **kwargs)
+    kwargs.setdefault("env", ENV)
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def synthetic_archive(db: Path, articles: int, workers: int, days: int = 2, run_every: int = 30) -> Path:
@@ -61,7 +63,7 @@ def demo_run(tmp_path_factory) -> tuple[Path, str, str]:
         with (root / "demo-shared.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not (folder / "built").exists():
-                result = run([*MONITOR, "demo", "--db", str(db)])
+                result = run([*MONITOR, "demo", "--db", str(db)], env=MONITOR_ENV)  # as a user runs it
                 assert result.returncode == 0, result.stderr
                 (folder / "stdout.txt").write_text(result.stdout, encoding="utf-8")
                 (folder / "stderr.txt").write_text(result.stderr, encoding="utf-8")

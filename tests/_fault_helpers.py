@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _env import ENV
 
 from monitor.devtools.faultserver import requests_logged
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
 FAST = {
     "AUTOTHROTTLE_ENABLED": "False",
     "DOWNLOAD_DELAY": "0",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import subprocess
@@ -11,11 +10,11 @@ import sys
 from pathlib import Path
 
 from _archive_helpers import demo_run
+from _env import ENV
 from _fault_helpers import own_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 MONITOR = [sys.executable, "-m", "monitor.cli"]
-ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
 
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@ every article the mirror offers exactly once and leaves a consistent database. N
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -12,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+from _env import ENV
 
 from monitor.devtools.mirror import load_sites
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = ROOT / "fixtures" / "sites"
-ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
 EXPECTED = sum(1 for site in load_sites(SITES) for page in site.pages if page.expect.get("article"))
 
 

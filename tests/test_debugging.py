@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from _env import ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "fixtures/sites/interia/articles/kushner-witkoff-putin-moskwa.html"
-ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
 
 
 def scrapy(*args: str) -> subprocess.CompletedProcess[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _env import ENV
 
 from monitor.devtools.mirror import load_sites
 from monitor.discovery.urls import canonical_url
@@ -40,7 +40,7 @@ def crawl(sources: Path, db: Path, *extra: str) -> subprocess.CompletedProcess[s
         *FAST,
         *extra,
     ]
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+    env = ENV
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return result

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _env import MONITOR_ENV
 from _fault_helpers import (
     ENV,
     FAST,
@@ -186,7 +187,7 @@ def test_kill_9_at_ten_random_moments_loses_nothing_and_accounts_for_every_run(t
             victim = subprocess.Popen(
                 _monitor_crawl(db, sources, *extra),
                 cwd=ROOT,
-                env=ENV,
+                env=MONITOR_ENV,  # the monitor's own settings: the default extraction pool, killed with the crawl
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

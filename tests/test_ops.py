@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from _env import ENV
 
 from monitor.cli.schedule import next_delay, parse_interval
 from monitor.extensions.lock import LockHeld, run_lock
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
 HOLD = "import sys, time; from monitor.extensions.lock import run_lock\nwith run_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)"
 
 

@@ -3,13 +3,13 @@ a Disallow line is obeyed."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _env import ENV
 from conftest import running_mirror
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def crawl_site(tmp_path: Path, sites: Path, *settings: str) -> dict[str, int]:
     sources = tmp_path / "sources.toml"
     with running_mirror(sites, sources):
         db = tmp_path / "r.db"
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+        env = ENV
         command = [sys.executable, "-m", "scrapy", "crawl", "news", "-s", f"MONITOR_SOURCES={sources}"]
         command += [
             "-s",

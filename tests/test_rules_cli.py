@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from _env import ENV
 
 from monitor.archive import Storage
 from monitor.extract import extract_article
@@ -20,7 +20,6 @@ from monitor.rules import Match, RulesError, Verdict, parse_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 MONITOR = [sys.executable, "-m", "monitor.cli"]
-ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
 PEACE = ROOT / "fixtures/sites/interia/articles/pieskow-wizyta-amerykanow.html"
 WEATHER = ROOT / "fixtures/sites/interia/articles/siarczysty-mroz-ostrzezenia-imgw.html"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _env import ENV
 from scrapy.exceptions import CloseSpider
 from scrapy.http import HtmlResponse, Request, XmlResponse
 from scrapy.utils.test import get_crawler
@@ -342,7 +342,7 @@ def test_a_crawl_without_the_storage_pipeline_is_still_recorded(tmp_path, mirror
         *("-s", f"MONITOR_SOURCES={sources}", "-s", f"MONITOR_DB={db}", "-s", "ITEM_PIPELINES={}"),
         *("-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"),
     ]
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+    env = ENV
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "StoragePipeline" not in result.stderr
@@ -365,7 +365,7 @@ def test_a_crawl_without_the_storage_pipeline_is_still_recorded(tmp_path, mirror
 
 
 def scrapy(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+    env = ENV
     return subprocess.run(
         [sys.executable, "-m", "scrapy", *args],
         cwd=ROOT,

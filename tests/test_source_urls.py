@@ -5,13 +5,13 @@ seen, and a crawl of a mirror built from those URLs stores each outlet's article
 from __future__ import annotations
 
 import csv
-import os
 import sqlite3
 import subprocess
 import sys
 from collections import Counter
 
 import pytest
+from _env import ENV
 from _outlet_sites import read_urls, write_sites
 from conftest import FIXTURES, ROOT, running_mirror
 
@@ -115,7 +115,7 @@ def test_every_outlet_yields_its_articles_in_the_mirror(tmp_path):
             "-s",
             "LOG_LEVEL=INFO",
         ]
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+        env = ENV
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
         conn = sqlite3.connect(db)

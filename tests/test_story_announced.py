@@ -92,7 +92,12 @@ def test_the_new_parts_of_the_record_travel_in_the_vector() -> None:
     assert from_tokens(event.tokens()) == event
     found = _features(MONDAY, "Witkoff uda się do Moskwy w czwartek")
     assert found.event.place == "ru/moskwa" and found.event.announced
-    assert clusters.ANNOUNCES in member(1, ("a", "1"), found).seeds  # the stories announcing are listed
+    # an announcement is listed under its people; a report looks them up, a plan does not
+    assert {"#a:putin", "#a:witkoff"} <= set(member(1, ("a", "1"), found).seeds)
+    report = _features(MONDAY, "Witkoff spotkał się z Putinem w Moskwie")
+    assert member(2, ("b", "2"), report).asks == ("#a:putin", "#a:witkoff")
+    assert not {"#a:putin", "#a:witkoff"} & set(member(2, ("b", "2"), report).seeds)
+    assert member(3, ("c", "3"), _features(MONDAY, "Plan Witkoffa i Putina")).asks == ()
 
 
 def test_a_report_on_the_announced_day_at_the_announced_place_joins() -> None:

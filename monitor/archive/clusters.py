@@ -93,7 +93,7 @@ NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given ba
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
 ANNOUNCES = (
-    "#a"  # the seed of an article announcing a meeting or call: the stories holding one are listed by it
+    "#a:"  # seeds of an announcement: one per person it names ("#a:witkoff"), "#a:exchange" (see asks)
 )
 
 # Below this cosine a story can neither be joined (the bonuses add at most DATE_BONUS + PEOPLE_BONUS, the words'
@@ -118,16 +118,31 @@ class Member:
     features: Features
     seeds: tuple[str, ...]
     wire: int | None = None
+    asks: tuple[str, ...] = ()  # the announcements' seeds it looks up (not posted): see asks()
+
+
+def asks(found: Features) -> tuple[str, ...]:
+    """The seeds of the announcements an article of a meeting, call or exchange could be the event of: one per
+    person it names (:func:`meets_announced` wants one of the announcement's people), or, for an exchange, the
+    exchange's; posted by an announcement, looked up by any such article, so that a story announcing is compared
+    with its report however low their cosine, and no other story is for that."""
+    event = found.event
+    if event.kind not in FAMILY:
+        return ()
+    if event.kind == "exchange":
+        return (f"{ANNOUNCES}exchange",)
+    return tuple(f"{ANNOUNCES}{person}" for person in sorted(found.people))
 
 
 def member(article_id: int, key: Key, found: Features, wire: int | None = None) -> Member:
-    """A :class:`Member`; its seeds are the ``SEEDS`` heaviest tokens of its vector (ordered heaviest first)."""
+    """A :class:`Member`; its seeds are the ``SEEDS`` heaviest tokens of its vector (ordered heaviest first), its
+    document's token and, for an announcement, :func:`asks`."""
     words = [token for token in found.vector if not token.startswith("#")][:SEEDS]
     event = found.event
     documents = (f"#o:{item}" for item in sorted(event.objects))
-    return Member(
-        article_id, key, found, (*words, *documents, *([ANNOUNCES] if event.announced else [])), wire
-    )
+    looked = asks(found)
+    announced = looked if event.announced else ()
+    return Member(article_id, key, found, (*words, *documents, *announced), wire, looked)
 
 
 class _Ahead:
@@ -488,7 +503,7 @@ def choose(
         return Decision(wire_story, "wire", 1.0)
     best: tuple[float, Key, int] | None = None
     follows: tuple[float, Key, int] | None = None
-    at = article.at
+    at, kind = article.at, article.event.kind
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
         joinable = story.open_from <= at <= story.open_until and (
@@ -498,7 +513,7 @@ def choose(
             continue
         known = texts.get(story.id) if texts is not None else None
         text = _cosine(tokens, weights, story) if known is None else known
-        if joinable and (text >= REACHABLE or story.announcements):
+        if joinable and (text >= REACHABLE or (story.announcements and kind in FAMILY)):
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:
                 candidate = (-value, story.founder_key, story.id)

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.archive.clusters import (
     AHEAD_LONGEST,
-    ANNOUNCES,
     FOLLOW_SPAN,
     REACHABLE,
     WINDOW,
@@ -213,9 +212,9 @@ class Engine:
         """The stories an article is compared with, as they were before it: those sharing one of its seeds
         with one of their articles, that it could still join or follow."""
         found: set[int] = set()
-        for seed in item.seeds:
+        for seed in (*item.seeds, *item.asks):
             found.update(self._postings.get(seed, ()))
-        seeds = set(item.seeds)
+        seeds = {*item.seeds, *item.asks}
         at = item.features.at
         states = []
         for story_id in sorted(found):
@@ -249,8 +248,11 @@ class Engine:
         states = []
         texts = index.near(tuple(vector), tuple(vector.values()), REACHABLE)
         # a story announcing a meeting is joined by its report at any cosine (clusters.meets_announced)
-        ahead = self._postings.get(ANNOUNCES, ())
-        texts.update((story_id, None) for story_id in ahead if story_id not in texts)
+        for ask in item.asks:
+            texts.update(
+                (story_id, None) for story_id in self._postings.get(ask, ()) if story_id not in texts
+            )
+        seeds = (*seeds, *item.asks)
         for story_id in sorted(texts):
             story = self.stories[story_id]
             if at > story.last + REACH or story.founder_key >= item.key:
@@ -384,7 +386,7 @@ class Engine:
                 return True
         if item.wire is not None and changes.wires.get(item.wire, key) < key:
             return True
-        return any(changes.seeds.get(seed, key) < key for seed in item.seeds)
+        return any(changes.seeds.get(seed, key) < key for seed in (*item.seeds, *item.asks))
 
     def _place(self, item: Member, changes: _Changes, outcome: Outcome) -> None:
         outcome.decided += 1

@@ -274,8 +274,8 @@ def handler(
             if close:
                 self.send_header("Connection", "close")
                 self.close_connection = True
-            self.end_headers()
-            try:
+            try:  # a client that gave up (a read timeout) has closed the connection: nothing to answer
+                self.end_headers()
                 self.wfile.write(body)
                 self.wfile.flush()
             except OSError:

@@ -8,8 +8,9 @@ continue any term of the rules are kept apart (``topic`` words): plain text is m
 nothing in it, and stories meant to be about the talks get phrases of them sprinkled in (the rules then decide).
 
 Sentences have 6–24 words and start with a capital letter; paragraphs 2–5 sentences, separated by a line break
-as extracted bodies are. Drawing a word costs two random bytes and an index (a table of 65,536 slots holds the
-frequent words; the rest of the tail is drawn by weight).
+as extracted bodies are. Drawing a word costs two random bytes and an index into a numpy array: a table of
+65,536 slots holds the frequent words and a window of tail words drawn by weight in advance; each draw of words
+picks one of the prepared tables, one per window.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ import contextlib
 import json
 import random
 import re
-from array import array
+import zlib
 from bisect import bisect, bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import accumulate
-from operator import itemgetter
 from pathlib import Path
+
+import numpy
 
 from monitor.archive.stories import (
     _ASCII_PUNCTUATION,
     _CHARS_PER_WORD,
     _WIDE_PUNCTUATION,
+    ANCHOR_LETTERS,
     SHINGLE,
     SKETCH_WORDS,
     _hash_runs,
@@ -45,7 +48,6 @@ SLOTS = 65_536
 ZIPF_SHIFT = 2.7
 TAIL_WORDS = 150_000
 TAIL_POOL = 1 << 20  # tail words drawn in advance
-RESLICE = 40  # draws of words between two slices of tail words
 CHARS_PER_10_WORDS = 76  # a word and its space, on average, times ten
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
@@ -175,25 +177,28 @@ class TextMaker:
     def __init__(self, vocab: Vocabulary, rng: random.Random):
         self.rng = rng
         weights = [1 / (rank + ZIPF_SHIFT) for rank in range(len(vocab.plain))]
-        # The frequent words fill a table of SLOTS slots by weight; the other slots (a third) hold words of the tail,
-        # a slice of a pool of tail words drawn by weight once, replaced by another slice every RESLICE draws (as
-        # random as fresh draws, for a slice assignment instead of a loop).
+        # The frequent words fill a table of SLOTS slots by weight; the other slots (a third) hold words of the tail:
+        # a window of a pool of tail words drawn by weight once. There is one table per window of the pool, made
+        # once (about 25 MB), and every draw of words picks one: as random as fresh draws of the tail, for the
+        # price of one random number (replacing a third of one table every few draws cost more than the draws).
         total = sum(weights)
-        table: list[str] = []
+        head_table: list[str] = []
         head = 0
         for word, weight in zip(vocab.plain, weights, strict=False):
             slots = int(SLOTS * weight / total)
             if slots < 1:
                 break
-            table.extend([word] * slots)
+            head_table.extend([word] * slots)
             head += 1
         tail_weights = list(accumulate(weights[head:]))
         top = tail_weights[-1]
         tail = vocab.plain[head:]
-        self.pool = [tail[bisect(tail_weights, rng.random() * top)] for _ in range(TAIL_POOL)]
-        self.head = len(table)
-        self.table = table + self.pool[: SLOTS - self.head]
-        self.draws = 0
+        pool = [tail[bisect(tail_weights, rng.random() * top)] for _ in range(TAIL_POOL)]
+        window = SLOTS - len(head_table)
+        self.tables = [
+            numpy.array(head_table + pool[at : at + window], dtype=object)
+            for at in range(0, TAIL_POOL - window + 1, window)
+        ]
         self.topic = vocab.topic
         self.phrases = vocab.phrases
         self.topic_weights = list(accumulate(1 / (r + ZIPF_SHIFT) for r in range(len(vocab.topic))))
@@ -201,19 +206,15 @@ class TextMaker:
     def restart(self, rng: random.Random) -> None:
         """Draw from ``rng`` as a new maker would: what it makes no longer depends on what it made before."""
         self.rng = rng
-        self.draws = 0
-        self.table[self.head :] = self.pool[: SLOTS - self.head]
 
     def words(self, count: int) -> list[str]:
         """``count`` plain words, Zipf-distributed."""
         if count <= 0:
             return []
-        self.draws += 1
-        if self.draws % RESLICE == 0:
-            at = self.rng.randrange(TAIL_POOL - SLOTS)
-            self.table[self.head :] = self.pool[at : at + SLOTS - self.head]
-        picked = itemgetter(*array("H", self.rng.randbytes(2 * count)))(self.table)
-        return list(picked) if count > 1 else [picked]
+        rng = self.rng
+        table = self.tables[rng.randrange(len(self.tables))]
+        picked: list[str] = table[numpy.frombuffer(rng.randbytes(2 * count), dtype="<u2")].tolist()
+        return picked
 
     def _text(self, words: list[str], paragraphs: bool) -> str:
         """Sentences of 6–24 of ``words`` (a comma in half of the long ones), in paragraphs of 2–5 sentences."""
@@ -307,5 +308,16 @@ def quick_sketch(text: str) -> list[int] | None:
     for mark in _WIDE_PUNCTUATION:
         if mark in folded:
             folded = folded.replace(mark, " ")
-    tokens = folded.encode().translate(_ASCII_PUNCTUATION).split()[:SKETCH_WORDS]
-    return sketch(_hash_runs(tokens, SHINGLE, anchored=True))
+    tokens = folded.encode().translate(_ASCII_PUNCTUATION).split(None, SKETCH_WORDS)[:SKETCH_WORDS]
+    if len(tokens) < SHINGLE:
+        return sketch(_hash_runs(tokens, SHINGLE, anchored=True))
+    crc, join = zlib.crc32, b" ".join
+    starts = tokens[: len(tokens) - SHINGLE + 1]
+    return sketch(
+        {crc(join(tokens[i : i + SHINGLE])) for i, t in enumerate(starts) if len(t) >= ANCHOR_LETTERS}
+    )
+
+
+def word_count(text: str) -> int:
+    """``len(text.split())`` for text made here: words separated by one space or one line break."""
+    return text.count(" ") + text.count("\n") + 1 if text else 0

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from synthetic import TextMaker, vocabulary
+from synthetic import TextMaker, vocabulary, word_count
 
 from monitor.archive.bulk import ArticleRow, Outlet, new_article, refetch
 from monitor.archive.runs import INTERRUPTED
@@ -199,8 +199,11 @@ class ChunkMaker:
         slug = "-".join(word_bytes(title).decode("ascii").split()[:8]) or "artykul"
         section = rng.choice(("wiadomosci", "kraj", "swiat", "polityka", "gospodarka", "region"))
         url = f"https://{outlet.domains[0].removeprefix('www.')}/{section}/{slug}-{10_000_000 + article_id}"
-        if article_id % 997 == 0 and canonical_url(url) != url:
-            raise RuntimeError(f"a synthetic URL is not in canonical form: {url}")
+        if article_id % 997 == 0:
+            if canonical_url(url) != url:
+                raise RuntimeError(f"a synthetic URL is not in canonical form: {url}")
+            if word_count(text) != len(text.split()):
+                raise RuntimeError(f"article {article_id}: words not counted as text.split() counts them")
         authors = (
             []
             if credits
@@ -219,7 +222,7 @@ class ChunkMaker:
             text=text,
             language="pl",
             paywalled=outlet.group == "business" and rng.random() < 0.1,
-            words=len(text.split()),
+            words=word_count(text),
             fetched_at=iso(at - timedelta(seconds=rng.randint(1, 3))),
             credits=credits,
         )
@@ -264,7 +267,7 @@ class ChunkMaker:
         if rng.random() < 0.6 or (title == before.title and lead == before.lead):
             text += "\n" + self.text.body(300)
         modified = warsaw(start - timedelta(minutes=rng.uniform(1, 14)))
-        fields = {**before.to_dict(), "title": title, "lead": lead, "text": text, "words": len(text.split())}
+        fields = {**before.to_dict(), "title": title, "lead": lead, "text": text, "words": word_count(text)}
         fields.update(modified=modified, fetched_at=iso(at - timedelta(seconds=rng.randint(1, 3))))
         article = Article(**fields)
         return outlet.name, article, self._verdict(kind, article)

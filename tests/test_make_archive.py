@@ -41,7 +41,7 @@ def made_texts(maker: TextMaker) -> list[str]:
     return texts
 
 
-def test_the_quick_sketch_is_the_archives_sketch(maker):
+def test_the_quick_sketch_is_the_archives_sketch(maker: TextMaker) -> None:
     for text in made_texts(maker):
         assert quick_sketch(text) == wire_sketch(text).values, text[:80]
 
@@ -59,20 +59,20 @@ def test_the_quick_sketch_is_the_archives_sketch(maker):
         "Słowo " * 400 + "ostatniewyrazyyyyy " * 10,
     ],
 )
-def test_the_quick_sketch_of_edge_cases(text):
+def test_the_quick_sketch_of_edge_cases(text: str) -> None:
     assert quick_sketch(text) == wire_sketch(text).values
 
 
-def test_the_quick_sketch_declines_text_outside_windows_1250():
+def test_the_quick_sketch_declines_text_outside_windows_1250() -> None:
     assert quick_sketch("Prezydent Erdoğan zaprasza delegacje do Stambułu na kolejne rozmowy") is None
 
 
-def test_word_count_is_the_count_of_split_words(maker):
+def test_word_count_is_the_count_of_split_words(maker: TextMaker) -> None:
     for text in [*made_texts(maker), "", "jedno", "dwa słowa", "akapit.\ndrugi akapit."]:
         assert word_count(text) == len(text.split())
 
 
-def test_words_are_drawn_from_the_whole_vocabulary_reproducibly(vocab, maker):
+def test_words_are_drawn_from_the_whole_vocabulary_reproducibly(vocab: Vocabulary, maker: TextMaker) -> None:
     maker.restart(random.Random(9))
     first = [maker.words(300) for _ in range(300)]
     maker.restart(random.Random(9))

@@ -13,7 +13,7 @@ import simplemma
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.archive import story_features
+from monitor.archive import lemmas, story_features
 from monitor.archive.clusters import Member, StoryState, _cosine, cosine
 from monitor.archive.story_features import Features, lemma, stems, words
 
@@ -95,7 +95,7 @@ class _Trie:
 
 def test_the_trie_is_written_aside_and_renamed_into_place(tmp_path: Path) -> None:
     pytest.importorskip("marisa_trie")
-    factory = story_features._AtomicTrieFactory(disk_cache_dir=str(tmp_path))
+    factory = lemmas.AtomicTrieFactory(disk_cache_dir=str(tmp_path))
     trie = _Trie(tmp_path)
     factory._write_trie_to_disk("pl", trie)
     [(written, cache_was_there)] = trie.saves
@@ -106,7 +106,7 @@ def test_the_trie_is_written_aside_and_renamed_into_place(tmp_path: Path) -> Non
 
 def test_a_trie_that_fails_to_save_leaves_neither_a_cache_nor_a_temporary_file(tmp_path: Path) -> None:
     pytest.importorskip("marisa_trie")
-    factory = story_features._AtomicTrieFactory(disk_cache_dir=str(tmp_path))
+    factory = lemmas.AtomicTrieFactory(disk_cache_dir=str(tmp_path))
     with pytest.raises(OSError, match="disk full"):
         factory._write_trie_to_disk("pl", _Trie(tmp_path, fail=True))
     assert list(tmp_path.iterdir()) == []

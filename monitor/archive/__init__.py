@@ -14,11 +14,11 @@ from monitor.lazy import exports
 if TYPE_CHECKING:
     from monitor.archive.database import (
         BUSY_TIMEOUT_MS,
-        StorageError,
         check_writable,
         open_database,
         open_for_reading,
     )
+    from monitor.archive.errors import StorageError
     from monitor.archive.memory import load_memory
     from monitor.archive.schema import FTS_AUTOMERGE, FTS_HASHSIZE, FTS_SETTINGS, known_migrations, migrations
     from monitor.archive.store import Storage, StoredResult
@@ -29,11 +29,11 @@ __getattr__ = exports(
     {
         "database": [
             "BUSY_TIMEOUT_MS",
-            "StorageError",
             "check_writable",
             "open_database",
             "open_for_reading",
         ],
+        "errors": ["StorageError"],
         "memory": ["load_memory"],
         "schema": ["FTS_AUTOMERGE", "FTS_HASHSIZE", "FTS_SETTINGS", "known_migrations", "migrations"],
         "store": ["Storage", "StoredResult"],

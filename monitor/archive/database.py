@@ -14,6 +14,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 from monitor.archive import integrity
+from monitor.archive.errors import StorageError
 from monitor.archive.schema import MIGRATION_SET, known_migrations, migrations
 
 BUSY_TIMEOUT_MS = 10_000
@@ -27,10 +28,6 @@ PAGE_SIZE = 16_384
 
 
 CLOSE_WAIT_MS = 200  # how long a closing writer waits for readers to let it checkpoint the write-ahead log
-
-
-class StorageError(RuntimeError):
-    """The database cannot be used; the message names the file and the reason in one line."""
 
 
 def now_iso() -> str:

@@ -45,6 +45,7 @@ SOURCES = (
     ("monitor.archive", "stories.py"),
     ("monitor.archive", "story_index.py"),
     ("monitor.archive", "story_features.py"),
+    ("monitor.archive", "lemmas.py"),
     ("monitor.archive", "story_events.py"),
     ("monitor.archive", "clusters.py"),
     ("monitor.rules", "text.py"),

@@ -8,24 +8,13 @@ from __future__ import annotations
 import functools
 import heapq
 import math
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
-from pathlib import Path
 from typing import Any
-
-import simplemma
-from simplemma.strategies import DefaultStrategy
-from simplemma.strategies.dictionaries import TrieDictionaryFactory
-from simplemma.strategies.dictionaries.trie_dictionary_factory import (
-    BytesTrie,
-    TrieWrapDict,
-)  # marisa-trie's, if installed
 
 from monitor.archive.story_events import DOCUMENT_WEIGHT, WEIGHT, Event, from_tokens, record
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
@@ -94,44 +83,13 @@ def lemma(word: str) -> str:
     return fold(_lemmatizer().lemmatize(word, lang="pl"))[:STEM]
 
 
-class _AtomicTrieFactory(TrieDictionaryFactory):
-    """simplemma's trie dictionaries, cached on disk, written to a temporary file first and renamed into place:
-    two processes building the cache at once (a rebuild's workers, parallel tests) never read a half-written
-    file. A cached trie is mapped from its file, not read into memory (21 MB for Polish): the pages lookups touch
-    are shared by the processes that lemmatise (a crawl's extraction workers each derive story features)."""
-
-    def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
-        path = Path(self._cache_dir) / f"{lang}.dic"
-        if path.exists():
-            try:
-                return TrieWrapDict(BytesTrie().mmap(str(path)))
-            except Exception:  # noqa: BLE001 - simplemma's own loading reports and rebuilds a bad file
-                pass
-        return super()._get_dictionary_uncached(lang)
-
-    def _write_trie_to_disk(self, lang: str, trie: Any) -> None:
-        folder = Path(self._cache_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{lang}-", suffix=".dic")
-        os.close(handle)
-        try:
-            trie.save(temporary)
-            os.replace(temporary, folder / f"{lang}.dic")
-        finally:
-            Path(temporary).unlink(missing_ok=True)
-
-
 @functools.cache
-def _lemmatizer() -> simplemma.Lemmatizer:
-    """simplemma's lemmatiser over its Polish dictionary kept as a MARISA trie in the user's cache folder
-    (``marisa-trie``): a process opens it in about 10 ms, where decoding the packaged dictionary into a dict takes
-    5–9 s of CPU in every crawl that clusters an article. Built once per machine and simplemma version (about
-    9 s); the lemmas are the same (checked on 117,000 word forms). Without ``marisa-trie``, simplemma's default."""
-    try:
-        factory = _AtomicTrieFactory()
-    except ImportError:
-        return simplemma.Lemmatizer()
-    return simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=factory))
+def _lemmatizer() -> Any:
+    """The Polish lemmatiser (:func:`monitor.archive.lemmas.lemmatizer`), loaded when the first word is lemmatised:
+    a command that only stores or reads the archive does not import simplemma."""
+    from monitor.archive.lemmas import lemmatizer
+
+    return lemmatizer()
 
 
 _TOKENS: dict[str, str] = {}  # a word as written -> its token, "" when it has none (see stems)

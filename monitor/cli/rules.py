@@ -10,16 +10,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.archive.rescore import RescoreReport
 from monitor.cli.common import EXIT_NOTHING_RAN, EXIT_SOME_FAILED, fail
 from monitor.cli.fetch import FetchError, fetch_page
 from monitor.extract import NotAnArticle, extract_article
 from monitor.rules import RulesError, Ruleset, check_examples, classify, explain, load_rules
 from monitor.rules.load import inflect
+
+if TYPE_CHECKING:  # the archive's writer is imported by `monitor rescore` only
+    from monitor.archive.rescore import RescoreReport
 
 TRANSITIONS = ("newly flagged", "unflagged", "tier changed")
 

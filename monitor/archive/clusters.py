@@ -51,9 +51,9 @@ import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from monitor.archive.story_events import same_place, side
+from monitor.archive.story_events import AHEAD, ANNOUNCED_DAYS, FAMILY, Announced, same_place, side
 from monitor.archive.story_features import DATE_RANGE
 from monitor.archive.story_features import Features as Features
 from monitor.archive.story_features import Terms as Terms
@@ -65,10 +65,8 @@ from monitor.archive.story_features import people_in as people_in
 from monitor.archive.story_features import stems as stems
 from monitor.archive.story_features import warsaw_day as warsaw_day
 from monitor.archive.story_features import weigh as weigh
-from monitor.extract.dates import WARSAW
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
-AHEAD = timedelta(days=7)  # ... a story of announcements only, a report of a meeting up to this long after
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
 JOIN = 0.31  # the score an article needs to join a story
 FOLLOW = 0.24  # the text cosine a new story needs with an earlier one to follow it
@@ -83,9 +81,6 @@ PEOPLE_HOURS = timedelta(hours=24)
 # an article and a story about the same document: within this long of the story's last article
 OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
-# what may be announced, and reported as the same event: a "rozmowa" announced may be held as a phone call
-FAMILY: dict[str | None, str] = {"meeting": "talks", "call": "talks", "exchange": "exchange"}
-ANNOUNCED_DAYS = 2  # a report comes at most this many days after the day the meeting was announced for
 # the longest a story of announcements stays open: to the end of the ANNOUNCED_DAYS-th day after the furthest day
 # an announcement can name (DATE_RANGE days after it)
 AHEAD_LONGEST = max(AHEAD, timedelta(days=DATE_RANGE + ANNOUNCED_DAYS + 2))
@@ -145,42 +140,6 @@ def member(article_id: int, key: Key, found: Features, wire: int | None = None) 
     return Member(article_id, key, found, (*words, *documents, *announced), wire, looked)
 
 
-class _Ahead:
-    """What a story's announcements announce: the kinds of event, the places, the days to come they name (after
-    the day each was published) and the time of the last."""
-
-    __slots__ = ("kinds", "places", "parties", "people", "days", "last")
-
-    def __init__(self) -> None:
-        self.kinds: Counter[str | None] = Counter()
-        self.places: Counter[str] = Counter()
-        self.parties: Counter[str] = Counter()
-        self.people: Counter[str] = Counter()
-        self.days: Counter[int] = Counter()
-        self.last: datetime | None = None
-
-    def add(self, found: Features) -> None:
-        event = found.event
-        self.kinds[FAMILY.get(event.kind)] += 1
-        if event.place:
-            self.places[event.place] += 1
-        self.parties.update(event.parties)
-        self.people.update(found.people)
-        published = warsaw_day(found.at).toordinal()
-        self.days.update(day for day in found.dates if day > published)
-        self.last = found.at
-
-    def until(self) -> datetime | None:
-        """Until when a report of what they announce may come: ``AHEAD`` after the last, or to the end of the
-        ``ANNOUNCED_DAYS``-th day after the latest day they name, whichever is later."""
-        if self.last is None:
-            return None
-        if not self.days:
-            return self.last + AHEAD
-        end = date.fromordinal(max(self.days) + ANNOUNCED_DAYS + 1)
-        return max(self.last + AHEAD, datetime(end.year, end.month, end.day, tzinfo=WARSAW))
-
-
 class StoryState:
     """A story as clustering sees it: its articles in order, the sum of their vectors, their dates and venues.
 
@@ -200,7 +159,7 @@ class StoryState:
         self.objects: Counter[str] = Counter()
         self.kinds: Counter[str | None] = Counter()
         self.announcements = 0  # its articles that announce a meeting to come
-        self.ahead = _Ahead()  # what they announce
+        self.ahead = Announced()  # what they announce
         self.places: Counter[str] = Counter()  # where its meetings take place
         self.sides: Counter[str] = Counter()  # the sides of the war (ru, ua) of its people
         self.documents = 0.0  # the squares of the centroid's document tokens (their share of its norm)
@@ -239,7 +198,8 @@ class StoryState:
         self.kinds[event.kind] += 1
         self.announcements += event.announced
         if event.announced:
-            self.ahead.add(item.features)
+            own = item.features
+            self.ahead.add(event, own.at, own.people, own.dates)
         if event.place:
             self.places[event.place] += 1
         self.sides.update(found for person in item.features.people if (found := side(person)))
@@ -255,7 +215,7 @@ class StoryState:
         self.centroid, self.norm = {}, 0.0
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
         self.objects, self.kinds, self.announcements, self.documents = Counter(), Counter(), 0, 0.0
-        self.ahead, self.places, self.sides = _Ahead(), Counter(), Counter()
+        self.ahead, self.places, self.sides = Announced(), Counter(), Counter()
         self.scale = 1.0
         for item in self.members:
             self._accumulate(item)

@@ -21,8 +21,14 @@ meeting or a phone call about it (another event). :func:`record` reads, from the
   Ukrainy* the addressee; so is a dative, *ofertę Kijowowi*); one whose owner is not named so is left out. A
   third party's document is left out too, unless it is its own (its statement is its own story).
 
+- **announced**: a meeting, call or exchange the title and the first sentence under it announce and report
+  nothing done of; **place**: where a meeting or exchange is (:func:`place`: *w Genewie* ``ch/genewa``, *do
+  Szwajcarii* ``ch``); **party** and **parties**: the sides of the war (:data:`SIDES`) the head names, the first
+  and all. :class:`Announced` gathers a story's announcements, which ``clusters.meets_announced`` compares a
+  report with.
+
 The record travels in the article's vector as tokens (``#k:plan``, ``#s:ru``, ``#o:doc:us``, ``#a`` for an
-announced meeting), so ``story_vectors`` keeps it without a column of its own; :func:`from_tokens` reads it back.
+announcement, ``#p:ch/genewa``, ``#f:ua``, ``#h:ua``), so ``story_vectors`` keeps it without a column of its own; :func:`from_tokens` reads it back.
 The kind, speaker and announcement weigh :data:`WEIGHT`, too little to move a cosine; the document weighs
 :data:`DOCUMENT_WEIGHT`: two articles about the same document meet through it, however few words they share,
 and the stories about it are found among the near ones (:mod:`monitor.archive.clusters` decides what it counts
@@ -35,7 +41,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
+from monitor.extract.dates import WARSAW
 from monitor.rules.text import word_bytes
 
 DOCUMENT_WEIGHT = 0.6  # the document's token's weight: the same document, a cosine of about 0.3 alone
@@ -45,6 +53,12 @@ BEFORE = 2  # words before a document's noun that may name its owner (adjectives
 AFTER = 3  # words after it that may (a genitive, a relative clause)
 PROPOSER_WORDS = 8  # how far before a document its proposer may be named (see _proposer)
 PARTIES = frozenset({"us", "ru", "ua"})
+AHEAD = timedelta(
+    days=7
+)  # a story of announcements only waits this long for the report of what they announce
+ANNOUNCED_DAYS = 2  # a report comes at most this many days after the day the meeting was announced for
+# what may be announced, and reported as the same event: a "rozmowa" announced may be held as a phone call
+FAMILY: dict[str | None, str] = {"meeting": "talks", "call": "talks", "exchange": "exchange"}
 
 # Actors (folded word prefixes, a regular expression each) and their bloc. Parties first: a sentence naming both
 # a party and a third party ("Kreml o polskiej propozycji") is read from its first actor anyway.
@@ -396,3 +410,39 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
         return Event(what, who, announced=ahead, place=where, party=first, parties=sides)
     return Event(what, who, frozenset({main}), ahead, where, first, sides)
+
+
+class Announced:
+    """What a story's announcements announce: the kinds of event, the places, the days to come they name (after
+    the day each was published) and the time of the last."""
+
+    __slots__ = ("kinds", "places", "parties", "people", "days", "last")
+
+    def __init__(self) -> None:
+        self.kinds: Counter[str | None] = Counter()
+        self.places: Counter[str] = Counter()
+        self.parties: Counter[str] = Counter()
+        self.people: Counter[str] = Counter()
+        self.days: Counter[int] = Counter()
+        self.last: datetime | None = None
+
+    def add(self, event: Event, at: datetime, people: Iterable[str], dates: Iterable[int]) -> None:
+        """Take in an announcement: its record, time, people and event days."""
+        self.kinds[FAMILY.get(event.kind)] += 1
+        if event.place:
+            self.places[event.place] += 1
+        self.parties.update(event.parties)
+        self.people.update(people)
+        published = at.astimezone(WARSAW).date().toordinal()
+        self.days.update(day for day in dates if day > published)
+        self.last = at
+
+    def until(self) -> datetime | None:
+        """Until when a report of what they announce may come: ``AHEAD`` after the last, or to the end of the
+        ``ANNOUNCED_DAYS``-th day after the latest day they name, whichever is later."""
+        if self.last is None:
+            return None
+        if not self.days:
+            return self.last + AHEAD
+        end = date.fromordinal(max(self.days) + ANNOUNCED_DAYS + 1)
+        return max(self.last + AHEAD, datetime(end.year, end.month, end.day, tzinfo=WARSAW))

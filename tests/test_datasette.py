@@ -157,8 +157,9 @@ def test_the_peace_talks_page_shows_the_demos_flagged_stories_in_chromium(served
 
 
 def recent_stories_db(path: Path) -> Path:
-    """An archive whose stories have coverage in the last 48 hours: two stories of the labelled set, moved to
-    the last day (their articles keep their order, four hours apart)."""
+    """An archive whose stories have coverage in the last 48 hours: two stories of the labelled set, stored at
+    their own publication times (so that "w czwartek" means the day it meant when written, whatever today is),
+    then moved to the last day for the views (in their order, four hours apart)."""
     from datetime import UTC, datetime, timedelta
 
     from _archive_helpers import article
@@ -172,15 +173,30 @@ def recent_stories_db(path: Path) -> Path:
         (a for a in load() if a["story"] in ("abu-zabi-wojskowi", "erdogan-stambul")),
         key=lambda a: a["published"],
     )
-    now = datetime.now(UTC)
     with Storage(path) as storage:
-        for number, item in enumerate(items):
-            when = (now - timedelta(hours=3 + 4 * (len(items) - 1 - number))).isoformat(timespec="seconds")
+        for item in items:
             verdict = classify(ruleset, item["title"], item["lead"], item["text"])
             page = article(
-                url=item["url"], title=item["title"], lead=item["lead"], text=item["text"], published=when
+                url=item["url"],
+                title=item["title"],
+                lead=item["lead"],
+                text=item["text"],
+                published=item["published"],
             )
             storage.store_batch([(item["outlet"], page, verdict)])
+    now = datetime.now(UTC).replace(microsecond=0)
+    conn = sqlite3.connect(path)
+    with conn:
+        for number, item in enumerate(items):
+            when = (now - timedelta(hours=3 + 4 * (len(items) - 1 - number))).isoformat()
+            (article_id,) = conn.execute("SELECT id FROM articles WHERE url = ?", [item["url"]]).fetchone()
+            conn.execute("UPDATE articles SET published = ? WHERE id = ?", [when, article_id])
+            conn.execute("UPDATE story_articles SET at = ? WHERE article_id = ?", [when, article_id])
+        conn.execute(
+            "UPDATE stories SET first_seen = (SELECT min(at) FROM story_articles WHERE story_id = stories.id),"
+            " last_seen = (SELECT max(at) FROM story_articles WHERE story_id = stories.id)"
+        )
+    conn.close()
     return path
 
 

@@ -162,7 +162,7 @@ def recent_stories_db(path: Path) -> Path:
     then moved to the last day for the views (in their order, four hours apart)."""
     from datetime import UTC, datetime, timedelta
 
-    from _archive_helpers import article
+    from _archive_helpers import article, move_in_time
 
     from monitor.archive import Storage
     from monitor.devtools.eval_stories import load
@@ -185,18 +185,13 @@ def recent_stories_db(path: Path) -> Path:
             )
             storage.store_batch([(item["outlet"], page, verdict)])
     now = datetime.now(UTC).replace(microsecond=0)
-    conn = sqlite3.connect(path)
-    with conn:
-        for number, item in enumerate(items):
-            when = (now - timedelta(hours=3 + 4 * (len(items) - 1 - number))).isoformat()
-            (article_id,) = conn.execute("SELECT id FROM articles WHERE url = ?", [item["url"]]).fetchone()
-            conn.execute("UPDATE articles SET published = ? WHERE id = ?", [when, article_id])
-            conn.execute("UPDATE story_articles SET at = ? WHERE article_id = ?", [when, article_id])
-        conn.execute(
-            "UPDATE stories SET first_seen = (SELECT min(at) FROM story_articles WHERE story_id = stories.id),"
-            " last_seen = (SELECT max(at) FROM story_articles WHERE story_id = stories.id)"
-        )
-    conn.close()
+    move_in_time(
+        path,
+        {
+            item["url"]: (now - timedelta(hours=3 + 4 * (len(items) - 1 - number))).isoformat()
+            for number, item in enumerate(items)
+        },
+    )
     return path
 
 

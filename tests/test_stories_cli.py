@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from _archive_helpers import MONITOR, article, run
+from _archive_helpers import MONITOR, article, move_in_time, run
 from lxml import etree
 
 from monitor.archive import Storage
@@ -246,9 +246,9 @@ def test_active_stories_ranks_recent_coverage_by_outlets_and_growth(tmp_path):
         "i1-polskieradio24": 40, "i2-dziennik": 36,
         "e1-rp": 200, "e2-polsatnews": 199, "e3-tvn24": 190,
     }  # fmt: skip
-    with Storage(tmp_path / "active.db") as storage:
-        for item in sorted(items, key=lambda a: -offsets[a["id"]]):
-            when = (now - timedelta(hours=offsets[item["id"]])).isoformat(timespec="seconds")
+    db = tmp_path / "active.db"
+    with Storage(db) as storage:  # clustered at their own times, then moved (move_in_time)
+        for item in sorted(items, key=lambda a: a["published"]):
             storage.store_batch(
                 [
                     (
@@ -258,15 +258,23 @@ def test_active_stories_ranks_recent_coverage_by_outlets_and_growth(tmp_path):
                             title=item["title"],
                             lead=item["lead"],
                             text=item["text"],
-                            published=when,
+                            published=item["published"],
                         ),
                         classify(ruleset, item["title"], item["lead"], item["text"]),
                     )
                 ]
             )
-        conn = storage.conn
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute("SELECT * FROM active_stories").fetchall()
+    move_in_time(
+        db,
+        {
+            item["url"]: (now - timedelta(hours=offsets[item["id"]])).isoformat(timespec="seconds")
+            for item in items
+        },
+    )
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    rows = conn.execute("SELECT * FROM active_stories").fetchall()
+    conn.close()
     assert len(rows) == 2  # Paris, a week old, is not active
     top, second = rows
     assert "Abu Zabi" in top["headline"] and top["outlets_48h"] == 4 and top["articles_48h"] == 4

@@ -111,7 +111,7 @@ def figures(articles: int, days: float, rebuilt: int) -> list[Figure]:
     """Both figures of ``make bench`` (see the module's docstring)."""
     place = StoryIndex.place
     with tempfile.TemporaryDirectory() as folder:
-        StoryIndex.place = lambda self, conn, ids: []  # type: ignore[method-assign,assignment,misc]
+        StoryIndex.place = lambda self, conn, ids, computed=None: []  # type: ignore[method-assign,assignment,misc]
         try:
             without = store(Path(folder) / "without.db", articles, days)
             density = store(Path(folder) / "rebuild.db", rebuilt, rebuilt * 365 / 100_000)
@@ -165,7 +165,7 @@ def main() -> None:
     if args.db is not None and args.db.exists():
         parser.error(f"--db: {args.db} exists")
     if args.no_stories:
-        StoryIndex.place = lambda self, conn, ids: []  # type: ignore[method-assign,assignment,misc]
+        StoryIndex.place = lambda self, conn, ids, computed=None: []  # type: ignore[method-assign,assignment,misc]
     with tempfile.TemporaryDirectory() as folder:
         db = args.db or Path(folder) / "bench.db"
         stored = store(db, args.articles, args.days, args.batch, args.seed)

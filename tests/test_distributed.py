@@ -6,7 +6,6 @@ The helpers here are shared with tests/test_distributed_faults.py (kill -9 of a 
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -19,11 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _env import MONITOR_ENV
 from test_end_to_end import expected_pages, mirrored
 
 ROOT = Path(__file__).resolve().parent.parent
 MONITOR = [sys.executable, "-m", "monitor.cli"]
-ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "monitor.settings"}
+ENV = MONITOR_ENV  # the monitor's own settings: workers extract in their pools, as a user runs them
 FAST = [
     "-s",
     "AUTOTHROTTLE_START_DELAY=0",

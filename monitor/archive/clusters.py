@@ -87,9 +87,8 @@ AHEAD_LONGEST = max(AHEAD, timedelta(days=DATE_RANGE + ANNOUNCED_DAYS + 2))
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
-ANNOUNCES = (
-    "#a:"  # seeds of an announcement: one per person it names ("#a:witkoff"), "#a:exchange" (see asks)
-)
+# seeds of an announcement: one per person it names ("#a:witkoff"), "#a:exchange" (see asks)
+ANNOUNCES = "#a:"
 
 # Below this cosine a story can neither be joined (the bonuses add at most DATE_BONUS + PEOPLE_BONUS, the words'
 # cosine is at most NORM_CAP times it, the score is rounded to 4 places) nor followed: :func:`choose` decides the

@@ -87,9 +87,8 @@ class Storage:
         # (see _flush) before anything that could read them and before the batch commits.
         self._pending_fts: list[tuple[int, str | None, str | None, str | None]] = []
         self._pending_matches: list[tuple[Any, ...]] = []
-        self._computed: dict[
-            int, Computed
-        ] = {}  # story features of the batch's new articles, from their items
+        # Story features of the batch's new articles, computed where they were extracted (their items).
+        self._computed: dict[int, Computed] = {}
         self.stories = StoryIndex()
 
     def close(self) -> None:

@@ -273,7 +273,7 @@ class StoryIndex:
             at = article_time(_text(published), _text(first_seen))
             given = computed.get(article_id) if computed else None
             if given is not None and given.features.at == at and given.hits == hits[article_id]:
-                found = replace(given.features, at=at)
+                found = replace(given.features, at=at)  # the same moment, in the writer's own time zone
             else:
                 found = story_features(at, _text(title), _text(lead), _text(text), hits[article_id])
             members.append(member(article_id, (utc_iso(at), str(url)), found, _int(row[8])))

@@ -7,10 +7,13 @@ speed varies more than the code's.
 
     python bench/bench_archive.py [--articles 100000] [--chars 3000] [--batch 500]
         [--scale 1000000] [--scale-days 365] [--rescore-seconds 60] [--keep DIR]
+    python bench/bench_archive.py --no-upserts --archive PATH [--rescore-seconds 0] [--prune]
 
 Then, at ``--scale`` articles (0: not at all), a year of crawls built by bench/make_archive.py: build rate, size
 against the raw text, search latency in both orders, rescore with 1 and 2 processes, size after prune and VACUUM
-(``bench/scale.py``; figures also in bench/results.json).
+(``bench/scale.py``; figures also in bench/results.json). ``--archive PATH`` measures an archive built before
+(e.g. ``make_archive.py --articles 5000000``) instead of building one: size and search, rescore when
+``--rescore-seconds`` is not 0, prune and VACUUM with ``--prune`` (irreversible: bodies are dropped).
 """
 
 from __future__ import annotations
@@ -185,10 +188,22 @@ def main() -> None:
     parser.add_argument("--rescore-seconds", type=float, default=60.0, help="how long each rescore is timed")
     parser.add_argument("--keep", type=Path, help="build the year-long archive in this folder and keep it")
     parser.add_argument("--no-upserts", action="store_true", help="only the year-long archive")
+    parser.add_argument(
+        "--archive", type=Path, help="measure this archive (built before) instead of building one"
+    )
+    parser.add_argument("--prune", action="store_true", help="--archive: prune it and VACUUM (drops bodies)")
     args = parser.parse_args()
+    if args.archive and not args.archive.is_file():
+        parser.error(f"--archive: {args.archive}: no such file")
+    if args.prune and not args.archive:
+        parser.error("--prune: only with --archive (a built archive is always pruned)")
     if not args.no_upserts:
         upserts(args)
-    if args.scale:
+    if args.archive:
+        from scale import run_built
+
+        run_built(args.archive, args.rescore_seconds, prune=args.prune)
+    elif args.scale:
         from scale import run_scale
 
         run_scale(args.scale, args.scale_days, args.rescore_seconds, args.keep)

@@ -11,7 +11,9 @@ lines of ``bench_archive.py`` are read from their output here (``bench_stories.p
 status is 1.
 
 Bigger runs: ``--scale 1000000`` (archive), ``--sizes 1000000,5000000 --archives DIR`` (crawl start-up; archives
-are built once and kept), ``--pages 5000`` (crawl throughput). Timing figures for docs are taken with farm-bench.
+are built once and kept), ``--archive DIR/archive-5000000.db`` (size and search measured on that archive instead
+of a built one; not pruned: ``bench_archive.py --archive PATH --prune`` does that), ``--pages 5000`` (crawl
+throughput). Timing figures for docs are taken with farm-bench.
 """
 
 from __future__ import annotations
@@ -123,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         "--pages", type=int, default=600, help="crawl throughput: pages of the generated site"
     )
     parser.add_argument("--runs", type=int, default=2, help="crawl start-up: crawls per archive size")
+    parser.add_argument(
+        "--archive", type=Path, help="year-long archive: measure this one (built before) instead of --scale"
+    )
     args = parser.parse_args(argv)
     python = sys.executable
     RESULTS.unlink(missing_ok=True)  # the figures of this run only
@@ -136,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         (
             "archive",
             [python, "bench/bench_archive.py", "--articles", str(args.articles), "--scale", str(args.scale)]
-            + ["--rescore-seconds", "10"],
+            + ["--rescore-seconds", "0" if args.archive else "10"]
+            + (["--archive", str(args.archive)] if args.archive else []),
             upsert_figures,
         ),
         ("crawl start-up", startup, None),

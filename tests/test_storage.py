@@ -526,3 +526,26 @@ def test_the_writers_page_cache_is_small_whatever_the_other_writing_connections_
     other = open_database(tmp_path / "cache.db")
     assert other.conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
     other.conn.close()
+
+
+def test_opening_the_archive_does_not_load_numpy_and_the_story_scores_still_do(tmp_path):
+    """sqlite-utils would import numpy (0.12 s of CPU, 40% of a short command) only to know numpy values' column
+    types; the archive loads it without (monitor/archive/sqlitelib.py). numpy loads when the story scores need it,
+    and sqlite-utils loaded after numpy is the same sqlite-utils."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom monitor.archive import Storage\n"
+        f"Storage({str(tmp_path / 'm.db')!r}).close()\n"
+        "print('numpy' in sys.modules)\n"
+        "from monitor.archive.story_scores import np\n"
+        "print(np.arange(3).sum())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "3"]
+    after = "import numpy, sys\nfrom monitor.archive.sqlitelib import sqlite_utils\nprint(sqlite_utils.db.np is numpy)\n"
+    result = subprocess.run([sys.executable, "-c", after], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True"]

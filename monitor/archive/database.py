@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-import sqlite_utils
-
 from monitor.archive import integrity
 from monitor.archive.errors import StorageError
 from monitor.archive.schema import MIGRATION_SET, known_migrations, migrations
+from monitor.archive.sqlitelib import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 

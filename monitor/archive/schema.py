@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import sqlite3
 
-import sqlite_utils
-from sqlite_utils import Migrations
-
+from monitor.archive.sqlitelib import sqlite_utils
 from monitor.archive.stories import content_hash, link_story
 from monitor.archive.story_schema import M009_SCHEMA, STORY_VIEWS
 
 MIGRATION_SET = "monitor"
 
 
-migrations = Migrations(MIGRATION_SET)
+migrations = sqlite_utils.Migrations(MIGRATION_SET)
 
 
 @migrations()

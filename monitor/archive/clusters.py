@@ -53,8 +53,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.archive.story_events import AHEAD, ANNOUNCED_DAYS, FAMILY, Announced, same_place, side
-from monitor.archive.story_features import DATE_RANGE
+from monitor.archive.story_events import AHEAD, ANNOUNCED_DAYS, FAMILY, SIDES, Announced, same_place, side
+from monitor.archive.story_features import DATE_AHEAD
 from monitor.archive.story_features import Features as Features
 from monitor.archive.story_features import Terms as Terms
 from monitor.archive.story_features import background as background
@@ -82,8 +82,8 @@ PEOPLE_HOURS = timedelta(hours=24)
 OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
 # the longest a story of announcements stays open: to the end of the ANNOUNCED_DAYS-th day after the furthest day
-# an announcement can name (DATE_RANGE days after it)
-AHEAD_LONGEST = max(AHEAD, timedelta(days=DATE_RANGE + ANNOUNCED_DAYS + 2))
+# an announcement can name (DATE_AHEAD days after it)
+AHEAD_LONGEST = max(AHEAD, timedelta(days=DATE_AHEAD + ANNOUNCED_DAYS + 2))
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
@@ -404,7 +404,11 @@ def meets_announced(article: Features, story: StoryState) -> bool:
         needed = PEOPLE_SHARED
     if event.kind == "exchange":
         needed = 0
-    if needed and sum(person in ahead.people for person in article.people) < needed:
+    shared = sum(person in ahead.people for person in article.people)
+    # at a third country's venue, a side of the war both heads name stands for one of the people (in Moscow or
+    # Kyiv the place names that side already)
+    third = needed == 1 and place is not None and place.split("/")[0] not in SIDES
+    if needed and shared < needed and not (third and event.parties & ahead.parties.keys()):
         return False
     if not ahead.days:
         return article.at - ahead.last <= AHEAD

@@ -126,10 +126,13 @@ _AHEAD = re.compile(
     r"|zadzwonie|porozmawia|porozmawiaja|omowia|wyleci|wyleca|dotrze|dotra|przeprowadzi|przeprowadza|wezmie"
     r"|wezma|zobacza|zbierze|zbiora|wylecial\w*|wyruszyl\w*|udal\w* sie"
     r"|zapowiedzi\w*|zapowiada\w*|planowan\w*|zaplanowan\w*|w przyszlym tygodniu|najblizsz\w*|jutro"
-    r"|pojutrze)\b"
+    r"|pojutrze|spotkam|spotkamy|porozmawiam|porozmawiamy|polece|polecimy|pojade|pojedziemy|przyjade"
+    r"|przyjedziemy|odwiedze|odwiedzimy|przyjme|przyjmiemy|zadzwonimy|dojdzie|przyjal\w* zaproszeni\w*"
+    r"|przyjel\w* zaproszeni\w*|zaprasza\w*|zaprosil\w*|w drodze do|przed spotkaniem|przed szczytem"
+    r"|przed rozmowami|przed wizyta|przygotowan\w* do)\b"
 )
 _DONE = re.compile(
-    r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*|przylecial\w*"
+    r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*(?! zaproszeni)|przylecial\w*"
     r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|omowil\w*|zakonczon\w*|rozmowy byly|po rozmowach"
     r"|po rozmowie|po spotkaniu|po szczycie|po wizycie|porozmawial\w*|rozpoczel\w*|rozpoczal\w*|rozpoczely"
     r"|rozpoczeto|przybyl\w*|doszlo|przeprowadzil\w*|trwaja|odbywa\w*)\b"
@@ -182,6 +185,25 @@ _PLACES: Mapping[str, str] = {
     "it/rzym": r"rzym\w*",
     "va": r"watykan\w*",
     "hu/budapeszt": r"budapeszt\w*|budapeszcie",
+    "hu": r"wegr\w*|wegier",
+    "at/wieden": r"wiedn\w*|wieden",
+    "at": r"austri\w*",
+    "fi/helsinki": r"helsink\w*",
+    "no/oslo": r"oslo",
+    "se/sztokholm": r"sztokholm\w*",
+    "sk/bratyslawa": r"bratyslaw\w*",
+    "sk": r"slowacj\w*",
+    "rs/belgrad": r"belgrad\w*",
+    "az/baku": r"baku",
+    "kz/astana": r"astan\w*",
+    "om/maskat": r"maskat\w*",
+    "om": r"oman\w*",
+    "in/delhi": r"delhi|new delhi",
+    "in": r"indi\w*",
+    "jp/tokio": r"tokio",
+    "za": r"rpa|afryce poludniowej",
+    "br": r"brazyli\w*",
+    "kr/seul": r"seul\w*",
     "pl/warszawa": r"warszaw\w*",
     "pl/rzeszow": r"rzeszow\w*",
     "by/minsk": r"minsk\w*",
@@ -191,7 +213,7 @@ _PLACES: Mapping[str, str] = {
 }
 _PLACE_NAMES = list(_PLACES)
 _PLACE = re.compile(
-    r"\b(?:w|we|na|do)(?: \w+(?:skiej|skim|ckiej|ckim))? (?:"
+    r"\b(?:w|we|na|do)(?: \w+(?:skiej|skim|ckiej|ckim))?(?: stolic\w*)? (?:"
     + "|".join(f"(?P<p{i}>{pattern})" for i, pattern in enumerate(_PLACES.values()))
     + r")\b"
 )
@@ -295,8 +317,19 @@ def announced(title: list[str], lead: list[str], body: list[str]) -> bool:
     """Whether the title and the first sentence under it (folded sentences) announce an event to come (*ma się
     spotkać*, *przyjmie*, *polecą*, *w przyszłym tygodniu*) and report none as done (*spotkali się*,
     *rozmawiali*, *zakończyły*)."""
-    text = " ".join([*title, *(part[0] for part in (lead, body) if part)][: len(title) + 1])
-    return bool(_AHEAD.search(text)) and not _DONE.search(text)
+    heading = " ".join(title)
+    if _DONE.search(heading):
+        return False
+    under = next((part[0] for part in (lead, body) if part), "")
+    # a title announcing holds unless the sentence under it only reports ("Trump: spotkamy się" over a call held)
+    return tense(under) >= 0 if _AHEAD.search(heading) else tense(under) > 0
+
+
+def tense(sentence: str) -> int:
+    """Whether a folded sentence tells of an event to come (1: *spotkają się*, *ma się odbyć*), of one done (-1:
+    *spotkali się*, *po rozmowach*) or neither, or both (0)."""
+    ahead, done = _AHEAD.search(sentence) is not None, _DONE.search(sentence) is not None
+    return int(ahead) - int(done)
 
 
 def place(title: list[str], lead: list[str], body: list[str]) -> str | None:

@@ -16,11 +16,12 @@ from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
-from monitor.archive.story_events import DOCUMENT_WEIGHT, WEIGHT, Event, from_tokens, record
+from monitor.archive.story_events import DOCUMENT_WEIGHT, WEIGHT, Event, from_tokens, record, tense
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
 from monitor.rules.text import fold, word_bytes
 
 DATE_RANGE = 10  # event dates further than this many days from the publication day are history, not events
+DATE_AHEAD = 14  # ... and days further ahead than this are too far to be announced (a summit two weeks on)
 
 STEM = 6  # letters kept of each lemma
 MIN_LETTERS = 4  # shorter words carry no subject
@@ -194,12 +195,13 @@ _WEEKDAY = re.compile(
     + "|".join(_WEEKDAY_FORMS)
     + r")\b"
 )
-_RELATIVE_DAYS = re.compile(r"\b(przedwczoraj|wczoraj|jutro|pojutrze)\b")
-_RELATIVE_SHIFT = {"przedwczoraj": -2, "wczoraj": -1, "jutro": 1, "pojutrze": 2}
+# "jutro", and its adjective ("jutrzejsza wizyta")
+_RELATIVE_DAYS = re.compile(r"\b(przedwczoraj|wczoraj|jutr|pojutrz)(?:o|e|sz\w*|zejsz\w*|ejsz\w*)?\b")
+_RELATIVE_SHIFT = {"przedwczoraj": -2, "wczoraj": -1, "jutr": 1, "pojutrz": 2}
 _FUTURE = ("najbl", "przysz")
 
 
-def event_dates(text: str | None, published: date) -> frozenset[int]:
+def event_dates(text: str | None, published: date, announced: bool = False) -> frozenset[int]:
     """Days a text names, as ``date.toordinal()``: "22 stycznia" (the year nearest ``published`` unless written),
     "w czwartek" (the nearest Thursday within three days; "w przyszły czwartek" the next one, "w ubiegły
     czwartek" the last one), "jutro", "wczoraj". Left out: days more than ``DATE_RANGE`` from ``published``
@@ -231,11 +233,28 @@ def event_dates(text: str | None, published: date) -> frozenset[int]:
         elif qualifier:
             shift = ahead - 7 if ahead else -7
         else:
-            shift = ahead if ahead <= 3 else ahead - 7
+            # the sentence's tense decides ("spotkają się w poniedziałek" is the next one), else the nearest
+            # in an announcement's head, the next one unless its sentence reports ("spotkali się w czwartek")
+            forward = announced and tense(_sentence(text, folded, match.start(), match.end())) >= 0
+            shift = ahead if forward or ahead <= 3 else ahead - 7
         found.add(base + shift)
     for match in _RELATIVE_DAYS.finditer(folded):
         found.add(base + _RELATIVE_SHIFT[match.group(1)])
-    return frozenset(day for day in found if abs(day - base) <= DATE_RANGE and day not in (base, base - 1))
+    furthest = DATE_AHEAD if announced else DATE_RANGE
+    return frozenset(
+        day for day in found if -DATE_RANGE <= day - base <= furthest and day not in (base, base - 1)
+    )
+
+
+_STOPS = re.compile(r"[.?!:;\n]")
+
+
+def _sentence(text: str, folded: str, start: int, end: int) -> str:
+    """The sentence around ``text[start:end]``, folded (``folded`` is ``text`` folded, each character in its
+    place)."""
+    before = max((m.end() for m in _STOPS.finditer(text, max(0, start - 300), start)), default=0)
+    after = _STOPS.search(text, end)
+    return folded[before : after.start() if after else len(text)]
 
 
 def warsaw_day(at: datetime) -> date:
@@ -275,19 +294,17 @@ def features(
     frequencies (:func:`background` by default)."""
     terms = terms or background()
     raw = counts(title, lead, text, entity_hits)
-    head = " ".join(part for part in (title, lead, " ".join((text or "").split()[:BODY_WORDS])) if part)
+    heading = " ".join(part for part in (title, lead) if part)
+    body = " ".join((text or "").split()[:BODY_WORDS])
     vector = weigh(raw, terms.df, terms.docs)
-    vector.update(
-        {
-            token: DOCUMENT_WEIGHT if token.startswith("#o:") else WEIGHT
-            for token in record(title, lead, text).tokens()
-        }
-    )
+    event, day = record(title, lead, text), warsaw_day(at)
+    vector.update({token: DOCUMENT_WEIGHT if token.startswith("#o:") else WEIGHT for token in event.tokens()})
     return Features(
         at=at,
         vector=vector,
         entities=frozenset(entity_hits),
         venues=frozenset(venues) & frozenset(entity_hits),
-        dates=event_dates(head, warsaw_day(at)),
+        # a weekday the title or lead of an announcement names without a tense is the next one
+        dates=event_dates(heading, day, event.announced) | event_dates(body, day),
         people=people_in(vector, persons),
     )

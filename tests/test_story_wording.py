@@ -1,0 +1,99 @@
+"""How Polish portals word one event before and after it (issue #17): the announcement read from a title that
+speaks in the first person or names an accepted invitation, the place named as a country's capital, the weekday
+of an announcement read forward, a day named by its adjective ("jutrzejsza wizyta"), a date two weeks ahead, and a
+side of the war standing for the people at a third country's venue (monitor/archive/story_events.py,
+story_features.py, clusters.meets_announced)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from monitor.archive.clusters import StoryState, features, meets_announced, member
+from monitor.archive.story_events import record
+from monitor.archive.story_features import event_dates
+
+THURSDAY = datetime(2026, 8, 13, 17, tzinfo=UTC)  # 19:00 in Warsaw
+
+
+def _day(iso: str) -> int:
+    return date.fromisoformat(iso).toordinal()
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "ahead"),
+    [
+        (
+            "Trump: spotkam się z Putinem w Budapeszcie",
+            "Prezydent ogłosił po rozmowie z Orbánem, że szczyt odbędzie się 14 lipca.",
+            True,
+        ),
+        ("Kreml potwierdza: Putin przyjął zaproszenie na Węgry", "Przygotowania do spotkania trwają.", True),
+        ("Dmitrijew w drodze do Miami", "Ma rozmawiać z Witkoffem.", True),
+        # a title announcing over a lead that only reports: a call held, its next one wished for
+        ("Trump: spotkamy się wkrótce", "Prezydenci rozmawiali przez telefon ponad godzinę.", False),
+        ("Putin przyjął Witkoffa na Kremlu", "Rozmowa trwała pięć godzin.", False),
+        ("Rozmowy w Budapeszcie zakończone", "Spotkają się znowu za miesiąc.", False),
+    ],
+)
+def test_an_announcement_in_the_portals_words(title: str, lead: str, ahead: bool) -> None:
+    assert record(title, lead, None).announced is ahead
+
+
+@pytest.mark.parametrize(
+    ("title", "place"),
+    [
+        ("Szczyt w stolicy Węgier", "hu"),
+        ("Rozmowy w stolicy Kataru zakończone", "qa"),
+        ("Putin przyjmie zaproszenie na Węgry", "hu"),
+        ("Delegacje spotkają się w Wiedniu", "at/wieden"),
+    ],
+)
+def test_a_place_named_by_its_capital_or_country(title: str, place: str) -> None:
+    assert record(title, "", None).place == place
+
+
+def test_the_weekday_of_an_announcement_is_the_next_one() -> None:
+    published = THURSDAY.date()
+    text = "Zełenski w poniedziałek w Białym Domu"
+    assert event_dates(text, published, announced=True) == {_day("2026-08-17")}
+    assert event_dates(text, published) == {_day("2026-08-10")}  # the nearest, as before
+    # a sentence of the announcement that reports keeps the past
+    assert event_dates("Delegacje spotkały się w poniedziałek", published, announced=True) == {
+        _day("2026-08-10")
+    }
+    # the adjective of a day, and a day two weeks ahead only in an announcement
+    assert event_dates("Jutrzejsza wizyta prezydenta", published) == {_day("2026-08-14")}
+    assert event_dates("Szczyt 27 sierpnia", published, announced=True) == {_day("2026-08-27")}
+    assert event_dates("Szczyt 27 sierpnia", published) == frozenset()
+
+
+def _member(n: int, at: datetime, title: str, lead: str, people: tuple[str, ...]):
+    hits = dict.fromkeys(people, 1)
+    return member(n, (at.isoformat(), str(n)), features(at, title, lead, None, hits, (), None, hits))
+
+
+def test_a_side_named_at_a_third_country_venue_stands_for_the_people() -> None:
+    story = StoryState(
+        _member(
+            1,
+            THURSDAY,
+            "Trump: spotkam się z Putinem w Budapeszcie",
+            "Szczyt odbędzie się w poniedziałek.",
+            ("putin",),
+        )
+    )
+    later = THURSDAY + timedelta(hours=3)
+    confirmed = _member(
+        2, later, "Kreml: Putin przyjął zaproszenie do Budapesztu", "Spotkanie w poniedziałek.", ("pieskow",)
+    )
+    assert confirmed.features.event.announced and meets_announced(confirmed.features, story)
+    # in Moscow the place names the Russian side already: no one of the people, no meeting
+    moscow = StoryState(
+        _member(1, THURSDAY, "Witkoff spotka się z Putinem w Moskwie", "W poniedziałek.", ("putin",))
+    )
+    other = _member(
+        2, later, "Kreml: Putin przyjmie gościa w Moskwie", "Spotkanie w poniedziałek.", ("pieskow",)
+    )
+    assert not meets_announced(other.features, moscow)

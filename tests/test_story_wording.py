@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from monitor.archive.clusters import StoryState, features, meets_announced, member
+from monitor.archive.clusters import Member, StoryState, features, meets_announced, member
 from monitor.archive.story_events import record
 from monitor.archive.story_features import event_dates
 
@@ -69,7 +69,7 @@ def test_the_weekday_of_an_announcement_is_the_next_one() -> None:
     assert event_dates("Szczyt 27 sierpnia", published) == frozenset()
 
 
-def _member(n: int, at: datetime, title: str, lead: str, people: tuple[str, ...]):
+def _member(n: int, at: datetime, title: str, lead: str, people: tuple[str, ...]) -> Member:
     hits = dict.fromkeys(people, 1)
     return member(n, (at.isoformat(), str(n)), features(at, title, lead, None, hits, (), None, hits))
 
@@ -97,3 +97,40 @@ def test_a_side_named_at_a_third_country_venue_stands_for_the_people() -> None:
         2, later, "Kreml: Putin przyjmie gościa w Moskwie", "Spotkanie w poniedziałek.", ("pieskow",)
     )
     assert not meets_announced(other.features, moscow)
+
+
+def test_the_people_the_head_names_count_whether_or_not_a_rule_matched_them() -> None:
+    from monitor.archive.story_features import people_in
+
+    persons = ("putin", "pieskow", "lawrow", "indie_modi")
+    found = features(
+        THURSDAY, "Kreml: Putin przyjął zaproszenie", "Tak powiedział Pieskow.", None, {}, (), None, persons
+    )
+    assert found.people == {"putin", "pieskow"}
+    assert people_in(found.vector, persons) == found.people  # read back from the stored vector
+    # a name further down the body is not the head's
+    body = " ".join(["słowo"] * 80) + " Ławrow"
+    assert features(THURSDAY, "Rozmowy", "", body, {}, (), None, persons).people == frozenset()
+
+
+def test_a_story_of_announcements_waits_for_its_report_whatever_else_joins_it() -> None:
+    from monitor.archive.clusters import WINDOW
+
+    announced = _member(
+        1, THURSDAY, "Trump: spotkam się z Putinem w Budapeszcie", "Szczyt w poniedziałek.", ("putin",)
+    )
+    story = StoryState(announced)
+    until = story.open_until
+    assert until > THURSDAY + WINDOW
+    # a comment on it (no meeting held) keeps it waiting; the report of the meeting closes the wait
+    story.add(_member(2, THURSDAY + timedelta(hours=5), "Węgry chcą być gospodarzem", "Orbán o planie.", ()))
+    assert story.open_until == until
+    report = _member(
+        3,
+        THURSDAY + timedelta(days=4),
+        "Trump i Putin rozmawiali w Budapeszcie",
+        "Bez porozumienia.",
+        ("putin",),
+    )
+    story.add(report)
+    assert story.open_until == report.features.at + WINDOW

@@ -25,8 +25,8 @@ before it: :class:`monitor.archive.story_engine.Engine` keeps that true whatever
 A story is the sum of its articles' vectors (its centroid) with the union of their dates and venues. An article
 is compared with the stories sharing one of its seeds with one of their articles' seeds, and joins the open one
 it scores best with, when that score reaches ``JOIN``; a story is open to articles up to ``WINDOW`` after its
-last article, so it stays open while coverage continues (a story made only of announcements of a meeting, to a
-meeting's report up to ``AHEAD`` after). The score is the cosine of the article's vector with the centroid —
+last article, so it stays open while coverage continues (a story with announcements of a meeting and no report of
+one, to a meeting's report up to ``AHEAD`` after). The score is the cosine of the article's vector with the centroid —
 of its words: the share of the centroid's norm its documents' tokens hold is given back, up to ``NORM_CAP``
 times the cosine; and the document they share counts only as the same event (:func:`same_object`: of a
 compatible kind, within ``OBJECT_HOURS``), else its share of the cosine is taken away — plus ``DATE_BONUS`` when they name the same day, minus ``DATE_PENALTY``
@@ -158,6 +158,7 @@ class StoryState:
         self.objects: Counter[str] = Counter()
         self.kinds: Counter[str | None] = Counter()
         self.announcements = 0  # its articles that announce a meeting to come
+        self.reports = 0  # its articles that report a meeting, call or exchange held
         self.ahead = Announced()  # what they announce
         self.places: Counter[str] = Counter()  # where its meetings take place
         self.sides: Counter[str] = Counter()  # the sides of the war (ru, ua) of its people
@@ -178,7 +179,7 @@ class StoryState:
     def _ends(self) -> None:
         self.first, self.last = self.members[0].features.at, self.members[-1].features.at
         self.founder_key = self._keys[0]
-        until = self.ahead.until() if self.announcements == len(self.members) else None
+        until = self.ahead.until() if self.announcements and not self.reports else None
         self.open_from, self.open_until = self.first - WINDOW, until or self.last + WINDOW
         self.follow_until = self.last + FOLLOW_SPAN
 
@@ -196,6 +197,7 @@ class StoryState:
         self.objects.update(event.objects)
         self.kinds[event.kind] += 1
         self.announcements += event.announced
+        self.reports += not event.announced and event.kind in FAMILY
         if event.announced:
             own = item.features
             self.ahead.add(event, own.at, own.people, own.dates)
@@ -214,6 +216,7 @@ class StoryState:
         self.centroid, self.norm = {}, 0.0
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
         self.objects, self.kinds, self.announcements, self.documents = Counter(), Counter(), 0, 0.0
+        self.reports = 0
         self.ahead, self.places, self.sides = Announced(), Counter(), Counter()
         self.scale = 1.0
         for item in self.members:

@@ -72,7 +72,22 @@ class Features:
 def people_in(vector: Mapping[str, float], persons: Iterable[str]) -> frozenset[str]:
     """The people (entity ids of ``persons``) whose entity token is in a vector: what an article's people are,
     whether its features were just computed or read back from the archive."""
-    return frozenset(token[1:] for token in vector if token.startswith("@")) & frozenset(persons)
+    ids = (token[1:] if token[0] == "@" else token[3:] for token in vector if token.startswith(("@", NAMED)))
+    return frozenset(ids) & frozenset(persons)
+
+
+NAMED = "#n:"  # a person the head names by surname (``#n:putin``), whether or not a rule matched them there
+HEAD_NAMES = 60  # the words of the body under the title and lead read for names
+
+
+def named(title: str | None, lead: str | None, text: str | None, persons: Iterable[str]) -> list[str]:
+    """The people (entity ids of ``persons`` that are one surname, ``putin``) the title, the lead or the first
+    ``HEAD_NAMES`` words of the body name (folded, in any case: *Putina*, *Ławrowem*)."""
+    head = " ".join(part for part in (title, lead, " ".join(words(text or "", HEAD_NAMES))) if part)
+    wanted = {person for person in persons if "_" not in person and len(person) >= 4}
+    lengths = sorted({len(person) for person in wanted})
+    found = {word[:n] for word in set(_WORD.findall(fold(head))) for n in lengths}
+    return sorted(wanted & found)
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -292,13 +307,14 @@ def features(
     """An article's features. ``entity_hits`` counts its matched entities (distinct passages), ``venues`` names
     the entities that are meeting places and ``persons`` those that are people, ``terms`` the document
     frequencies (:func:`background` by default)."""
-    terms = terms or background()
+    terms, persons = terms or background(), frozenset(persons)
     raw = counts(title, lead, text, entity_hits)
     heading = " ".join(part for part in (title, lead) if part)
     body = " ".join((text or "").split()[:BODY_WORDS])
     vector = weigh(raw, terms.df, terms.docs)
     event, day = record(title, lead, text), warsaw_day(at)
     vector.update({token: DOCUMENT_WEIGHT if token.startswith("#o:") else WEIGHT for token in event.tokens()})
+    vector.update({f"{NAMED}{person}": WEIGHT for person in named(title, lead, text, persons)})
     return Features(
         at=at,
         vector=vector,

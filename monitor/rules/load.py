@@ -7,6 +7,7 @@ A file that cannot be used raises :class:`RulesError` with one line naming the f
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import tomllib
@@ -242,6 +243,9 @@ class _Parser:
             )
 
 
+@functools.lru_cache(
+    maxsize=8
+)  # parsed once per process (25-60 ms): a crawl's command, pipeline and stories ask
 def parse_rules(text: str, path: str = "<rules>", version: str | None = None) -> Ruleset:
     """Validate and compile a rule set from TOML text; ``version`` defaults to a hash of the text."""
     c = _Checker(path)

@@ -53,8 +53,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.archive.story_events import AHEAD, ANNOUNCED_DAYS, FAMILY, SIDES, Announced, same_place, side
-from monitor.archive.story_features import DATE_AHEAD
+from monitor.archive.story_events import (
+    AHEAD,
+    ANNOUNCED_DAYS,
+    FAMILY,
+    LONGEST,
+    SIDES,
+    Announced,
+    same_place,
+    side,
+)
 from monitor.archive.story_features import Features as Features
 from monitor.archive.story_features import Terms as Terms
 from monitor.archive.story_features import background as background
@@ -81,9 +89,9 @@ PEOPLE_HOURS = timedelta(hours=24)
 # an article and a story about the same document: within this long of the story's last article
 OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
-# the longest a story of announcements stays open: to the end of the ANNOUNCED_DAYS-th day after the furthest day
-# an announcement can name (DATE_AHEAD days after it)
-AHEAD_LONGEST = max(AHEAD, timedelta(days=DATE_AHEAD + ANNOUNCED_DAYS + 2))
+# the longest a story of announcements stays open (story_events.LONGEST): two weeks, so that the writer holds and
+# compares no more than the FOLLOW_SPAN it holds anyway
+AHEAD_LONGEST = LONGEST
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
@@ -125,7 +133,8 @@ def asks(found: Features) -> tuple[str, ...]:
         return ()
     if event.kind == "exchange":
         return (f"{ANNOUNCES}exchange",)
-    return tuple(f"{ANNOUNCES}{person}" for person in sorted(found.people))
+    # the people the rules matched: a name the head gives in passing (#n:) would list too many stories
+    return tuple(f"{ANNOUNCES}{person}" for person in sorted(found.people) if f"@{person}" in found.vector)
 
 
 def member(article_id: int, key: Key, found: Features, wire: int | None = None) -> Member:
@@ -395,7 +404,7 @@ def meets_announced(article: Features, story: StoryState) -> bool:
     ahead, event = story.ahead, article.event
     if not ahead.kinds.get(FAMILY.get(event.kind)) or ahead.last is None or article.at < ahead.last:
         return False
-    sides = ahead.parties.keys() | {found for person in ahead.people if (found := side(person))}
+    sides = ahead.parties.keys() | ahead.sides.keys()
     if event.party is not None and sides and event.party not in sides:
         return False
     place = event.place

@@ -57,6 +57,7 @@ AHEAD = timedelta(
     days=7
 )  # a story of announcements only waits this long for the report of what they announce
 ANNOUNCED_DAYS = 2  # a report comes at most this many days after the day the meeting was announced for
+LONGEST = timedelta(days=14)  # the longest a story of announcements waits for the report, after the last
 # what may be announced, and reported as the same event: a "rozmowa" announced may be held as a phone call
 FAMILY: dict[str | None, str] = {"meeting": "talks", "call": "talks", "exchange": "exchange"}
 
@@ -449,13 +450,14 @@ class Announced:
     """What a story's announcements announce: the kinds of event, the places, the days to come they name (after
     the day each was published) and the time of the last."""
 
-    __slots__ = ("kinds", "places", "parties", "people", "days", "last")
+    __slots__ = ("kinds", "places", "parties", "people", "sides", "days", "last")
 
     def __init__(self) -> None:
         self.kinds: Counter[str | None] = Counter()
         self.places: Counter[str] = Counter()
         self.parties: Counter[str] = Counter()
         self.people: Counter[str] = Counter()
+        self.sides: Counter[str] = Counter()  # the sides of the war of their people
         self.days: Counter[int] = Counter()
         self.last: datetime | None = None
 
@@ -465,17 +467,21 @@ class Announced:
         if event.place:
             self.places[event.place] += 1
         self.parties.update(event.parties)
+        people = tuple(people)
         self.people.update(people)
+        self.sides.update(found for person in people if (found := side(person)))
         published = at.astimezone(WARSAW).date().toordinal()
         self.days.update(day for day in dates if day > published)
         self.last = at
 
     def until(self) -> datetime | None:
         """Until when a report of what they announce may come: ``AHEAD`` after the last, or to the end of the
-        ``ANNOUNCED_DAYS``-th day after the latest day they name, whichever is later."""
+        ``ANNOUNCED_DAYS``-th day after the latest day they name (at most ``LONGEST`` after the last), whichever is
+        later."""
         if self.last is None:
             return None
         if not self.days:
             return self.last + AHEAD
         end = date.fromordinal(max(self.days) + ANNOUNCED_DAYS + 1)
-        return max(self.last + AHEAD, datetime(end.year, end.month, end.day, tzinfo=WARSAW))
+        named = datetime(end.year, end.month, end.day, tzinfo=WARSAW)
+        return max(self.last + AHEAD, min(named, self.last + LONGEST))

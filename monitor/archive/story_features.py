@@ -76,6 +76,7 @@ def people_in(vector: Mapping[str, float], persons: Iterable[str]) -> frozenset[
     return frozenset(ids) & frozenset(persons)
 
 
+_NAME = re.compile(r"\b[^\W\d_a-ząćęłńóśźż][^\W\d_]{3,}")
 NAMED = "#n:"  # a person the head names by surname (``#n:putin``), whether or not a rule matched them there
 HEAD_NAMES = 60  # the words of the body under the title and lead read for names
 
@@ -83,11 +84,18 @@ HEAD_NAMES = 60  # the words of the body under the title and lead read for names
 def named(title: str | None, lead: str | None, text: str | None, persons: Iterable[str]) -> list[str]:
     """The people (entity ids of ``persons`` that are one surname, ``putin``) the title, the lead or the first
     ``HEAD_NAMES`` words of the body name (folded, in any case: *Putina*, *Ławrowem*)."""
-    head = " ".join(part for part in (title, lead, " ".join(words(text or "", HEAD_NAMES))) if part)
-    wanted = {person for person in persons if "_" not in person and len(person) >= 4}
-    lengths = sorted({len(person) for person in wanted})
-    found = {word[:n] for word in set(_WORD.findall(fold(head))) for n in lengths}
-    return sorted(wanted & found)
+    wanted, lengths = _surnames(frozenset(persons))
+    body = " ".join(words(text or "", HEAD_NAMES))
+    found = _NAME.findall(" ".join(part for part in (title, lead, body) if part))
+    names = set(fold(" ".join(found)).split())  # a surname is written with a capital
+    return sorted(wanted.intersection(name[:n] for name in names for n in lengths))
+
+
+@functools.lru_cache(maxsize=8)
+def _surnames(persons: frozenset[str]) -> tuple[frozenset[str], tuple[int, ...]]:
+    """The people of ``persons`` named by one surname, and the lengths of those surnames."""
+    wanted = frozenset(person for person in persons if "_" not in person and len(person) >= 4)
+    return wanted, tuple(sorted({len(person) for person in wanted}))
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -89,9 +89,7 @@ PEOPLE_HOURS = timedelta(hours=24)
 # an article and a story about the same document: within this long of the story's last article
 OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
-# the longest a story of announcements stays open (story_events.LONGEST): two weeks, so that the writer holds and
-# compares no more than the FOLLOW_SPAN it holds anyway
-AHEAD_LONGEST = LONGEST
+AHEAD_LONGEST = LONGEST  # the longest a story of announcements stays open: no longer than FOLLOW_SPAN's reach
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
@@ -417,8 +415,7 @@ def meets_announced(article: Features, story: StoryState) -> bool:
     if event.kind == "exchange":
         needed = 0
     shared = sum(person in ahead.people for person in article.people)
-    # at a third country's venue, a side of the war both heads name stands for one of the people (in Moscow or
-    # Kyiv the place names that side already)
+    # at a third country's venue, a side both heads name stands for a person (Moscow names the Russian side anyway)
     third = needed == 1 and place is not None and place.split("/")[0] not in SIDES
     if needed and shared < needed and not (third and event.parties & ahead.parties.keys()):
         return False

@@ -243,9 +243,8 @@ class _Parser:
             )
 
 
-@functools.lru_cache(
-    maxsize=8
-)  # parsed once per process (25-60 ms): a crawl's command, pipeline and stories ask
+# Parsed once per process (25-60 ms): a crawl's command, its pipeline and its story index all ask.
+@functools.lru_cache(maxsize=8)
 def parse_rules(text: str, path: str = "<rules>", version: str | None = None) -> Ruleset:
     """Validate and compile a rule set from TOML text; ``version`` defaults to a hash of the text."""
     c = _Checker(path)

@@ -57,7 +57,6 @@ from monitor.archive.story_events import (
     AHEAD,
     ANNOUNCED_DAYS,
     FAMILY,
-    LONGEST,
     SIDES,
     Announced,
     same_place,
@@ -89,7 +88,6 @@ PEOPLE_HOURS = timedelta(hours=24)
 # an article and a story about the same document: within this long of the story's last article
 OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
-AHEAD_LONGEST = LONGEST  # the longest a story of announcements stays open: no longer than FOLLOW_SPAN's reach
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them

@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.archive.clusters import (
-    AHEAD_LONGEST,
     FOLLOW_SPAN,
     REACHABLE,
     WINDOW,
@@ -37,12 +36,13 @@ from monitor.archive.clusters import (
     StoryState,
     choose,
 )
+from monitor.archive.story_events import LONGEST
 
 if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
 
 # The longest a story is open after its last article (a story of announcements of a meeting).
-OPEN = max(WINDOW, AHEAD_LONGEST)
+OPEN = max(WINDOW, LONGEST)
 REACH = max(OPEN, FOLLOW_SPAN)  # a story can be joined or followed until this long after its last article
 _END = "\uffff"  # after every time and URL of a Key
 More = Callable[[str], Iterable[tuple["Member", "Placement"]]]  # the stored stories begun by a time, not held

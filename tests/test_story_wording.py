@@ -134,3 +134,60 @@ def test_a_story_of_announcements_waits_for_its_report_whatever_else_joins_it() 
     )
     story.add(report)
     assert story.open_until == report.features.at + WINDOW
+
+
+# --- the fifth batch's wordings: a date in figures, a venue named by its building, a meeting told by its result
+
+
+def test_a_date_written_in_figures_is_a_day_but_a_time_or_an_amount_is_not() -> None:
+    published = date(2026, 10, 13)
+    assert event_dates("Rozmowy rozpoczną się 15.10 o godz. 10", published) == {_day("2026-10-15")}
+    assert event_dates("Spotkanie 16.10.2026 w Stambule", published) == {_day("2026-10-16")}
+    assert event_dates("Rozmowy rozpoczną się o godz. 15.10", published) == frozenset()
+    assert event_dates("Obrady od 9.30 do 11.00, bilet 2.50 zł", published) == frozenset()
+    assert event_dates("Inflacja wzrosła o 1.10 proc.", published) == frozenset()
+    assert event_dates("Szczyt 31.02", published) == frozenset()  # no such day
+    # a day an event is set for: "na czwartek", "na przyszły wtorek"
+    assert event_dates("Spotkanie zaplanowano na czwartek", published) == {_day("2026-10-15")}
+    assert event_dates("Wizyta planowana jest na przyszły wtorek", published) == {_day("2026-10-20")}
+
+
+@pytest.mark.parametrize(
+    ("title", "place"),
+    [
+        ("Rozmowy ma się odbyć w czwartek w pałacu Dolmabahçe", "tr/stambul"),
+        ("Kolejna runda rozmów nad Bosforem", "tr/stambul"),
+        ("Trump przyjmie Zełenskiego w rezydencji Mar-a-Lago", "us/floryda"),
+        ("Spotkanie w Pałacu Konstantynowskim", "ru/petersburg"),
+        ("Szczyt w Pałacu Elizejskim", "fr/paryz"),
+        ("Rozmowy w Camp David", "us"),
+    ],
+)
+def test_a_venue_named_by_its_building_or_its_water_places_the_meeting(title: str, place: str) -> None:
+    assert record(title, "", None).place == place
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "kind"),
+    [
+        # a plan revealed the day after a meeting (the attribution after a dash) is the meeting's report
+        (
+            "Gwarancje na 15 lat. Tyle Waszyngton obiecał Kijowowi",
+            "Stany Zjednoczone są gotowe dać Ukrainie gwarancje – ujawnił Zełenski dzień po rozmowie z Trumpem.",
+            "meeting",
+        ),
+        ("Dokument gotowy", "Strony ogłosiły go po dwudniowym spotkaniu w Genewie.", "meeting"),
+        # a plan with no meeting behind it stays a plan, and a call stays a call
+        ("Gwarancje na 15 lat", "Stany Zjednoczone są gotowe dać Ukrainie gwarancje.", "plan"),
+        ("Trump zadzwonił do Putina", "Rozmawiali dwa dni po spotkaniu z Zełenskim.", "call"),
+    ],
+)
+def test_a_meeting_told_by_its_result_is_the_meeting(title: str, lead: str, kind: str) -> None:
+    assert record(title, lead, None).kind == kind
+
+
+def test_a_country_in_the_dative_is_the_addressee_not_the_owner() -> None:
+    from monitor.archive.story_events import objects, sentences
+
+    assert objects(sentences("Stany Zjednoczone są gotowe zapewnić Ukrainie gwarancje bezpieczeństwa")) == []
+    assert objects(sentences("Ukraińska propozycja trafiła do Waszyngtonu")) == ["doc:ua"]

@@ -101,6 +101,9 @@ _PROPOSING = re.compile(r"(?:zapropon|przedstawi|przygotow|przekaz|zloz|sklad|pr
 
 # Endings of an actor named as the addressee (the dative: "ofertę Kijowowi", "Putinowi"), never an owner.
 _ADDRESSEE = ("owi", "emu")
+# ... and the countries whose dative is not their genitive, named without a preposition ("zapewnić Ukrainie
+# gwarancje": "w Ukrainie" has its preposition, and "propozycja Rosji" is a genitive, an owner)
+_DATIVES = frozenset({"ukrainie", "ameryce", "europie", "polsce"})
 
 # What kind of event a title names, in order of precedence: a call is a call even when a plan is its subject.
 KINDS = ("call", "exchange", "meeting", "plan")
@@ -138,21 +141,25 @@ _DONE = re.compile(
     r"|po rozmowie|po spotkaniu|po szczycie|po wizycie|porozmawial\w*|rozpoczel\w*|rozpoczal\w*|rozpoczely"
     r"|rozpoczeto|przybyl\w*|doszlo|przeprowadzil\w*|trwaja|odbywa\w*)\b"
 )
+# A meeting behind the news the head tells (folded): "dzień po rozmowie z", "po spotkaniu", "efekt wtorkowej wizyty"
+_AFTERMATH = re.compile(
+    r"\b(?:po (?:\w+ )?(?:rozmowie|rozmowach|spotkaniu|szczycie|wizycie)|efekt\w*(?: \w+)? (?:rozmow|spotkan|wizyt|szczyt)\w*)\b"
+)
 # Where an event takes place (folded): a city or a country named after "w", "we", "na" or "do" (an adjective
 # may stand between: "w szwajcarskiej Genewie"), as ``country/city`` or ``country``. A city meets its country
 # ("do Szwajcarii", "w Genewie"); the countries of the war itself are named only by their cities ("wojna w
 # Ukrainie" places nothing).
 _PLACES: Mapping[str, str] = {
-    "ru/moskwa": r"moskw\w*|kreml\w*",
-    "ru/petersburg": r"petersburg\w*",
+    "ru/moskwa": r"moskw\w*|kreml\w*|nowo ogariow\w*",
+    "ru/petersburg": r"petersburg\w*|konstantynowsk\w*|strieln\w*|newa|newie|newy",
     "ru/soczi": r"soczi",
     "ua/kijow": r"kijow\w*",
     "ua/lwow": r"lwow\w*",
-    "us/waszyngton": r"waszyngton\w*|bial\w* dom\w*|gabinec\w* owaln\w*",
+    "us/waszyngton": r"waszyngton\w*|bial\w* dom\w*|gabinec\w* owaln\w*|potomak\w*",
     "us/floryda": r"miami|floryd\w*|mar a lago|palm beach",
     "us/nowy-jork": r"now\w* jork\w*",
     "us/alaska": r"alask\w*|alasce|anchorage",
-    "us": r"stan\w* zjednoczon\w*|usa|ameryce",
+    "us": r"stan\w* zjednoczon\w*|usa|ameryce|camp david",
     "ch/genewa": r"genew\w*",
     "ch/burgenstock": r"burgenstock",
     "ch/davos": r"davos",
@@ -163,7 +170,7 @@ _PLACES: Mapping[str, str] = {
     "sa/rijad": r"rijad\w*",
     "sa/dzudda": r"dzudd\w*",
     "sa": r"arabi\w* saudyjsk\w*",
-    "tr/stambul": r"stambul\w*",
+    "tr/stambul": r"stambul\w*|bosfor\w*|dolmabahce|ciragan",
     "tr/ankara": r"ankar\w*",
     "tr/antalya": r"antaly\w*|antali\w*",
     "tr": r"turcj\w*",
@@ -178,9 +185,9 @@ _PLACES: Mapping[str, str] = {
     "de/berlin": r"berlin\w*",
     "de/monachium": r"monachium",
     "de": r"niemcz\w*|niemiec",
-    "fr/paryz": r"paryz\w*",
+    "fr/paryz": r"paryz\w*|elizejsk\w*|sekwan\w*",
     "fr": r"francj\w*",
-    "gb/londyn": r"londyn\w*",
+    "gb/londyn": r"londyn\w*|downing street|tamiz\w*",
     "gb": r"wielk\w* brytani\w*",
     "be/bruksela": r"bruksel\w*",
     "it/rzym": r"rzym\w*",
@@ -205,7 +212,7 @@ _PLACES: Mapping[str, str] = {
     "za": r"rpa|afryce poludniowej",
     "br": r"brazyli\w*",
     "kr/seul": r"seul\w*",
-    "pl/warszawa": r"warszaw\w*",
+    "pl/warszawa": r"warszaw\w*|wisla|wisle",
     "pl/rzeszow": r"rzeszow\w*",
     "by/minsk": r"minsk\w*",
     "by/homel": r"homel\w*|homlu",
@@ -214,7 +221,7 @@ _PLACES: Mapping[str, str] = {
 }
 _PLACE_NAMES = list(_PLACES)
 _PLACE = re.compile(
-    r"\b(?:w|we|na|do)(?: \w+(?:skiej|skim|ckiej|ckim))?(?: stolic\w*)? (?:"
+    r"\b(?:w|we|na|do|nad)(?: \w+(?:skiej|skim|ckiej|ckim))?(?: stolic\w*| (?:palac|rezydencj|kurort|osrod|will)\w*)? (?:"
     + "|".join(f"(?P<p{i}>{pattern})" for i, pattern in enumerate(_PLACES.values()))
     + r")\b"
 )
@@ -307,11 +314,13 @@ def kind(title: list[str], lead: list[str], body: list[str]) -> str | None:
     texts = [text for text in (" ".join(title), *(part[0] for part in (lead, body) if part)) if text]
     if texts[:1] and _KIND["call"].search(" ".join(texts[:2])):
         return "call"
-    for text in texts:
-        for name in KINDS:
-            if _KIND[name].search(text):
-                return name
-    return None
+    found = next((name for text in texts for name in KINDS if _KIND[name].search(text)), None)
+    # what came of a meeting ("... – ujawnił Zełenski dzień po rozmowie z Trumpem", the attribution after a dash
+    # included) is its report
+    under = next((part[:2] for part in (lead, body) if part), [])
+    if found in (None, "plan") and _AFTERMATH.search(" ".join([*title, *under])):
+        return "meeting"
+    return found
 
 
 def announced(title: list[str], lead: list[str], body: list[str]) -> bool:
@@ -404,7 +413,7 @@ def _actors(sentence: str) -> list[tuple[int, str | None]]:
     (*rosyjskie MSZ* is Russian, *ukraińska delegacja* Ukrainian)."""
     found: list[tuple[int, str | None]] = []
     for match in _ACTOR.finditer(sentence):
-        if match.group().endswith(_ADDRESSEE):
+        if match.group().endswith(_ADDRESSEE) or match.group() in _DATIVES:
             continue
         position = sentence.count(" ", 0, match.start())
         bloc = found[-1][1] if found and found[-1][0] == position - 1 else match.lastgroup

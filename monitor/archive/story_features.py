@@ -214,10 +214,15 @@ _WEEKDAY_FORMS = {
     "niedziele": 6,
 }
 _WEEKDAY = re.compile(
-    r"\bwe?\s+(?:(najblizsz[ya]|przyszl[ya]|ubiegl[ya]|zeszl[ya]|ostatni[a]?)\s+)?("
+    r"\b(?:we?|na)\s+(?:(najblizsz[ya]|przyszl[ya]|ubiegl[ya]|zeszl[ya]|ostatni[a]?)\s+)?("
     + "|".join(_WEEKDAY_FORMS)
     + r")\b"
 )
+# a date in figures, "15.10" or "15.10.2026" (portals write it in titles and agency items), but not a time ("o godz.
+# 15.10", "od 9.30 do 11.00") nor an amount ("2.50 zł")
+_NUMERIC_DATE = re.compile(r"(?<![\d.,:/])(\d{1,2})\.(\d{2})(?:\.(\d{4}))?(?![\d%]|[.,:]\d)")
+_TIME_BEFORE = re.compile(r"(?:\bgodz\w*\.?|\bo|\bod|\bdo|\bok\.|\bokoło|\bmiędzy|[–-])\s*$", re.IGNORECASE)
+_AMOUNT_AFTER = re.compile(r"\s*(?:[–-]\s*\d|proc|mln|mld|tys|zł|euro|dol|km|godz|h\b)", re.IGNORECASE)
 # "jutro", and its adjective ("jutrzejsza wizyta")
 _RELATIVE_DAYS = re.compile(r"\b(przedwczoraj|wczoraj|jutr|pojutrz)(?:o|e|sz\w*|zejsz\w*|ejsz\w*)?\b")
 _RELATIVE_SHIFT = {"przedwczoraj": -2, "wczoraj": -1, "jutr": 1, "pojutrz": 2}
@@ -236,18 +241,15 @@ def event_dates(text: str | None, published: date, announced: bool = False) -> f
     base = published.toordinal()
     found: set[int] = set()
     for match in _DAY_MONTH.finditer(text):
-        month = POLISH_MONTHS[match.group(2).lower()]
-        day = int(match.group(1))
-        years = (
-            [int(match.group(3))]
-            if match.group(3)
-            else [published.year - 1, published.year, published.year + 1]
+        found.update(
+            _days(published, int(match.group(1)), POLISH_MONTHS[match.group(2).lower()], match.group(3))
         )
-        for year in years:
-            try:
-                found.add(date(year, month, day).toordinal())
-            except ValueError:
-                continue
+    for match in _NUMERIC_DATE.finditer(text):
+        if _TIME_BEFORE.search(text, max(0, match.start() - 12), match.start()) or _AMOUNT_AFTER.match(
+            text, match.end()
+        ):
+            continue
+        found.update(_days(published, int(match.group(1)), int(match.group(2)), match.group(3)))
     for match in _WEEKDAY.finditer(folded):
         qualifier, weekday = match.group(1) or "", _WEEKDAY_FORMS[match.group(2)]
         ahead = (weekday - published.weekday()) % 7  # 0..6 days to the next such weekday (0: that day)
@@ -267,6 +269,19 @@ def event_dates(text: str | None, published: date, announced: bool = False) -> f
     return frozenset(
         day for day in found if -DATE_RANGE <= day - base <= furthest and day not in (base, base - 1)
     )
+
+
+def _days(published: date, day: int, month: int, year: str | None) -> list[int]:
+    """The days (ordinals) a day and month name: in the year written, else in the year of ``published`` or the
+    one before or after (the nearest is the one kept in range); none when no such date exists."""
+    years = [int(year)] if year else [published.year - 1, published.year, published.year + 1]
+    found = []
+    for one in years:
+        try:
+            found.append(date(one, month, day).toordinal())
+        except ValueError:
+            continue
+    return found
 
 
 _STOPS = re.compile(r"[.?!:;\n]")

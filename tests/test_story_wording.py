@@ -191,3 +191,50 @@ def test_a_country_in_the_dative_is_the_addressee_not_the_owner() -> None:
 
     assert objects(sentences("Stany Zjednoczone są gotowe zapewnić Ukrainie gwarancje bezpieczeństwa")) == []
     assert objects(sentences("Ukraińska propozycja trafiła do Waszyngtonu")) == ["doc:ua"]
+
+
+@pytest.mark.parametrize(
+    ("title", "place"),
+    [
+        ("Kolejna runda w Abu Dhabi", "ae/abu-zabi"),
+        ("Delegacje przybędą na rozmowy do Zjednoczonych Emiratów Arabskich", "ae"),
+        ("Rozmowy w Istambule", "tr/stambul"),
+        ("Spotkanie w Riadzie", "sa/rijad"),
+        ("Rozmowy delegacji w Dżeddzie", "sa/dzudda"),
+    ],
+)
+def test_a_place_as_portals_spell_it(title: str, place: str) -> None:
+    assert record(title, "", None).place == place
+
+
+def test_a_call_of_the_other_side_is_another_call() -> None:
+    from monitor.archive.clusters import other_side
+
+    call = _member(
+        1,
+        THURSDAY,
+        "Trump i Putin rozmawiali przez telefon",
+        "Rozmowa telefoniczna trwała dwie godziny.",
+        ("trump", "putin"),
+    )
+    story = StoryState(call)
+    later = THURSDAY + timedelta(hours=20)
+    zelenski = _member(
+        2,
+        later,
+        "Zełenski rozmawiał telefonicznie z Trumpem",
+        "Dzień po rozmowie Trumpa z Putinem.",
+        ("zelenski", "trump", "putin"),
+    )
+    assert zelenski.features.event.kind == "call" and other_side(zelenski.features, story)
+    kremlin = _member(
+        3,
+        later,
+        "Kreml: rozmowa telefoniczna Putina z Trumpem była szczera",
+        "Tak ocenił Uszakow.",
+        ("putin", "uszakow"),
+    )
+    assert not other_side(kremlin.features, story)
+    # a meeting elsewhere is not the call's other side
+    meeting = _member(4, later, "Zełenski spotkał się z Trumpem", "W Białym Domu.", ("zelenski", "trump"))
+    assert not other_side(meeting.features, story)

@@ -375,18 +375,16 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
 
 
 def other_side(article: Features, story: StoryState) -> bool:
-    """Whether an article reports a meeting at a place of the story's meetings with the other side of the war:
-    the side its head names first (the Ukrainians with Rubio in Riyadh) is none of the sides of the story's
-    people (Ławrow and Uszakow there the day before)."""
+    """Whether an article reports a meeting at a place of the story's meetings, or a call to a story of calls, with
+    the other side of the war: the side its head names first (the Ukrainians with Rubio in Riyadh, Zełenski on
+    the phone with Trump) is none of the sides of the story's people (Ławrow and Uszakow there the day before,
+    Putin on the phone the day before)."""
     event = article.event
-    return bool(
-        event.kind == "meeting"
-        and event.party
-        and event.place
-        and story.sides
-        and story.places.get(event.place)
-        and event.party not in story.sides
-    )
+    if not (event.party and story.sides) or event.party in story.sides:
+        return False
+    if event.kind == "call":  # a call is placed by its ends: another leader's is another call
+        return bool(story.kinds.get("call"))
+    return bool(event.kind == "meeting" and event.place and story.places.get(event.place))
 
 
 def meets_announced(article: Features, story: StoryState) -> bool:

@@ -43,6 +43,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from monitor.archive.story_places import place as place
+from monitor.archive.story_places import same_place as same_place
 from monitor.extract.dates import WARSAW
 from monitor.rules.text import word_bytes
 
@@ -144,86 +146,6 @@ _DONE = re.compile(
 # A meeting behind the news the head tells (folded): "dzień po rozmowie z", "po spotkaniu", "efekt wtorkowej wizyty"
 _AFTERMATH = re.compile(
     r"\b(?:po (?:\w+ )?(?:rozmowie|rozmowach|spotkaniu|szczycie|wizycie)|efekt\w*(?: \w+)? (?:rozmow|spotkan|wizyt|szczyt)\w*)\b"
-)
-# Where an event takes place (folded): a city or a country named after "w", "we", "na" or "do" (an adjective
-# may stand between: "w szwajcarskiej Genewie"), as ``country/city`` or ``country``. A city meets its country
-# ("do Szwajcarii", "w Genewie"); the countries of the war itself are named only by their cities ("wojna w
-# Ukrainie" places nothing).
-_PLACES: Mapping[str, str] = {
-    "ru/moskwa": r"moskw\w*|kreml\w*|nowo ogariow\w*",
-    "ru/petersburg": r"petersburg\w*|konstantynowsk\w*|strieln\w*|newa|newie|newy",
-    "ru/soczi": r"soczi",
-    "ua/kijow": r"kijow\w*",
-    "ua/lwow": r"lwow\w*",
-    "us/waszyngton": r"waszyngton\w*|bial\w* dom\w*|gabinec\w* owaln\w*|potomak\w*",
-    "us/floryda": r"miami|floryd\w*|mar a lago|palm beach",
-    "us/nowy-jork": r"now\w* jork\w*",
-    "us/alaska": r"alask\w*|alasce|anchorage",
-    "us": r"stan\w* zjednoczon\w*|usa|ameryce|camp david",
-    "ch/genewa": r"genew\w*",
-    "ch/burgenstock": r"burgenstock",
-    "ch/davos": r"davos",
-    "ch": r"szwajcari\w*",
-    "ae/abu-zabi": r"abu zabi",
-    "ae/dubaj": r"dubaj\w*",
-    "ae": r"emirat\w*|zea",
-    "sa/rijad": r"rijad\w*",
-    "sa/dzudda": r"dzudd\w*",
-    "sa": r"arabi\w* saudyjsk\w*",
-    "tr/stambul": r"stambul\w*|bosfor\w*|dolmabahce|ciragan",
-    "tr/ankara": r"ankar\w*",
-    "tr/antalya": r"antaly\w*|antali\w*",
-    "tr": r"turcj\w*",
-    "qa/doha": r"doha|dohy|dosze",
-    "qa": r"katar\w*",
-    "eg/kair": r"kair\w*",
-    "eg/szarm": r"szarm\w*",
-    "eg": r"egip\w*",
-    "il/jerozolima": r"jerozolim\w*",
-    "il/tel-awiw": r"tel awiw\w*",
-    "il": r"izrael\w*",
-    "de/berlin": r"berlin\w*",
-    "de/monachium": r"monachium",
-    "de": r"niemcz\w*|niemiec",
-    "fr/paryz": r"paryz\w*|elizejsk\w*|sekwan\w*",
-    "fr": r"francj\w*",
-    "gb/londyn": r"londyn\w*|downing street|tamiz\w*",
-    "gb": r"wielk\w* brytani\w*",
-    "be/bruksela": r"bruksel\w*",
-    "it/rzym": r"rzym\w*",
-    "va": r"watykan\w*",
-    "hu/budapeszt": r"budapeszt\w*|budapeszcie",
-    "hu": r"wegr\w*|wegier",
-    "at/wieden": r"wiedn\w*|wieden",
-    "at": r"austri\w*",
-    "fi/helsinki": r"helsink\w*",
-    "no/oslo": r"oslo",
-    "se/sztokholm": r"sztokholm\w*",
-    "sk/bratyslawa": r"bratyslaw\w*",
-    "sk": r"slowacj\w*",
-    "rs/belgrad": r"belgrad\w*",
-    "az/baku": r"baku",
-    "kz/astana": r"astan\w*",
-    "om/maskat": r"maskat\w*",
-    "om": r"oman\w*",
-    "in/delhi": r"delhi|new delhi",
-    "in": r"indi\w*",
-    "jp/tokio": r"tokio",
-    "za": r"rpa|afryce poludniowej",
-    "br": r"brazyli\w*",
-    "kr/seul": r"seul\w*",
-    "pl/warszawa": r"warszaw\w*|wisla|wisle",
-    "pl/rzeszow": r"rzeszow\w*",
-    "by/minsk": r"minsk\w*",
-    "by/homel": r"homel\w*|homlu",
-    "by": r"bialorus\w*",
-    "cn/pekin": r"pekin\w*",
-}
-_PLACE_NAMES = list(_PLACES)
-_PLACE = re.compile(
-    r"\b(?:w|we|na|do|nad)(?: \w+(?:skiej|skim|ckiej|ckim))?(?: stolic\w*| (?:palac|rezydencj|kurort|osrod|will)\w*)? (?:"
-    + "|".join(f"(?P<p{i}>{pattern})" for i, pattern in enumerate(_PLACES.values()))
-    + r")\b"
 )
 _SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
 
@@ -342,16 +264,6 @@ def tense(sentence: str) -> int:
     return int(ahead) - int(done)
 
 
-def place(title: list[str], lead: list[str], body: list[str]) -> str | None:
-    """Where the event takes place: the first place (:data:`_PLACES`) the title names after "w", "na" or "do",
-    else the first the first sentence under it names (folded sentences)."""
-    for text in (" ".join(title), *[part[0] for part in (lead, body) if part][:1]):
-        match = _PLACE.search(text)
-        if match is not None:
-            return _PLACE_NAMES[int(str(match.lastgroup)[1:])]
-    return None
-
-
 SIDES = frozenset({"ru", "ua"})  # the parties of the talks that are not the mediator
 
 
@@ -372,11 +284,6 @@ def side(name: str) -> str | None:
     """The side of the war (:data:`SIDES`) of an actor named by an entity id (``lawrow``: ``ru``), else None."""
     match = _ACTOR.fullmatch(name.replace("_", " "))
     return match.lastgroup if match is not None and match.lastgroup in SIDES else None
-
-
-def same_place(one: str, other: str) -> bool:
-    """Whether two places (:func:`place`) can be one: the same, or a city and its country."""
-    return one == other or one.split("/")[0] == other or other.split("/")[0] == one
 
 
 def objects(found_sentences: Iterable[str]) -> list[str]:

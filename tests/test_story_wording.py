@@ -238,3 +238,22 @@ def test_a_call_of_the_other_side_is_another_call() -> None:
     # a meeting elsewhere is not the call's other side
     meeting = _member(4, later, "Zełenski spotkał się z Trumpem", "W Białym Domu.", ("zelenski", "trump"))
     assert not other_side(meeting.features, story)
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "ahead"),
+    [
+        ("Witkoff zostanie przyjęty przez Putina", "Spotkanie w Moskwie.", True),
+        ("Szykuje się kolejna runda rozmów", "Delegacje przybędą w środę.", True),
+        ("Wymiana jeńców nastąpi w ciągu kilku dni", "Listy są uzgodnione.", True),
+        ("Spodziewana wizyta Witkoffa w Moskwie", "Kreml czeka na gościa.", True),
+        ("Rozmowy na początku przyszłego tygodnia", "Tak podaje Reuters.", True),
+        # a report in other words than "spotkali się"
+        ("Putin gościł Witkoffa na Kremlu", "Kolejne spotkanie ma się odbyć w styczniu.", False),
+        ("Pierwszy dzień rozmów za nami", "Delegacje mają wrócić do stołu we wtorek.", False),
+        ("Wojskowi obradowali osiem godzin", "Kolejna runda odbędzie się za tydzień.", False),
+        ("Spotkanie było konstruktywne", "Kolejne odbędzie się w przyszłym tygodniu.", False),
+    ],
+)
+def test_an_announcement_or_a_report_in_other_words(title: str, lead: str, ahead: bool) -> None:
+    assert record(title, lead, None).announced is ahead

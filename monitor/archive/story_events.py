@@ -135,13 +135,16 @@ _AHEAD = re.compile(
     r"|pojutrze|spotkam|spotkamy|porozmawiam|porozmawiamy|polece|polecimy|pojade|pojedziemy|przyjade"
     r"|przyjedziemy|odwiedze|odwiedzimy|przyjme|przyjmiemy|zadzwonimy|dojdzie|przyjal\w* zaproszeni\w*"
     r"|przyjel\w* zaproszeni\w*|zaprasza\w*|zaprosil\w*|w drodze do|przed spotkaniem|przed szczytem"
-    r"|przed rozmowami|przed wizyta|przygotowan\w* do)\b"
+    r"|przed rozmowami|przed wizyta|przygotowan\w* do|zostanie|zostana|nastapi|nastapia|spodziewan[aey]"
+    r"|oczekiwan[aey]|szykuj\w*|przybedzie|przybeda|ugosci|ugoszcza|zawita|dolaczy|dolacza|wybiera\w* sie"
+    r"|zmierza\w*|wyrusza\w*|wyruszy|jedzie|jada|za tydzien|przyszl\w* tygodni\w*)\b"
 )
 _DONE = re.compile(
     r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*(?! zaproszeni)|przylecial\w*"
-    r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|omowil\w*|zakonczon\w*|rozmowy byly|po rozmowach"
+    r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|omowil\w*|zakonczon\w*|po rozmowach"
     r"|po rozmowie|po spotkaniu|po szczycie|po wizycie|porozmawial\w*|rozpoczel\w*|rozpoczal\w*|rozpoczely"
-    r"|rozpoczeto|przybyl\w*|doszlo|przeprowadzil\w*|trwaja|odbywa\w*)\b"
+    r"|rozpoczeto|przybyl\w*|doszlo|przeprowadzil\w*|trwaja|odbywa\w*|rozmawiano|u?goscil\w*|obradowal\w*"
+    r"|negocjowal\w*|za nami|zostal\w* przyjet\w*|przyjeto|(?:rozmow\w*|spotkani\w*|wizyt\w*|szczyt\w*) byl\w*)\b"
 )
 # A meeting behind the news the head tells (folded): "dzień po rozmowie z", "po spotkaniu", "efekt wtorkowej wizyty"
 _AFTERMATH = re.compile(

@@ -10,8 +10,18 @@ update trigger re-indexes title and lead alone), its wire-story sketch, and the 
 ``--keep-flagged``).
 
 Each batch is one short transaction, so a crawl can write between them; a prune stopped half-way is simply run
-again. FTS5 keeps deleted entries until it merges the segments that hold them, so the index is then merged in
-small steps; the file keeps its size (its free pages are reused by new articles) until ``VACUUM``.
+again. What made it slow at scale (measured on 200,000 and 1,000,000 articles, docs/performance.md) was not the
+bodies but two writes whose cost grows with the archive:
+- the sketches: ``article_sketches`` is keyed by hash, so the rows of 2,000 consecutive articles sit on nearly
+  every page of the table, and deleting them batch by batch rewrote the whole table at every batch. They are
+  dropped after the bodies instead: when many go, by copying the rows that stay into the emptied table (one
+  transaction, the table's size in writes); when few go, by article in short transactions.
+- FTS5's own merges: every batch leaves a small segment of deletions, and FTS5 merged whole levels of the index
+  (the build's large segments with them) every 16 batches. During each batch merges are switched off inside the
+  batch's own transaction (``automerge`` 0, ``crisismerge`` raised, the settings put back before it commits, so
+  nothing of it outlives the transaction, whatever stops the process), and the index is merged once at the end.
+FTS5 keeps deleted entries until it merges the segments that hold them, so the index is then merged in small
+steps; the file keeps its size (its free pages are reused by new articles) until ``VACUUM``.
 """
 
 from __future__ import annotations
@@ -26,6 +36,16 @@ from datetime import UTC, datetime, timedelta
 # Pages of index written per merge step (a few MB: one short transaction each).
 MERGE_PAGES = 2000
 
+# FTS5's merge settings inside a batch's transaction: no automatic merge, and a crisis merge of the newest level
+# only once this many small segments of deletions pile up there (FTS5 allows 2,000 segments in all; a query
+# reads every segment, so they are not left to grow without bound).
+QUIET_MERGES = {"automerge": 0, "crisismerge": 64}
+FTS5_DEFAULTS = {"automerge": 4, "crisismerge": 16}  # what FTS5 uses when its configuration has no row
+
+# Sketch rows dropped by copying the rest into the emptied table when at least this share of the table goes;
+# fewer are deleted article by article (each such delete lands on its own page: the table is keyed by hash).
+SKETCH_REBUILD_SHARE = 1 / 8
+
 
 @dataclass
 class PruneResult:
@@ -35,8 +55,12 @@ class PruneResult:
     revisions: int = 0  # revision rows whose replaced body was dropped
     text_bytes: int = 0  # bytes of text dropped, bodies and revisions' bodies
     sketch_rows: int = 0
+    sketches_rebuilt: bool = False  # the sketch table was rewritten with the rows that stay
     merge_steps: int = 0
     seconds: float = 0.0
+    bodies_seconds: float = 0.0
+    sketch_seconds: float = 0.0
+    merge_seconds: float = 0.0
     kept_relevance: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -83,9 +107,31 @@ def _drop(conn: sqlite3.Connection, ids: list[int], result: PruneResult) -> None
         f"UPDATE article_revisions SET text_before = NULL WHERE article_id IN ({marks}) AND text_before IS NOT NULL",
         ids,
     )
-    result.sketch_rows += conn.execute(
-        f"DELETE FROM article_sketches WHERE article_id IN ({marks})", ids
-    ).rowcount
+
+
+def _fts_settings(conn: sqlite3.Connection) -> dict[str, int | None]:
+    """The index's own values of the QUIET_MERGES settings (None: no row, FTS5's default applies)."""
+    rows = dict(conn.execute("SELECT k, v FROM articles_fts_config"))
+    return {key: rows.get(key) for key in QUIET_MERGES}
+
+
+def _set_fts(conn: sqlite3.Connection, key: str, value: int) -> None:
+    # Setting a value makes FTS5 first write out the terms pending in this transaction, under the old value.
+    conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES (?, ?)", [key, int(value)])
+
+
+def _quiet_merges(conn: sqlite3.Connection) -> None:
+    for key, value in QUIET_MERGES.items():
+        _set_fts(conn, key, value)
+
+
+def _restore_merges(conn: sqlite3.Connection, saved: dict[str, int | None]) -> None:
+    """Put the merge settings back, in the same transaction: FTS5 writes the batch's pending entries first, with
+    merges still off. A setting that had no row gets FTS5's default in memory and loses its row again."""
+    for key, value in saved.items():
+        _set_fts(conn, key, FTS5_DEFAULTS[key] if value is None else value)
+        if value is None:
+            conn.execute("DELETE FROM articles_fts_config WHERE k = ?", [key])
 
 
 def _with_bodies(
@@ -108,35 +154,136 @@ def prune(
     batch: int = 2000,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> PruneResult:
     """Drop the bodies of articles older than ``cutoff`` whose relevance is not in ``keep`` (one transaction per
     batch), then merge the full-text index so that the space their entries held can be reused. ``dry_run``
-    counts what would go and writes nothing. ``progress(done, total)`` is told how far it got, in old articles."""
+    counts what would go and writes nothing. ``progress(done, total)`` is told how far it got, in old articles;
+    ``note(what)`` is told of the steps after the bodies (they have no progress of their own)."""
     began = time.perf_counter()
     kept = tuple(sorted(set(keep)))
     result = PruneResult(cutoff, kept_relevance=kept)
     old = old_articles(conn, cutoff)
+    saved = _fts_settings(conn)
     for start in range(0, len(old), batch):
         if dry_run:
             ids = _with_bodies(conn, old[start : start + batch], kept, result)
             if ids:
                 _sizes(conn, ids, result)
+                result.sketch_rows += conn.execute(
+                    f"SELECT count(*) FROM article_sketches WHERE article_id IN ({_marks(ids)})", ids
+                ).fetchone()[0]
         else:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 ids = _with_bodies(conn, old[start : start + batch], kept, result)
                 if ids:
+                    _quiet_merges(conn)
                     _drop(conn, ids, result)
+                    _restore_merges(conn, saved)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
         if progress is not None:
             progress(min(len(old), start + batch), len(old))
+    result.bodies_seconds = time.perf_counter() - began
+    drop_sketches(conn, old, result, batch=batch, dry_run=dry_run, note=note)
+    result.sketch_seconds = time.perf_counter() - began - result.bodies_seconds
     if result.articles and not dry_run:
+        if note is not None:
+            note("merging the full-text index")
         result.merge_steps = merge_index(conn)
+    result.merge_seconds = time.perf_counter() - began - result.bodies_seconds - result.sketch_seconds
     result.seconds = time.perf_counter() - began
     return result
+
+
+_GONE = "SELECT id FROM articles WHERE id IN ({marks}) AND text IS NULL"
+
+
+def _gone(conn: sqlite3.Connection, old: Sequence[int], chunk: int = 5000) -> Iterable[list[int]]:
+    """The old articles without a body (pruned now or before), ``chunk`` old articles at a time."""
+    for start in range(0, len(old), chunk):
+        ids = list(old[start : start + chunk])
+        gone = [row[0] for row in conn.execute(_GONE.format(marks=_marks(ids)), ids)]
+        if gone:
+            yield gone
+
+
+def drop_sketches(
+    conn: sqlite3.Connection,
+    old: Sequence[int],
+    result: PruneResult,
+    *,
+    batch: int = 2000,
+    dry_run: bool = False,
+    note: Callable[[str], None] | None = None,
+) -> None:
+    """Drop the wire-story sketches of the old articles that have no body (this run's and any an interrupted run
+    left), counted in ``result.sketch_rows``. Many go by copying the rows that stay into the emptied table in one
+    transaction; few go article by article, ``batch`` articles per transaction."""
+    count = 0
+    for gone in _gone(conn, old):
+        count += conn.execute(
+            f"SELECT count(*) FROM article_sketches WHERE article_id IN ({_marks(gone)})", gone
+        ).fetchone()[0]
+    result.sketch_rows += count
+    if not count or dry_run:
+        return
+    total = conn.execute("SELECT count(*) FROM article_sketches").fetchone()[0]
+    if count >= total * SKETCH_REBUILD_SHARE:
+        if note is not None:
+            note(f"dropping {count:,} of {total:,} wire-story sketch rows (one transaction)")
+        _rebuild_sketches(conn, old)
+        result.sketches_rebuilt = True
+        return
+    for gone in _gone(conn, old, batch):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"DELETE FROM article_sketches WHERE article_id IN ({_marks(gone)})", gone)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def _rebuild_sketches(conn: sqlite3.Connection, old: Sequence[int]) -> None:
+    """Empty ``article_sketches`` and put back, in key order, the rows of articles that keep their body; its
+    indexes are dropped and made again from their own definitions (a sorted build instead of a row at a time)."""
+    conn.execute("DROP TABLE IF EXISTS temp.prune_gone")
+    conn.execute("CREATE TEMP TABLE prune_gone (id INTEGER PRIMARY KEY)")
+    conn.execute("DROP TABLE IF EXISTS temp.prune_kept")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for gone in _gone(conn, old):  # read again inside the transaction: a crawl may have written meanwhile
+            conn.executemany("INSERT INTO temp.prune_gone (id) VALUES (?)", [(i,) for i in gone])
+        conn.execute(
+            "CREATE TEMP TABLE prune_kept AS SELECT hash, article_id FROM article_sketches "
+            "WHERE article_id NOT IN (SELECT id FROM temp.prune_gone)"
+        )
+        indexes = [
+            (name, sql)
+            for name, sql in conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'article_sketches' "
+                "AND sql IS NOT NULL"
+            )
+        ]
+        for name, _sql in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        conn.execute("DELETE FROM article_sketches")
+        conn.execute(
+            "INSERT INTO article_sketches (hash, article_id) "
+            "SELECT hash, article_id FROM temp.prune_kept ORDER BY hash, article_id"
+        )
+        for _name, sql in indexes:
+            conn.execute(sql)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    conn.execute("DROP TABLE temp.prune_kept")
+    conn.execute("DROP TABLE temp.prune_gone")
 
 
 def merge_index(conn: sqlite3.Connection, pages: int = MERGE_PAGES) -> int:

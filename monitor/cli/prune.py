@@ -7,6 +7,7 @@ read-only, damaged, from a newer monitor: one ``error:`` line, exit status 2, no
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -98,8 +99,13 @@ def prune_command(
             bar = Progress("prune", total, unit="old articles")
         bar.update(done)
 
+    def note(step: str) -> None:
+        click.echo(f"prune: {step}", err=True)
+
     try:
-        result = prune(conn, moment, keep=keep, batch=batch_size, dry_run=dry_run, progress=progress)
+        result = prune(
+            conn, moment, keep=keep, batch=batch_size, dry_run=dry_run, progress=progress, note=note
+        )
     except KeyboardInterrupt:
         conn.close()
         fail("interrupted; the bodies dropped so far stay dropped, run it again to finish", 130)
@@ -114,16 +120,27 @@ def prune_command(
         f"{_mb(result.text_bytes)} of text (with {result.revisions:,} revisions' bodies); "
         "URLs, titles, leads, dates and verdicts kept"
     )
+    if result.sketch_rows:
+        click.echo(f"{verb} {result.sketch_rows:,} wire-story sketch rows of articles without a body")
     if dry_run:
         conn.close()
         return
+    click.echo(
+        f"took {result.seconds:,.1f} s: bodies {result.bodies_seconds:,.1f} s, sketches "
+        f"{result.sketch_seconds:,.1f} s, full-text index merged in {result.merge_seconds:,.1f} s"
+    )
     size, free = file_size(conn)
     click.echo(f"file: {_mb(size)}, of which {_mb(free)} free inside (reused by new articles)")
     if vacuum:
+        note("VACUUM (exclusive: the whole file is written again)")
+        began = time.perf_counter()
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # VACUUM went through the WAL: give it back too
         after, _free = file_size(conn)
-        click.echo(f"VACUUM: {_mb(size)} → {_mb(after)} (before prune: {_mb(size_before)})")
+        click.echo(
+            f"VACUUM: {_mb(size)} → {_mb(after)} in {time.perf_counter() - began:,.1f} s "
+            f"(before prune: {_mb(size_before)})"
+        )
     elif free:
         click.echo(
             f"to give the free space back to the disk: monitor prune --older-than {older_than} --vacuum"

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from _archive_helpers import ROOT, synthetic_archive
+from _archive_helpers import MONITOR, ROOT, run, synthetic_archive
 from _env import ENV
 
 from monitor.archive import prune as pruning
@@ -239,3 +239,19 @@ def test_a_rewrite_of_the_sketches_stopped_half_way_changes_nothing(db, monkeypa
     assert not conn.in_transaction
     assert sketches(conn) == before  # rolled back: the table and its index as they were
     integrity(conn)
+
+
+def test_the_command_says_what_it_did_after_the_bodies(db):
+    dry = run([*MONITOR, "prune", "--db", str(db), "--older-than", "2026-11-29T12:00", "--dry-run"])
+    assert dry.returncode == 0, dry.stderr
+    assert "would drop" in dry.stdout and "wire-story sketch rows of articles without a body" in dry.stdout
+    assert "took" not in dry.stdout and "prune: merging" not in dry.stderr
+    result = run([*MONITOR, "prune", "--db", str(db), "--older-than", "2026-11-29T12:00"])
+    assert result.returncode == 0, result.stderr
+    assert "dropped" in result.stdout and "wire-story sketch rows of articles without a body" in result.stdout
+    assert "full-text index merged in" in result.stdout
+    assert "prune: dropping" in result.stderr and "prune: merging the full-text index" in result.stderr
+    vacuum = run([*MONITOR, "prune", "--db", str(db), "--older-than", "2026-11-29T12:00", "--vacuum"])
+    assert vacuum.returncode == 0, vacuum.stderr
+    assert "dropped the bodies of 0 articles" in vacuum.stdout and " s (before prune:" in vacuum.stdout
+    assert "wire-story sketch rows" not in vacuum.stdout  # none left to drop

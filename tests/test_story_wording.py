@@ -257,3 +257,38 @@ def test_a_call_of_the_other_side_is_another_call() -> None:
 )
 def test_an_announcement_or_a_report_in_other_words(title: str, lead: str, ahead: bool) -> None:
     assert record(title, lead, None).announced is ahead
+
+
+def test_a_side_both_heads_name_stands_for_the_other_party_of_the_one_person_shared() -> None:
+    monday = THURSDAY - timedelta(days=3)
+    visit = StoryState(
+        _member(
+            1,
+            monday,
+            "Zełenski spotka się z Trumpem w czwartek w Białym Domu",
+            "Tak zapowiada Kijów.",
+            ("zelenski", "trump"),
+        )
+    )
+    summary = _member(
+        2,
+        THURSDAY + timedelta(hours=4),
+        "Biały Dom: rozmowa była szczera i produktywna",
+        "Rzeczniczka podsumowała czwartkowe spotkanie prezydentów USA i Ukrainy.",
+        ("trump",),
+    )
+    assert meets_announced(summary.features, visit)
+    # the one person shared does not stand for himself: Putin with someone else is not Putin with the envoy
+    envoy = StoryState(
+        _member(
+            1, monday, "Witkoff spotka się z Putinem w czwartek", "Tak zapowiada Kreml.", ("witkoff", "putin")
+        )
+    )
+    other = _member(
+        2,
+        THURSDAY + timedelta(hours=4),
+        "Putin rozmawiał z Orbánem",
+        "Prezydenci Rosji i Węgier o gazie.",
+        ("putin", "orban"),
+    )
+    assert other.features.event.kind == "meeting" and not meets_announced(other.features, envoy)

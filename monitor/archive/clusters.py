@@ -53,11 +53,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.archive.story_events import AHEAD as AHEAD
 from monitor.archive.story_events import (
-    AHEAD,
-    ANNOUNCED_DAYS,
     FAMILY,
-    SIDES,
     Announced,
     same_place,
     side,
@@ -388,42 +386,9 @@ def other_side(article: Features, story: StoryState) -> bool:
 
 
 def meets_announced(article: Features, story: StoryState) -> bool:
-    """Whether an article is about the meeting, call or exchange a story's announcements announce: of the same
-    kind; of the same sides of the war (the first the article's head names is one theirs name: the Americans
-    with the Russians in Riyadh are not the Americans with the Ukrainians there the next day); at the same
-    place (a city meets its country: "do Szwajcarii" and "w Genewie") with one of the same people, or, when
-    either names no place, two (an exchange needs none: its parties are the sides); and at its time: a report
-    published on a day they named or up to ``ANNOUNCED_DAYS`` after it, another announcement naming a day
-    within one of theirs; when they name no day, within ``AHEAD`` of the last announcement."""
-    ahead, event = story.ahead, article.event
-    if not ahead.kinds.get(FAMILY.get(event.kind)) or ahead.last is None or article.at < ahead.last:
-        return False
-    sides = ahead.parties.keys() | ahead.sides.keys()
-    if event.party is not None and sides and event.party not in sides:
-        return False
-    place = event.place
-    if place and ahead.places:
-        if not any(same_place(place, other) for other in ahead.places):
-            return False
-        needed = 1
-    else:
-        needed = PEOPLE_SHARED
-    if event.kind == "exchange":
-        needed = 0
-    shared = sum(person in ahead.people for person in article.people)
-    # at a third country's venue, a side both heads name stands for a person (Moscow names the Russian side anyway)
-    third = needed == 1 and place is not None and place.split("/")[0] not in SIDES
-    if needed and shared < needed and not (third and event.parties & ahead.parties.keys()):
-        return False
-    if not ahead.days:
-        return article.at - ahead.last <= AHEAD
-    day = warsaw_day(article.at).toordinal()
-    if event.announced:
-        days = [other for other in article.dates if other > day]
-        return not days or any(abs(one - other) <= 1 for one in days for other in ahead.days)
-    return any(0 <= day - other <= ANNOUNCED_DAYS for other in ahead.days) or any(
-        other in ahead.days for other in article.dates
-    )
+    """Whether an article is about the meeting, call or exchange a story's announcements announce
+    (:meth:`monitor.archive.story_events.Announced.meets`)."""
+    return story.ahead.meets(article.event, article.at, article.people, article.dates)
 
 
 def same_object(article: Features, story: StoryState) -> bool:

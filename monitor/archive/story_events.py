@@ -393,6 +393,51 @@ class Announced:
         self.days.update(day for day in dates if day > published)
         self.last = at
 
+    def meets(self, event: Event, at: datetime, people: frozenset[str], dates: frozenset[int]) -> bool:
+        """Whether an article (its record, time, people and event days) is about what they announce: of the same
+        kind; of the same sides of the war (the first the article's head names is one theirs name: the Americans
+        with the Russians in Riyadh are not the Americans with the Ukrainians there the next day); at the same
+        place (a city meets its country: "do Szwajcarii" and "w Genewie") with one of the same people, or, when
+        either names no place, two (an exchange needs none: its parties are the sides); and at its time: a report
+        published on a day they named or up to ``ANNOUNCED_DAYS`` after it, another announcement naming a day
+        within one of theirs; when they name no day, within ``AHEAD`` of the last announcement.
+
+        A side of the war both heads name stands for one of the people: at a third country's venue (in Moscow the
+        place names the Russian side anyway), and, where two are needed and one is shared, for the other party
+        (the spokeswoman of the White House on the meeting of "the presidents of the USA and Ukraine"), not
+        for the shared person's own side (Putin with someone else is not Putin with the envoy announced)."""
+        if not self.kinds.get(FAMILY.get(event.kind)) or self.last is None or at < self.last:
+            return False
+        sides = self.parties.keys() | self.sides.keys()
+        if event.party is not None and sides and event.party not in sides:
+            return False
+        place = event.place
+        if place and self.places:
+            if not any(same_place(place, other) for other in self.places):
+                return False
+            needed = 1
+        else:
+            needed = 2
+        if event.kind == "exchange":
+            needed = 0
+        shared = [person for person in people if person in self.people]
+        named = event.parties & self.parties.keys()
+        if needed == 2 and len(shared) == 1:
+            named -= {side(shared[0])}
+        elif needed != 1 or place is None or place.split("/")[0] in SIDES:
+            named = frozenset()
+        if needed and len(shared) < needed and not (named and len(shared) + 1 >= needed):
+            return False
+        if not self.days:
+            return at - self.last <= AHEAD
+        day = at.astimezone(WARSAW).date().toordinal()
+        if event.announced:
+            ahead = [other for other in dates if other > day]
+            return not ahead or any(abs(one - other) <= 1 for one in ahead for other in self.days)
+        return any(0 <= day - other <= ANNOUNCED_DAYS for other in self.days) or any(
+            other in self.days for other in dates
+        )
+
     def until(self) -> datetime | None:
         """Until when a report of what they announce may come: ``AHEAD`` after the last, or to the end of the
         ``ANNOUNCED_DAYS``-th day after the latest day they name (at most ``LONGEST`` after the last), whichever is

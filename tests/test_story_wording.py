@@ -292,3 +292,18 @@ def test_a_side_both_heads_name_stands_for_the_other_party_of_the_one_person_sha
         ("putin", "orban"),
     )
     assert other.features.event.kind == "meeting" and not meets_announced(other.features, envoy)
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "ahead"),
+    [
+        # the compound future is made of a past form: "będę rozmawiał" is to come
+        ("Trump: we wtorek będę rozmawiał z Putinem", "Tak powiedział prezydent.", True),
+        ("Trump i Putin będą rozmawiali w czwartek", "Kreml potwierdza.", True),
+        ("Trump rozmawiał z Putinem", "Będzie kolejna rozmowa.", False),
+        ("Putin zgodził się na spotkanie z Zełenskim", "Tak twierdzi Erdogan.", True),
+        ("Witkoff przylatuje do Moskwy na rozmowy", "Kreml potwierdza.", True),
+    ],
+)
+def test_an_event_to_come_in_the_compound_future_or_the_present(title: str, lead: str, ahead: bool) -> None:
+    assert record(title, lead, None).announced is ahead

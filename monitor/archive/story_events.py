@@ -137,7 +137,8 @@ _AHEAD = re.compile(
     r"|przyjel\w* zaproszeni\w*|zaprasza\w*|zaprosil\w*|w drodze do|przed spotkaniem|przed szczytem"
     r"|przed rozmowami|przed wizyta|przygotowan\w* do|zostanie|zostana|nastapi|nastapia|spodziewan[aey]"
     r"|oczekiwan[aey]|szykuj\w*|przybedzie|przybeda|ugosci|ugoszcza|zawita|dolaczy|dolacza|wybiera\w* sie"
-    r"|zmierza\w*|wyrusza\w*|wyruszy|jedzie|jada|za tydzien|przyszl\w* tygodni\w*)\b"
+    r"|zmierza\w*|wyrusza\w*|wyruszy|jedzie|jada|za tydzien|przyszl\w* tygodni\w*|bede|bedziemy|bedziecie"
+    r"|zgodzil\w* sie na|przylatuj\w*|przyjezdza\w*|przybywa\w*)\b"
 )
 _DONE = re.compile(
     r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*(?! zaproszeni)|przylecial\w*"
@@ -253,7 +254,7 @@ def announced(title: list[str], lead: list[str], body: list[str]) -> bool:
     spotkać*, *przyjmie*, *polecą*, *w przyszłym tygodniu*) and report none as done (*spotkali się*,
     *rozmawiali*, *zakończyły*)."""
     heading = " ".join(title)
-    if _DONE.search(heading):
+    if _done(heading):
         return False
     under = next((part[0] for part in (lead, body) if part), "")
     # a title announcing holds unless the sentence under it only reports ("Trump: spotkamy się" over a call held)
@@ -263,8 +264,21 @@ def announced(title: list[str], lead: list[str], body: list[str]) -> bool:
 def tense(sentence: str) -> int:
     """Whether a folded sentence tells of an event to come (1: *spotkają się*, *ma się odbyć*), of one done (-1:
     *spotkali się*, *po rozmowach*) or neither, or both (0)."""
-    ahead, done = _AHEAD.search(sentence) is not None, _DONE.search(sentence) is not None
+    ahead, done = _AHEAD.search(sentence) is not None, _done(sentence)
     return int(ahead) - int(done)
+
+
+# "będę rozmawiał", "będzie się spotykał", "będą rozmawiali": the future made of "być" and a past form
+_COMPOUND_FUTURE = re.compile(r"\bbed(?:e|ziesz|zie|ziemy|ziecie|a)(?: sie)?(?: \w+)?$")
+
+
+def _done(sentence: str) -> bool:
+    """Whether a folded sentence tells of an event done (:data:`_DONE`), a past form in the compound future
+    (*we wtorek będę rozmawiał z Putinem*) left out."""
+    return any(
+        not _COMPOUND_FUTURE.search(sentence, max(0, match.start() - 30), max(0, match.start() - 1))
+        for match in _DONE.finditer(sentence)
+    )
 
 
 SIDES = frozenset({"ru", "ua"})  # the parties of the talks that are not the mediator

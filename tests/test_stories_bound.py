@@ -4,15 +4,17 @@ mirror) is placed against the stories of its own weeks, and the stories are stil
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from test_stories_order import labelled_members
 
 from monitor.archive import store as store_module
+from monitor.archive.clusters import SPAN, Features, Member, member
 from monitor.archive.story_engine import REACH, Engine
 from monitor.archive.story_index import StoryIndex
 from monitor.archive.story_rebuild import rebuild
@@ -162,3 +164,46 @@ def test_a_wire_copy_weeks_after_its_first_copy_joins_that_story_in_a_batch_read
     conn.close()
     predicted = eval_stories.assignments(db, ids)
     assert predicted["copy"] == predicted[first["id"]] and how[ids["copy"]] == "wire"
+
+
+def _busy(article_id: int, event: str, at: datetime) -> Member:
+    """An article of ``event`` (its own six words) that also names Putin and talks, as every story of a busy
+    news day does: the seeds they all share."""
+    vector = {"@putin": 0.8, "rozmow": 0.8, **{f"{event}w{word}": 1.0 for word in range(6)}}
+    norm = math.sqrt(sum(weight * weight for weight in vector.values()))
+    weights = {token: weight / norm for token, weight in vector.items()}
+    return member(article_id, (at.isoformat(timespec="seconds"), f"u{article_id}"), Features(at, weights))
+
+
+def test_an_early_article_on_a_busy_day_decides_again_only_what_it_could_change() -> None:
+    """400 articles over two days, in pairs of one event each, all sharing the seeds *Putin* and *talks*. An
+    article older than all of them that starts a story of its own is compared, for each later article, with that
+    one new story only (it cannot beat the story the later article is in): one decision, not one per article of
+    the day. One that joins a pair decides that pair's articles again. Either way the result is the order of
+    times'."""
+    start = datetime(2026, 1, 14, 6, tzinfo=UTC)
+    day = [_busy(10 + n, f"event{n // 2}", start + timedelta(minutes=7 * n)) for n in range(400)]
+    alone = _busy(1, "other", start - timedelta(hours=1))
+    joining = _busy(2, "event1", start - timedelta(minutes=30))
+    for newcomer, most in ((alone, 1), (joining, 3)):
+        engine = Engine()
+        engine.insert(day)
+        outcome = engine.insert([newcomer])
+        assert outcome.decided <= most
+        expected = Engine()
+        expected.insert(sorted([*day, newcomer], key=lambda item: item.key))
+        assert engine.placed == expected.placed
+
+
+def test_a_story_covered_every_day_takes_articles_for_three_weeks_then_a_story_following_it_does() -> None:
+    """A subject covered twice a day for six weeks is not one story of 84 articles (and months of them on an
+    archive of years, all decided again whenever an early one arrives): a story takes articles up to ``SPAN``
+    after its first (21 days: 43 articles, 12 hours apart); the next starts a story that follows it."""
+    start = datetime(2026, 1, 1, 8, tzinfo=UTC)
+    daily = [_busy(10 + n, "siege", start + timedelta(hours=12 * n)) for n in range(84)]
+    engine = Engine()
+    engine.insert(daily)
+    stories = sorted(engine.stories.values(), key=lambda story: story.first)
+    assert [story.size for story in stories] == [43, 41]
+    assert all(story.last - story.first <= SPAN for story in stories)
+    assert engine.follows(stories[1]) == stories[0].id

@@ -25,8 +25,8 @@ before it: :class:`monitor.archive.story_engine.Engine` keeps that true whatever
 A story is the sum of its articles' vectors (its centroid) with the union of their dates and venues. An article
 is compared with the stories sharing one of its seeds with one of their articles' seeds, and joins the open one
 it scores best with, when that score reaches ``JOIN``; a story is open to articles up to ``WINDOW`` after its
-last article, so it stays open while coverage continues (a story with announcements of a meeting and no report of
-one, to a meeting's report up to ``AHEAD`` after). The score is the cosine of the article's vector with the centroid —
+last article, so it stays open while coverage continues, up to ``SPAN`` after its first (a story with
+announcements of a meeting and no report of one, to a meeting's report up to ``AHEAD`` after). The score is the cosine of the article's vector with the centroid —
 of its words: the share of the centroid's norm its documents' tokens hold is given back, up to ``NORM_CAP``
 times the cosine; and the document they share counts only as the same event (:func:`same_object`: of a
 compatible kind, within ``OBJECT_HOURS``), else its share of the cosine is taken away — plus ``DATE_BONUS`` when they name the same day, minus ``DATE_PENALTY``
@@ -73,6 +73,7 @@ from monitor.archive.story_features import weigh as weigh
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
+SPAN = timedelta(days=21)  # a story takes articles up to this long after its first; later ones start another
 JOIN = 0.31  # the score an article needs to join a story
 FOLLOW = 0.24  # the text cosine a new story needs with an earlier one to follow it
 DATE_BONUS = 0.05  # both name the same day
@@ -183,7 +184,8 @@ class StoryState:
         self.first, self.last = self.members[0].features.at, self.members[-1].features.at
         self.founder_key = self._keys[0]
         until = self.ahead.until() if self.announcements and not self.reports else None
-        self.open_from, self.open_until = self.first - WINDOW, until or self.last + WINDOW
+        until = min(until or self.last + WINDOW, self.first + SPAN)
+        self.open_from, self.open_until = self.first - WINDOW, until
         self.follow_until = self.last + FOLLOW_SPAN
 
     def _accumulate(self, item: Member) -> None:

@@ -8,8 +8,9 @@ it true when articles come in out of order or leave (no longer flagged): the art
 them are decided again, in order, when their decision could have changed —
 
 - their story gained or lost an article before them;
-- a story holding one of their seeds (in any of its articles) gained or lost an article before them: it may
-  have become, or stopped being, one they are compared with, or their best;
+- a story holding one of their seeds (in any of its articles) gained or lost an article before them, and it
+  now scores better with them than their story, or the story they follow, does (the best of stories scored one
+  by one: a changed story that does not beat theirs changes nothing, however many articles share the seed);
 - an earlier copy of the same wire dispatch was placed or moved, or the story they follow changed.
 
 A decision that comes out the same changes nothing further. One that moves an article marks both stories as
@@ -85,7 +86,8 @@ class Outcome:
 @dataclass
 class _Changes:
     stories: dict[int, Key] = field(default_factory=dict)  # story -> earliest article where it changed
-    seeds: dict[str, Key] = field(default_factory=dict)  # seed of a changed story -> earliest change
+    # seed -> the changed stories holding it, each with its earliest change
+    seeds: dict[str, dict[int, Key]] = field(default_factory=dict)
     wires: dict[int, Key] = field(default_factory=dict)  # wire dispatch -> earliest copy placed or moved
     active: bool = True  # False: no article after these changes is held (in order: nothing to decide again)
     until: str | None = None  # no article after this time (as in a Key) can be moved by these changes
@@ -101,7 +103,7 @@ class _Changes:
             self.until = until
         _earliest(self.stories, story.id, key)
         for seed in story.seeds:
-            _earliest(self.seeds, seed, key)
+            _earliest(self.seeds.setdefault(seed, {}), story.id, key)
 
     def wire(self, group: int | None, key: Key) -> None:
         if group is not None and self.active:
@@ -215,17 +217,22 @@ class Engine:
         for seed in (*item.seeds, *item.asks):
             found.update(self._postings.get(seed, ()))
         seeds = {*item.seeds, *item.asks}
-        at = item.features.at
-        states = []
-        for story_id in sorted(found):
-            story = self.stories[story_id]
-            if at > story.last + REACH or story.founder_key >= item.key:
-                continue
-            earlier = story.before(item.key)
-            if earlier is None or (earlier is not story and not seeds.intersection(earlier.seeds)):
-                continue
-            states.append(earlier)
-        return states
+        return [
+            earlier
+            for story_id in sorted(found)
+            if (earlier := self._candidate(self.stories[story_id], item, seeds)) is not None
+        ]
+
+    @staticmethod
+    def _candidate(story: StoryState, item: Member, seeds: set[str]) -> StoryState | None:
+        """A story in the postings of one of an article's ``seeds`` as it was before the article, when the
+        article is compared with it: it still shares one of them, and it can still be joined or followed."""
+        if item.features.at > story.last + REACH or story.founder_key >= item.key:
+            return None
+        earlier = story.before(item.key)
+        if earlier is None or (earlier is not story and not seeds.intersection(earlier.seeds)):
+            return None
+        return earlier
 
     def _near(self, item: Member) -> tuple[list[StoryState], dict[int, float | None]] | None:
         """:meth:`candidates` for an article later than every article held (a rebuild, a crawl meeting articles in
@@ -377,16 +384,50 @@ class Engine:
         outcome.released = utc_key(before)
 
     def _affected(self, item: Member, changes: _Changes) -> bool:
+        """Whether the changes before an article could change its decision. Its story, the story it follows
+        or an earlier copy of its dispatch changed: yes. Otherwise only the changed stories sharing one of its
+        seeds (its rivals) could, and :func:`~monitor.archive.clusters.choose` takes the best of stories scored
+        one by one: the decision among its story, the one it follows and its rivals, as they are before it, is
+        the decision among all (the stories that did not change scored below its story or its follow). So an
+        article whose seeds hold no rival is not decided again, and one with rivals is decided among those
+        few — at any density, not against every story sharing a common seed."""
         placement = self.placed.get(item.id)
         if placement is None:  # its story was dissolved
             return True
         key = item.key
-        for story_id in (placement.story, placement.follows):
+        own = (placement.story, placement.follows)
+        for story_id in own:
             if story_id is not None and changes.stories.get(story_id, key) < key:
                 return True
         if item.wire is not None and changes.wires.get(item.wire, key) < key:
             return True
-        return any(changes.seeds.get(seed, key) < key for seed in (*item.seeds, *item.asks))
+        if placement.how == "wire":  # it joins the story of the earlier copy whatever the others
+            return False
+        seeds = {*item.seeds, *item.asks}
+        rivals = {
+            story_id
+            for seed in seeds
+            for story_id, at in changes.seeds.get(seed, {}).items()
+            if at < key and story_id not in own and story_id in self.stories
+        }
+        if not rivals:
+            return False
+        states = [
+            earlier
+            for story_id in sorted(rivals)
+            if (earlier := self._candidate(self.stories[story_id], item, seeds)) is not None
+        ]
+        for story_id in own:
+            if story_id is not None and story_id != item.id:
+                story = self.stories.get(story_id)
+                if story is None:  # not held: decide against everything
+                    return True
+                earlier = story.before(item.key)
+                assert earlier is not None  # its first article is before the article
+                states.append(earlier)
+        decision = choose(item.features, states)
+        target = item.id if decision.story is None else decision.story
+        return Placement(target, decision.how, decision.score, decision.follows) != placement
 
     def _place(self, item: Member, changes: _Changes, outcome: Outcome) -> None:
         outcome.decided += 1

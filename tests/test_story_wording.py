@@ -307,3 +307,48 @@ def test_a_side_both_heads_name_stands_for_the_other_party_of_the_one_person_sha
 )
 def test_an_event_to_come_in_the_compound_future_or_the_present(title: str, lead: str, ahead: bool) -> None:
     assert record(title, lead, None).announced is ahead
+
+
+def test_a_postponement_names_the_new_day_of_the_same_meeting() -> None:
+    monday = THURSDAY - timedelta(days=3)
+    first = _member(
+        1, monday, "Delegacje Rosji i Ukrainy spotkają się w czwartek w Dosze", "Tak podał Katar.", ()
+    )
+    story = StoryState(first)
+    moved = _member(
+        2,
+        monday + timedelta(days=2),
+        "Rozmowy w Dosze przełożone na poniedziałek",
+        "Spotkanie delegacji Rosji i Ukrainy odbędzie się później, niż planowano.",
+        (),
+    )
+    assert moved.features.event.moved and meets_announced(moved.features, story)
+    # another announcement in the same city for another day is not this meeting
+    other = _member(
+        2,
+        monday + timedelta(days=2),
+        "Delegacje Rosji i Ukrainy spotkają się w Dosze w poniedziałek",
+        "Tak podał Katar.",
+        (),
+    )
+    assert not other.features.event.moved and not meets_announced(other.features, story)
+
+
+def test_a_meeting_announced_in_person_is_not_held_by_phone() -> None:
+    from monitor.archive.story_events import Event, from_tokens
+
+    people = ("rubio", "lawrow")
+    call = _member(
+        2, THURSDAY, "Ławrow rozmawiał telefonicznie z Rubio", "Rozmowa telefoniczna trwała godzinę.", people
+    )
+    monday = THURSDAY - timedelta(days=3)
+    meeting = StoryState(
+        _member(1, monday, "Rubio i Ławrow spotkają się w przyszłym tygodniu", "W Rijadzie.", people)
+    )
+    talk = StoryState(
+        _member(1, monday, "Rubio i Ławrow porozmawiają w przyszłym tygodniu", "Tak podał Kreml.", people)
+    )
+    assert meeting.members[0].features.event.in_person and not meets_announced(call.features, meeting)
+    assert meets_announced(call.features, talk)  # a talk announced may be held by phone
+    event = Event("meeting", "us", frozenset(), True, "sa/rijad", "ru", frozenset({"ru"}), True, True)
+    assert from_tokens(event.tokens()) == event

@@ -165,6 +165,8 @@ class Event:
     place: str | None = None
     party: str | None = None  # the first party of the talks (PARTIES but the mediator) its head names
     parties: frozenset[str] = frozenset()  # every such party its head names
+    moved: bool = False  # an announcement of a new day for it ("przełożone na poniedziałek")
+    in_person: bool = False  # an announced meeting that is not a talk that may be held by phone
 
     def tokens(self) -> list[str]:
         """The record as vector tokens (``#k:``, ``#s:``, ``#o:``, ``#a``, ``#p:``), in a fixed order."""
@@ -174,7 +176,8 @@ class Event:
         found += ["#a"] if self.announced else []
         found += [f"#p:{self.place}"] if self.place else []
         found += [f"#f:{self.party}"] if self.party else []
-        return found + [f"#h:{item}" for item in sorted(self.parties)]
+        found += [f"#h:{item}" for item in sorted(self.parties)]
+        return found + [mark for mark, on in zip(_MARKS, (self.moved, self.in_person), strict=True) if on]
 
     @property
     def third_party(self) -> bool:
@@ -187,9 +190,12 @@ def from_tokens(tokens: Iterable[str]) -> Event:
     kind = speaker = place = party = None
     objects, parties = [], []
     announced = False
+    marks = set()
     for token in tokens:
         if token == "#a":
             announced = True
+        elif token in _MARKS:
+            marks.add(token)
         elif token.startswith("#p:"):
             place = token[3:]
         elif token.startswith("#f:"):
@@ -202,7 +208,13 @@ def from_tokens(tokens: Iterable[str]) -> Event:
             speaker = token[3:]
         elif token.startswith("#o:"):
             objects.append(token[3:])
-    return Event(kind, speaker, frozenset(objects), announced, place, party, frozenset(parties))
+    moved, in_person = (mark in marks for mark in _MARKS)
+    return Event(
+        kind, speaker, frozenset(objects), announced, place, party, frozenset(parties), moved, in_person
+    )
+
+
+_MARKS = ("#m", "#i")  # the tokens of an announcement of a new day, of a meeting in person
 
 
 def _folded(text: str) -> str:
@@ -374,16 +386,32 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
     where = place(*parts) if what in ("meeting", "exchange") else None  # a call is made from two places
     first, sides = parties(*parts) if what in ("meeting", "call", "exchange") else (None, frozenset())
     main = main_object(objects(sentence for part in parts for sentence in part))
+    head = " ".join([*parts[0], *[part[0] for part in parts[1:] if part][:1]])
+    marks = (
+        ahead and _MOVED.search(head) is not None,
+        ahead and what == "meeting" and _IN_PERSON.search(head) is not None,
+    )
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
-        return Event(what, who, announced=ahead, place=where, party=first, parties=sides)
-    return Event(what, who, frozenset({main}), ahead, where, first, sides)
+        return Event(what, who, frozenset(), ahead, where, first, sides, *marks)
+    return Event(what, who, frozenset({main}), ahead, where, first, sides, *marks)
+
+
+# An announcement of a new day for the event, of a meeting in person (folded)
+_MOVED = re.compile(
+    r"\b(?:przelozon\w*|przelozyl\w*|przesuniet\w*|przesunal\w*|przesuniec\w*|odlozon\w*|nowy termin\w*"
+    r"|nowym termin\w*|pozniej niz planowano|wczesniej niz planowano)\b"
+)
+_IN_PERSON = re.compile(
+    r"\b(?:spotka\w*|spotkani\w*|wizyt\w*|szczyt\w*|polec\w*|przyleci\w*|przyjmie|przyjm\w*|przyjedzie"
+    r"|przyjada|odwiedz\w*|uda sie do|udadza sie do|w drodze do|przylatuj\w*|przyjezdza\w*)\b"
+)
 
 
 class Announced:
     """What a story's announcements announce: the kinds of event, the places, the days to come they name (after
     the day each was published) and the time of the last."""
 
-    __slots__ = ("kinds", "places", "parties", "people", "sides", "days", "last")
+    __slots__ = ("kinds", "places", "parties", "people", "sides", "days", "last", "talks")
 
     def __init__(self) -> None:
         self.kinds: Counter[str | None] = Counter()
@@ -393,6 +421,7 @@ class Announced:
         self.sides: Counter[str] = Counter()  # the sides of the war of their people
         self.days: Counter[int] = Counter()
         self.last: datetime | None = None
+        self.talks = 0  # announcements of talks that may be held by phone (not a meeting in person)
 
     def add(self, event: Event, at: datetime, people: Iterable[str], dates: Iterable[int]) -> None:
         """Take in an announcement: its record, time, people and event days."""
@@ -405,6 +434,7 @@ class Announced:
         self.sides.update(found for person in people if (found := side(person)))
         published = at.astimezone(WARSAW).date().toordinal()
         self.days.update(day for day in dates if day > published)
+        self.talks += event.kind in ("meeting", "call") and not event.in_person
         self.last = at
 
     def meets(self, event: Event, at: datetime, people: frozenset[str], dates: frozenset[int]) -> bool:
@@ -442,12 +472,16 @@ class Announced:
             named = frozenset()
         if needed and len(shared) < needed and not (named and len(shared) + 1 >= needed):
             return False
+        if event.kind == "call" and not self.talks:
+            return False  # a meeting in person is not held by phone
+        day = at.astimezone(WARSAW).date().toordinal()
         if not self.days:
             return at - self.last <= AHEAD
-        day = at.astimezone(WARSAW).date().toordinal()
         if event.announced:
             ahead = [other for other in dates if other > day]
-            return not ahead or any(abs(one - other) <= 1 for one in ahead for other in self.days)
+            return (
+                not ahead or event.moved or any(abs(one - other) <= 1 for one in ahead for other in self.days)
+            )
         return any(0 <= day - other <= ANNOUNCED_DAYS for other in self.days) or any(
             other in self.days for other in dates
         )

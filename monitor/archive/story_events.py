@@ -24,11 +24,12 @@ meeting or a phone call about it (another event). :func:`record` reads, from the
 - **announced**: a meeting, call or exchange the title and the first sentence under it announce and report
   nothing done of; **place**: where a meeting or exchange is (:func:`place`: *w Genewie* ``ch/genewa``, *do
   Szwajcarii* ``ch``); **party** and **parties**: the sides of the war (:data:`SIDES`) the head names, the first
-  and all. :class:`Announced` gathers a story's announcements, which ``clusters.meets_announced`` compares a
-  report with.
+  and all; **moved** and **in person**: an announcement of a new day (*przełożone na poniedziałek*), of a meeting
+  in person (*spotkają się*, not *porozmawiają*). :class:`Announced` gathers a story's announcements, and
+  :meth:`Announced.meets` tells whether an article is about what they announce (``clusters.meets_announced``).
 
 The record travels in the article's vector as tokens (``#k:plan``, ``#s:ru``, ``#o:doc:us``, ``#a`` for an
-announcement, ``#p:ch/genewa``, ``#f:ua``, ``#h:ua``), so ``story_vectors`` keeps it without a column of its own; :func:`from_tokens` reads it back.
+announcement, ``#p:ch/genewa``, ``#f:ua``, ``#h:ua``, ``#m``, ``#i``), so ``story_vectors`` keeps it without a column of its own; :func:`from_tokens` reads it back.
 The kind, speaker and announcement weigh :data:`WEIGHT`, too little to move a cosine; the document weighs
 :data:`DOCUMENT_WEIGHT`: two articles about the same document meet through it, however few words they share,
 and the stories about it are found among the near ones (:mod:`monitor.archive.clusters` decides what it counts
@@ -45,6 +46,9 @@ from datetime import date, datetime, timedelta
 
 from monitor.archive.story_places import place as place
 from monitor.archive.story_places import same_place as same_place
+from monitor.archive.story_tense import IN_PERSON, MOVED
+from monitor.archive.story_tense import announced as announced
+from monitor.archive.story_tense import tense as tense
 from monitor.extract.dates import WARSAW
 from monitor.rules.text import word_bytes
 
@@ -122,31 +126,6 @@ _KIND = {
     ),
     "plan": _DOCUMENTS,
 }
-# An event to come, and one done (folded): "ma się spotkać", "mają we wtorek rozmawiać" (a form of "mieć" and an
-# infinitive), future forms of the verbs of meeting, travelling and calling, plans and announcements; past forms
-# of the same.
-_AHEAD = re.compile(
-    r"\b(?:(?:ma|maja)(?: \w+){0,3} \w+(?:c|sc)|bedzie|beda|spotka|spotkaja|przyjmie|przyjma"
-    r"|poleci|poleca|leci|leca|przyleci|przyleca|pojedzie|pojada|przyjedzie|przyjada|odwiedzi|odwiedza"
-    r"|uda|udadza|wymieni|wymienia|odbedzie|odbeda|rozpocznie|rozpoczna|rusza|ruszy|zasiada|usiada|zadzwoni"
-    r"|zadzwonie|porozmawia|porozmawiaja|omowia|wyleci|wyleca|dotrze|dotra|przeprowadzi|przeprowadza|wezmie"
-    r"|wezma|zobacza|zbierze|zbiora|wylecial\w*|wyruszyl\w*|udal\w* sie"
-    r"|zapowiedzi\w*|zapowiada\w*|planowan\w*|zaplanowan\w*|w przyszlym tygodniu|najblizsz\w*|jutro"
-    r"|pojutrze|spotkam|spotkamy|porozmawiam|porozmawiamy|polece|polecimy|pojade|pojedziemy|przyjade"
-    r"|przyjedziemy|odwiedze|odwiedzimy|przyjme|przyjmiemy|zadzwonimy|dojdzie|przyjal\w* zaproszeni\w*"
-    r"|przyjel\w* zaproszeni\w*|zaprasza\w*|zaprosil\w*|w drodze do|przed spotkaniem|przed szczytem"
-    r"|przed rozmowami|przed wizyta|przygotowan\w* do|zostanie|zostana|nastapi|nastapia|spodziewan[aey]"
-    r"|oczekiwan[aey]|szykuj\w*|przybedzie|przybeda|ugosci|ugoszcza|zawita|dolaczy|dolacza|wybiera\w* sie"
-    r"|zmierza\w*|wyrusza\w*|wyruszy|jedzie|jada|za tydzien|przyszl\w* tygodni\w*|bede|bedziemy|bedziecie"
-    r"|zgodzil\w* sie na|przylatuj\w*|przyjezdza\w*|przybywa\w*)\b"
-)
-_DONE = re.compile(
-    r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*(?! zaproszeni)|przylecial\w*"
-    r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|omowil\w*|zakonczon\w*|po rozmowach"
-    r"|po rozmowie|po spotkaniu|po szczycie|po wizycie|porozmawial\w*|rozpoczel\w*|rozpoczal\w*|rozpoczely"
-    r"|rozpoczeto|przybyl\w*|doszlo|przeprowadzil\w*|trwaja|odbywa\w*|rozmawiano|u?goscil\w*|obradowal\w*"
-    r"|negocjowal\w*|za nami|zostal\w* przyjet\w*|przyjeto|(?:rozmow\w*|spotkani\w*|wizyt\w*|szczyt\w*) byl\w*)\b"
-)
 # A meeting behind the news the head tells (folded): "dzień po rozmowie z", "po spotkaniu", "efekt wtorkowej wizyty"
 _AFTERMATH = re.compile(
     r"\b(?:po (?:\w+ )?(?:rozmowie|rozmowach|spotkaniu|szczycie|wizycie)|efekt\w*(?: \w+)? (?:rozmow|spotkan|wizyt|szczyt)\w*)\b"
@@ -261,38 +240,6 @@ def kind(title: list[str], lead: list[str], body: list[str]) -> str | None:
     return found
 
 
-def announced(title: list[str], lead: list[str], body: list[str]) -> bool:
-    """Whether the title and the first sentence under it (folded sentences) announce an event to come (*ma się
-    spotkać*, *przyjmie*, *polecą*, *w przyszłym tygodniu*) and report none as done (*spotkali się*,
-    *rozmawiali*, *zakończyły*)."""
-    heading = " ".join(title)
-    if _done(heading):
-        return False
-    under = next((part[0] for part in (lead, body) if part), "")
-    # a title announcing holds unless the sentence under it only reports ("Trump: spotkamy się" over a call held)
-    return tense(under) >= 0 if _AHEAD.search(heading) else tense(under) > 0
-
-
-def tense(sentence: str) -> int:
-    """Whether a folded sentence tells of an event to come (1: *spotkają się*, *ma się odbyć*), of one done (-1:
-    *spotkali się*, *po rozmowach*) or neither, or both (0)."""
-    ahead, done = _AHEAD.search(sentence) is not None, _done(sentence)
-    return int(ahead) - int(done)
-
-
-# "będę rozmawiał", "będzie się spotykał", "będą rozmawiali": the future made of "być" and a past form
-_COMPOUND_FUTURE = re.compile(r"\bbed(?:e|ziesz|zie|ziemy|ziecie|a)(?: sie)?(?: \w+)?$")
-
-
-def _done(sentence: str) -> bool:
-    """Whether a folded sentence tells of an event done (:data:`_DONE`), a past form in the compound future
-    (*we wtorek będę rozmawiał z Putinem*) left out."""
-    return any(
-        not _COMPOUND_FUTURE.search(sentence, max(0, match.start() - 30), max(0, match.start() - 1))
-        for match in _DONE.finditer(sentence)
-    )
-
-
 SIDES = frozenset({"ru", "ua"})  # the parties of the talks that are not the mediator
 
 
@@ -388,23 +335,12 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
     main = main_object(objects(sentence for part in parts for sentence in part))
     head = " ".join([*parts[0], *[part[0] for part in parts[1:] if part][:1]])
     marks = (
-        ahead and _MOVED.search(head) is not None,
-        ahead and what == "meeting" and _IN_PERSON.search(head) is not None,
+        ahead and MOVED.search(head) is not None,
+        ahead and what == "meeting" and IN_PERSON.search(head) is not None,
     )
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
         return Event(what, who, frozenset(), ahead, where, first, sides, *marks)
     return Event(what, who, frozenset({main}), ahead, where, first, sides, *marks)
-
-
-# An announcement of a new day for the event, of a meeting in person (folded)
-_MOVED = re.compile(
-    r"\b(?:przelozon\w*|przelozyl\w*|przesuniet\w*|przesunal\w*|przesuniec\w*|odlozon\w*|nowy termin\w*"
-    r"|nowym termin\w*|pozniej niz planowano|wczesniej niz planowano)\b"
-)
-_IN_PERSON = re.compile(
-    r"\b(?:spotka\w*|spotkani\w*|wizyt\w*|szczyt\w*|polec\w*|przyleci\w*|przyjmie|przyjm\w*|przyjedzie"
-    r"|przyjada|odwiedz\w*|uda sie do|udadza sie do|w drodze do|przylatuj\w*|przyjezdza\w*)\b"
-)
 
 
 class Announced:

@@ -129,6 +129,24 @@ def test_an_interrupted_prune_leaves_the_index_consistent_and_its_settings_uncha
     integrity(conn)
 
 
+def test_a_prune_stopped_before_its_index_merge_merges_it_when_run_again(db):
+    conn = connect(db)
+    merge_index(conn)
+
+    def stop(step: str) -> None:
+        if step.startswith("merging"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        prune(conn, CUT, batch=100, note=stop)
+    assert segments(conn) > 1  # the bodies' segments of deletions, not merged
+    again = prune(conn, CUT)
+    assert again.articles == 0 and again.merge_steps >= 1 and again.sketch_rows > 0
+    assert segments(conn) == 1
+    integrity(conn)
+    assert prune(conn, CUT).merge_steps == 0  # nothing left to do: no merge
+
+
 def test_a_prune_killed_mid_way_loses_nothing(db):
     conn = connect(db)
     before = config(conn)

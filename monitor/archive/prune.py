@@ -14,8 +14,8 @@ again. What made it slow at scale (measured on 200,000 and 1,000,000 articles, d
 bodies but two writes whose cost grows with the archive:
 - the sketches: ``article_sketches`` is keyed by hash, so the rows of 2,000 consecutive articles sit on nearly
   every page of the table, and deleting them batch by batch rewrote the whole table at every batch. They are
-  dropped after the bodies instead: when many go, by copying the rows that stay into the emptied table (one
-  transaction, the table's size in writes); when few go, by article in short transactions.
+  dropped after the bodies and the index merge instead: when many go, by copying the rows that stay into the
+  emptied table (one transaction, the table's size in writes); when few go, by article in short transactions.
 - FTS5's own merges: every batch leaves a small segment of deletions, and FTS5 merged whole levels of the index
   (the build's large segments with them) every 16 batches. During each batch merges are switched off inside the
   batch's own transaction (``automerge`` 0, ``crisismerge`` raised, the settings put back before it commits, so
@@ -188,13 +188,16 @@ def prune(
         if progress is not None:
             progress(min(len(old), start + batch), len(old))
     result.bodies_seconds = time.perf_counter() - began
-    drop_sketches(conn, old, result, batch=batch, dry_run=dry_run, note=note)
-    result.sketch_seconds = time.perf_counter() - began - result.bodies_seconds
-    if result.articles and not dry_run:
+    # Sketches left by bodies dropped before (this run's, or a run stopped before its sketches went) also say
+    # that the index may not have been merged since: a prune stopped during its merge is merged when run again.
+    left = sketch_rows(conn, old)
+    if (result.articles or left) and not dry_run:
         if note is not None:
             note("merging the full-text index")
         result.merge_steps = merge_index(conn)
-    result.merge_seconds = time.perf_counter() - began - result.bodies_seconds - result.sketch_seconds
+    result.merge_seconds = time.perf_counter() - began - result.bodies_seconds
+    drop_sketches(conn, old, result, batch=batch, dry_run=dry_run, note=note, count=left)
+    result.sketch_seconds = time.perf_counter() - began - result.bodies_seconds - result.merge_seconds
     result.seconds = time.perf_counter() - began
     return result
 
@@ -211,6 +214,16 @@ def _gone(conn: sqlite3.Connection, old: Sequence[int], chunk: int = 5000) -> It
             yield gone
 
 
+def sketch_rows(conn: sqlite3.Connection, old: Sequence[int]) -> int:
+    """Sketch rows of the old articles that have no body."""
+    count = 0
+    for gone in _gone(conn, old):
+        count += conn.execute(
+            f"SELECT count(*) FROM article_sketches WHERE article_id IN ({_marks(gone)})", gone
+        ).fetchone()[0]
+    return count
+
+
 def drop_sketches(
     conn: sqlite3.Connection,
     old: Sequence[int],
@@ -219,15 +232,14 @@ def drop_sketches(
     batch: int = 2000,
     dry_run: bool = False,
     note: Callable[[str], None] | None = None,
+    count: int | None = None,
 ) -> None:
     """Drop the wire-story sketches of the old articles that have no body (this run's and any an interrupted run
-    left), counted in ``result.sketch_rows``. Many go by copying the rows that stay into the emptied table in one
-    transaction; few go article by article, ``batch`` articles per transaction."""
-    count = 0
-    for gone in _gone(conn, old):
-        count += conn.execute(
-            f"SELECT count(*) FROM article_sketches WHERE article_id IN ({_marks(gone)})", gone
-        ).fetchone()[0]
+    left), counted in ``result.sketch_rows`` (``count``: :func:`sketch_rows`, when the caller has it). Many go by
+    copying the rows that stay into the emptied table in one transaction; few go article by article, ``batch``
+    articles per transaction."""
+    if count is None:
+        count = sketch_rows(conn, old)
     result.sketch_rows += count
     if not count or dry_run:
         return

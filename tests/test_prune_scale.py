@@ -273,3 +273,36 @@ def test_the_command_says_what_it_did_after_the_bodies(db):
     assert vacuum.returncode == 0, vacuum.stderr
     assert "dropped the bodies of 0 articles" in vacuum.stdout and " s (before prune:" in vacuum.stdout
     assert "wire-story sketch rows" not in vacuum.stdout  # none left to drop
+
+
+def test_prune_leaves_a_gap_between_its_write_transactions_for_other_writers(db, monkeypatch):
+    """SQLite's busy handler looks again every 100 ms once it has waited a while: a crawl's write waiting beside a
+    prune gets in only if the lock is free that long between two of prune's transactions."""
+    conn = connect(db)
+    events: list[str] = []
+    real_execute = conn.execute
+
+    class Recording:
+        in_transaction = property(lambda self: conn.in_transaction)
+        total_changes = property(lambda self: conn.total_changes)
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if sql in ("BEGIN IMMEDIATE", "COMMIT"):
+                events.append(sql)
+            return real_execute(sql, *args)
+
+        def executemany(self, sql: str, rows: object) -> sqlite3.Cursor:
+            return conn.executemany(sql, rows)
+
+    monkeypatch.setattr(pruning.time, "sleep", lambda seconds: events.append(f"sleep {seconds}"))
+    monkeypatch.setattr(pruning, "SKETCH_REBUILD_SHARE", 2.0)  # the sketches in short transactions too
+    result = prune(Recording(), CUT, batch=100)  # type: ignore[arg-type]
+    assert result.articles > 300 and result.merge_steps >= 1
+    assert pruning.PAUSE >= 0.1
+    # every write transaction but the last is followed by the pause before the next one begins
+    assert events.count("BEGIN IMMEDIATE") > 8
+    for position, event in enumerate(events):
+        if event == "BEGIN IMMEDIATE" and position > 0:
+            assert events[position - 1] == f"sleep {pruning.PAUSE}", events[
+                max(0, position - 3) : position + 1
+            ]

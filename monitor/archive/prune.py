@@ -36,6 +36,12 @@ from datetime import UTC, datetime, timedelta
 # Pages of index written per merge step (a few MB: one short transaction each).
 MERGE_PAGES = 2000
 
+# Seconds between two of prune's write transactions. A crawl's write that finds the archive busy waits in
+# SQLite's busy handler, which looks again every 100 ms once it has waited a while: without a gap that long it
+# would find the next batch holding the lock nearly every time (measured beside a prune of 200,000 articles:
+# waits of 2-4 s for a write every 50 ms).
+PAUSE = 0.1
+
 # FTS5's merge settings inside a batch's transaction: no automatic merge, and a crisis merge of the newest level
 # only once this many small segments of deletions pile up there (FTS5 allows 2,000 segments in all; a query
 # reads every segment, so they are not left to grow without bound).
@@ -155,28 +161,33 @@ def prune(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     note: Callable[[str], None] | None = None,
+    pause: float = PAUSE,
 ) -> PruneResult:
     """Drop the bodies of articles older than ``cutoff`` whose relevance is not in ``keep`` (one transaction per
     batch), then merge the full-text index so that the space their entries held can be reused. ``dry_run``
     counts what would go and writes nothing. ``progress(done, total)`` is told how far it got, in old articles;
-    ``note(what)`` is told of the steps after the bodies (they have no progress of their own)."""
+    ``note(what)`` is told of the steps after the bodies (they have no progress of their own). ``pause``: seconds
+    between two write transactions, so that another writer gets in."""
     began = time.perf_counter()
     kept = tuple(sorted(set(keep)))
     result = PruneResult(cutoff, kept_relevance=kept)
     old = old_articles(conn, cutoff)
     saved = _fts_settings(conn)
     for start in range(0, len(old), batch):
+        chunk = old[start : start + batch]
         if dry_run:
-            ids = _with_bodies(conn, old[start : start + batch], kept, result)
+            ids = _with_bodies(conn, chunk, kept, result)
             if ids:
                 _sizes(conn, ids, result)
                 result.sketch_rows += conn.execute(
                     f"SELECT count(*) FROM article_sketches WHERE article_id IN ({_marks(ids)})", ids
                 ).fetchone()[0]
+        elif not _with_bodies(conn, chunk, kept, PruneResult(cutoff)):
+            _with_bodies(conn, chunk, kept, result)  # nothing to drop (a prune run again): no transaction
         else:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                ids = _with_bodies(conn, old[start : start + batch], kept, result)
+                ids = _with_bodies(conn, chunk, kept, result)  # again, now that nobody else can write
                 if ids:
                     _quiet_merges(conn)
                     _drop(conn, ids, result)
@@ -185,6 +196,7 @@ def prune(
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            time.sleep(pause)
         if progress is not None:
             progress(min(len(old), start + batch), len(old))
     result.bodies_seconds = time.perf_counter() - began
@@ -194,9 +206,9 @@ def prune(
     if (result.articles or left) and not dry_run:
         if note is not None:
             note("merging the full-text index")
-        result.merge_steps = merge_index(conn)
+        result.merge_steps = merge_index(conn, pause=pause)
     result.merge_seconds = time.perf_counter() - began - result.bodies_seconds
-    drop_sketches(conn, old, result, batch=batch, dry_run=dry_run, note=note, count=left)
+    drop_sketches(conn, old, result, batch=batch, dry_run=dry_run, note=note, count=left, pause=pause)
     result.sketch_seconds = time.perf_counter() - began - result.bodies_seconds - result.merge_seconds
     result.seconds = time.perf_counter() - began
     return result
@@ -233,6 +245,7 @@ def drop_sketches(
     dry_run: bool = False,
     note: Callable[[str], None] | None = None,
     count: int | None = None,
+    pause: float = PAUSE,
 ) -> None:
     """Drop the wire-story sketches of the old articles that have no body (this run's and any an interrupted run
     left), counted in ``result.sketch_rows`` (``count``: :func:`sketch_rows`, when the caller has it). Many go by
@@ -258,6 +271,7 @@ def drop_sketches(
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        time.sleep(pause)
 
 
 def _rebuild_sketches(conn: sqlite3.Connection, old: Sequence[int]) -> None:
@@ -298,7 +312,7 @@ def _rebuild_sketches(conn: sqlite3.Connection, old: Sequence[int]) -> None:
     conn.execute("DROP TABLE temp.prune_gone")
 
 
-def merge_index(conn: sqlite3.Connection, pages: int = MERGE_PAGES) -> int:
+def merge_index(conn: sqlite3.Connection, pages: int = MERGE_PAGES, pause: float = PAUSE) -> int:
     """Merge the full-text index into one segment, MERGE_PAGES pages per transaction, dropping deleted entries
     (FTS5's ``merge`` with a negative count; done when a step changes nothing). Returns the steps taken."""
     steps = 0
@@ -312,6 +326,7 @@ def merge_index(conn: sqlite3.Connection, pages: int = MERGE_PAGES) -> int:
             raise
         conn.execute("COMMIT")
         steps += 1
+        time.sleep(pause)
         if conn.total_changes - before < 2:
             return steps
 

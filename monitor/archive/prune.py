@@ -12,8 +12,9 @@ update trigger re-indexes title and lead alone), its wire-story sketch, and the 
 Each batch is one short transaction, so a crawl can write between them; a prune stopped half-way is simply run
 again. What made it slow at scale (measured on 200,000 and 1,000,000 articles, docs/performance.md) was not the
 bodies but two writes whose cost grows with the archive:
-- the sketches: ``article_sketches`` is keyed by hash, so the rows of 2,000 consecutive articles sit on nearly
-  every page of the table, and deleting them batch by batch rewrote the whole table at every batch. They are
+- the sketches: ``article_sketches`` is keyed by hash, so the 24,000 rows of 2,000 consecutive articles sit on
+  as many pages spread over the whole table (all of it at 200,000 articles, a third of it at 5 million), and
+  deleting them batch by batch rewrote that much of the table at every batch. They are
   dropped after the bodies and the index merge instead: when many go, by copying the rows that stay into the
   emptied table (one transaction, the table's size in writes); when few go, by article in short transactions.
 - FTS5's own merges: every batch leaves a small segment of deletions, and FTS5 merged whole levels of the index

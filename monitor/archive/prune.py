@@ -204,11 +204,12 @@ def prune(
     # Sketches left by bodies dropped before (this run's, or a run stopped before its sketches went) also say
     # that the index may not have been merged since: a prune stopped during its merge is merged when run again.
     left = sketch_rows(conn, old)
+    merging = time.perf_counter()
     if (result.articles or left) and not dry_run:
         if note is not None:
             note("merging the full-text index")
         result.merge_steps = merge_index(conn, pause=pause)
-    result.merge_seconds = time.perf_counter() - began - result.bodies_seconds
+    result.merge_seconds = time.perf_counter() - merging
     drop_sketches(conn, old, result, batch=batch, dry_run=dry_run, note=note, count=left, pause=pause)
     result.sketch_seconds = time.perf_counter() - began - result.bodies_seconds - result.merge_seconds
     result.seconds = time.perf_counter() - began

@@ -126,8 +126,13 @@ def prune_command(
         conn.close()
         return
     click.echo(
-        f"took {result.seconds:,.1f} s: bodies {result.bodies_seconds:,.1f} s, full-text index merged in "
-        f"{result.merge_seconds:,.1f} s, sketches {result.sketch_seconds:,.1f} s"
+        f"took {result.seconds:,.1f} s: bodies {result.bodies_seconds:,.1f} s, "
+        + (
+            f"full-text index merged in {result.merge_seconds:,.1f} s"
+            if result.merge_steps
+            else "no index merge needed"
+        )
+        + f", sketches {result.sketch_seconds:,.1f} s"
     )
     size, free = file_size(conn)
     click.echo(f"file: {_mb(size)}, of which {_mb(free)} free inside (reused by new articles)")

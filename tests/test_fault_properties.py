@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.discovery.urls import canonical_url
@@ -43,6 +43,7 @@ def urls(draw: st.DrawFn) -> str:
 
 
 @given(urls())
+@example("http://rp.pl/0/;/")  # found by this test: an empty path parameter before the last slash
 @settings(max_examples=300, deadline=None)
 def test_canonical_url_is_idempotent_on_urls_with_any_characters(url):
     once = canonical_url(url)

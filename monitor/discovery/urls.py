@@ -59,7 +59,7 @@ def canonical_url(url: str) -> str:
 
     Lower-cases scheme and host, drops ``www.``/``m.``/``amp.`` host prefixes, uses https for public hosts,
     drops default ports, fragments, AMP path markers, tracking parameters (``utm_*``, ``fbclid``, ``gclid``,
-    ``from`` …), ``;jsessionid=`` path parameters and a trailing slash, and sorts the remaining query
+    ``from`` …), ``;jsessionid=`` path parameters and a trailing slash or ``;``, and sorts the remaining query
     parameters; the path and query are percent-encoded one way (w3lib's ``canonicalize_url``), so a raw and an
     encoded form of the same Polish URL are one key. Loopback and IP hosts keep their scheme and port (the test
     mirror). Idempotent: the canonical form of a canonical URL is itself.
@@ -83,8 +83,8 @@ def canonical_url(url: str) -> str:
         netloc = host
     path = _SESSION_PARAM.sub("", _AMP_SEGMENT.sub("", parts.path)) or "/"
     path = re.sub(r"/{2,}", "/", path)
-    if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/") or "/"
+    if len(path) > 1:  # a trailing slash, and an empty path parameter (";") that w3lib would drop before it
+        path = path.rstrip("/;") or "/"
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
     )

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.archive.clusters import features, member
@@ -123,6 +123,9 @@ def placed_in_time(members: list, leave: frozenset[int] = frozenset()) -> Engine
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), chunk=st.integers(1, 40), leaving=st.integers(0, 15))
+# found in CI: the White House spokeswoman's summary meets Zełenski's announced visit through a side of the war
+# standing for a person, at a cosine below REACHABLE; the index (an article later than all) must still compare it
+@example(seed=200000, chunk=1, leaving=3)
 @pytest.mark.slow  # many arrival orders of a few hundred articles
 def test_the_engine_places_articles_as_the_order_of_times_does_whatever_the_order_they_come_in(
     members, seed, chunk, leaving

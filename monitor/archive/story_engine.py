@@ -37,7 +37,7 @@ from monitor.archive.clusters import (
     StoryState,
     choose,
 )
-from monitor.archive.story_events import LONGEST
+from monitor.archive.story_events import FAMILY, LONGEST
 
 if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
@@ -133,6 +133,7 @@ class Engine:
             None  # the held stories' centroids by token (from INDEX_FROM stories)
         )
         self._swept: datetime | None = None  # when (in the articles' time) the index last let stories go
+        self._announcing: set[int] = set()  # the held stories with an announcement (see _near)
 
     # --- state ------------------------------------------------------------------------------------------
 
@@ -151,6 +152,7 @@ class Engine:
             changed[story.id] = story
             self._hold(item, placement)
             self._post(story.id, item.seeds)
+            self._announces(story)
         if self._index is not None:
             for story in changed.values():
                 self._index.put(story)
@@ -200,8 +202,15 @@ class Engine:
             self._forget(story)
         return gone
 
+    def _announces(self, story: StoryState) -> None:
+        if story.announcements and story.id in self.stories:
+            self._announcing.add(story.id)
+        else:
+            self._announcing.discard(story.id)
+
     def _forget(self, story: StoryState) -> None:
         del self.stories[story.id]
+        self._announcing.discard(story.id)
         self._unpost(story.id, story.seeds)
         if self._index is not None:
             self._index.drop(story.id)
@@ -254,11 +263,10 @@ class Engine:
             self._sweep(index, at)
         states = []
         texts = index.near(tuple(vector), tuple(vector.values()), REACHABLE)
-        # a story announcing a meeting is joined by its report at any cosine (clusters.meets_announced)
-        for ask in item.asks:
-            texts.update(
-                (story_id, None) for story_id in self._postings.get(ask, ()) if story_id not in texts
-            )
+        # a story announcing a meeting is joined by its report at any cosine (clusters.meets_announced, which
+        # may meet it through a side of the war standing for a person, not only through the people it asks for)
+        if item.features.event.kind in FAMILY:
+            texts.update((story_id, None) for story_id in self._announcing if story_id not in texts)
         seeds = (*seeds, *item.asks)
         for story_id in sorted(texts):
             story = self.stories[story_id]
@@ -453,6 +461,7 @@ class Engine:
             self._index.put(story, item.features.vector if appended else None)
         self._hold(item, placement)
         self._post(story.id, item.seeds)
+        self._announces(story)
         changes.mark(story, item.key)
         changes.wire(item.wire, item.key)
         outcome.placed[item.id] = placement
@@ -469,6 +478,7 @@ class Engine:
         outcome.stories.add(story.id)
         if story.id == item.id:
             del self.stories[story.id]
+            self._announcing.discard(story.id)
             self._unpost(story.id, story.seeds)
             if self._index is not None:
                 self._index.drop(story.id)
@@ -479,5 +489,6 @@ class Engine:
             return
         story.remove(item.id)
         self._unpost(story.id, item.seeds, story.seeds)
+        self._announces(story)
         if self._index is not None:
             self._index.put(story)

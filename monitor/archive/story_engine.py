@@ -283,6 +283,8 @@ class Engine:
             story = self.stories[story_id]
             if story.open_until < at and (story.size < 2 or story.follow_until < at):
                 index.drop(story_id)
+        # nor is a story of announcements joined after it closes (it is followed only through the index)
+        self._announcing = {i for i in self._announcing if self.stories[i].open_until >= at}
         self._swept = at
 
     def decide(self, item: Member) -> Decision:

@@ -30,7 +30,8 @@ from __future__ import annotations
 import sqlite3
 import time
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -89,6 +90,18 @@ def old_articles(conn: sqlite3.Connection, cutoff: datetime) -> array[int]:
 
 def _marks(ids: Sequence[int]) -> str:
     return ", ".join("?" * len(ids))
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One short write transaction (the write lock up front), rolled back by whatever stops it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _sizes(conn: sqlite3.Connection, ids: list[int], result: PruneResult) -> None:
@@ -183,20 +196,15 @@ def prune(
                 result.sketch_rows += conn.execute(
                     f"SELECT count(*) FROM article_sketches WHERE article_id IN ({_marks(ids)})", ids
                 ).fetchone()[0]
-        elif not _with_bodies(conn, chunk, kept, PruneResult(cutoff)):
-            _with_bodies(conn, chunk, kept, result)  # nothing to drop (a prune run again): no transaction
+        elif not _with_bodies(conn, chunk, kept, probe := PruneResult(cutoff)):
+            result.kept += probe.kept  # nothing to drop (a prune run again): no transaction
         else:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(conn):
                 ids = _with_bodies(conn, chunk, kept, result)  # again, now that nobody else can write
                 if ids:
                     _quiet_merges(conn)
                     _drop(conn, ids, result)
                     _restore_merges(conn, saved)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
             time.sleep(pause)
         if progress is not None:
             progress(min(len(old), start + batch), len(old))
@@ -266,13 +274,8 @@ def drop_sketches(
         result.sketches_rebuilt = True
         return
     for gone in _gone(conn, old, batch):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(conn):
             conn.execute(f"DELETE FROM article_sketches WHERE article_id IN ({_marks(gone)})", gone)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         time.sleep(pause)
 
 
@@ -282,8 +285,7 @@ def _rebuild_sketches(conn: sqlite3.Connection, old: Sequence[int]) -> None:
     conn.execute("DROP TABLE IF EXISTS temp.prune_gone")
     conn.execute("CREATE TEMP TABLE prune_gone (id INTEGER PRIMARY KEY)")
     conn.execute("DROP TABLE IF EXISTS temp.prune_kept")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         for gone in _gone(conn, old):  # read again inside the transaction: a crawl may have written meanwhile
             conn.executemany("INSERT INTO temp.prune_gone (id) VALUES (?)", [(i,) for i in gone])
         conn.execute(
@@ -306,10 +308,6 @@ def _rebuild_sketches(conn: sqlite3.Connection, old: Sequence[int]) -> None:
         )
         for _name, sql in indexes:
             conn.execute(sql)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     conn.execute("DROP TABLE temp.prune_kept")
     conn.execute("DROP TABLE temp.prune_gone")
 
@@ -319,14 +317,9 @@ def merge_index(conn: sqlite3.Connection, pages: int = MERGE_PAGES, pause: float
     (FTS5's ``merge`` with a negative count; done when a step changes nothing). Returns the steps taken."""
     steps = 0
     while True:
-        conn.execute("BEGIN IMMEDIATE")
         before = conn.total_changes
-        try:
+        with _transaction(conn):
             conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?)", [-pages])
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         steps += 1
         time.sleep(pause)
         if conn.total_changes - before < 2:

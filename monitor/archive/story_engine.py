@@ -203,7 +203,7 @@ class Engine:
         return gone
 
     def _announces(self, story: StoryState) -> None:
-        if story.announcements and story.id in self.stories:
+        if story.announcements:
             self._announcing.add(story.id)
         else:
             self._announcing.discard(story.id)

@@ -126,9 +126,17 @@ _KIND = {
     ),
     "plan": _DOCUMENTS,
 }
-# A meeting behind the news the head tells (folded): "dzień po rozmowie z", "po spotkaniu", "efekt wtorkowej wizyty"
+# A meeting behind the news the head tells (folded): "dzień po rozmowie z", "po spotkaniu", "efekt wtorkowej wizyty",
+# "po trwającej ponad dwie godziny rozmowie", "po ośmiu godzinach rozmów" (up to four words between, none of them
+# a preposition: "po raz pierwszy od rozmów" recalls them); and an exchange of prisoners agreed ("uzgodniliśmy
+# wymianę 314 jeńców"): what came of the talks, not the exchange itself
 _AFTERMATH = re.compile(
-    r"\b(?:po (?:\w+ )?(?:rozmowie|rozmowach|spotkaniu|szczycie|wizycie)|efekt\w*(?: \w+)? (?:rozmow|spotkan|wizyt|szczyt)\w*)\b"
+    r"\b(?:po(?: (?!(?:od|do|w|we|z|ze|na|przed|raz)\b)\w+){0,4} (?:rozmowie|rozmowach|rozmow|spotkaniu|spotkan"
+    r"|szczycie|wizycie|negocjacjach|negocjacji|obradach)|efekt\w*(?: \w+)? (?:rozmow|spotkan|wizyt|szczyt)\w*)\b"
+)
+_AGREED = re.compile(
+    r"\b(?:uzgodni\w*|ustalil\w*|ustalono|zgodzil\w* sie na|zgodzily sie na|porozumial\w* sie w sprawie)"
+    r"(?: \w+){0,2} (?:wymian\w*|powrot\w*|uwolnieni\w*)\b"
 )
 _SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
 
@@ -235,7 +243,10 @@ def kind(title: list[str], lead: list[str], body: list[str]) -> str | None:
     # what came of a meeting ("... – ujawnił Zełenski dzień po rozmowie z Trumpem", the attribution after a dash
     # included) is its report
     under = next((part[:2] for part in (lead, body) if part), [])
-    if found in (None, "plan") and _AFTERMATH.search(" ".join([*title, *under])):
+    told = " ".join([*title, *under])
+    if found in (None, "plan") and _AFTERMATH.search(told):
+        return "meeting"
+    if found == "exchange" and _AGREED.search(" ".join(texts[:2])):
         return "meeting"
     return found
 
@@ -330,7 +341,8 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
     who = speaker(parts)
     what = kind(*parts)
     ahead = what in ("meeting", "call", "exchange") and announced(*parts)
-    where = place(*parts) if what in ("meeting", "exchange") else None  # a call is made from two places
+    # a call is made from two places
+    where = place(*parts, report=not ahead) if what in ("meeting", "exchange") else None
     first, sides = parties(*parts) if what in ("meeting", "call", "exchange") else (None, frozenset())
     main = main_object(objects(sentence for part in parts for sentence in part))
     head = " ".join([*parts[0], *[part[0] for part in parts[1:] if part][:1]])

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from monitor.archive.story_tense import tense
+
 # Where an event takes place (folded): a city or a country named after "w", "we", "na" or "do" (an adjective
 # may stand between: "w szwajcarskiej Genewie"), as ``country/city`` or ``country``. A city meets its country
 # ("do Szwajcarii", "w Genewie"); the countries of the war itself are named only by their cities ("wojna w
@@ -90,10 +92,24 @@ _PLACE = re.compile(
 )
 
 
-def place(title: list[str], lead: list[str], body: list[str]) -> str | None:
+# The next meeting, in a report's head: "Następna runda w Waszyngtonie", "kolejne spotkanie w Moskwie" (folded)
+_NEXT = re.compile(
+    r"\b(?:nastepn|kolejn)\w*(?: \w+)? (?:rund|tur[aey]\b|spotkani|rozmow|szczyt|wizyt|negocjac)"
+)
+
+
+def place(title: list[str], lead: list[str], body: list[str], report: bool = False) -> str | None:
     """Where the event takes place: the first place (:data:`_PLACES`) the title names after "w", "na" or "do",
-    else the first the first sentence under it names (folded sentences)."""
-    for text in (" ".join(title), *[part[0] for part in (lead, body) if part][:1]):
+    else the first the first sentence under it names (folded sentences). In a ``report`` (an event held), a
+    sentence that names the next meeting and tells of nothing done (*Następna runda w Waszyngtonie*) does not
+    place the one reported when a sentence before it tells of it as done (*Zacharowa: rozmowy były
+    konstruktywne.*; a head that begins with it, *Kolejna runda rozmów nad Bosforem*, is about it)."""
+    done = False
+    for text in (*title, *[part[0] for part in (lead, body) if part][:1]):
+        told = tense(text)
+        if report and done and told >= 0 and _NEXT.search(text):
+            continue
+        done = done or told < 0
         match = _PLACE.search(text)
         if match is not None:
             return _PLACE_NAMES[int(str(match.lastgroup)[1:])]

@@ -24,7 +24,8 @@ _AHEAD = re.compile(
     r"|przed rozmowami|przed wizyta|przygotowan\w* do|zostanie|zostana|nastapi|nastapia|spodziewan[aey]"
     r"|oczekiwan[aey]|szykuj\w*|przybedzie|przybeda|ugosci|ugoszcza|zawita|dolaczy|dolacza|wybiera\w* sie"
     r"|zmierza\w*|wyrusza\w*|wyruszy|jedzie|jada|za tydzien|przyszl\w* tygodni\w*|bede|bedziemy|bedziecie"
-    r"|zgodzil\w* sie na|przylatuj\w*|przyjezdza\w*|przybywa\w*)\b"
+    r"|zgodzil\w* sie na|przylatuj\w*|przyjezdza\w*|przybywa\w*|zaplanowano"
+    r"|(?:przyszl|najblizsz)\w* (?:poniedzialek|wtorek|srode|czwartek|piatek|sobote|niedziele))\b"
 )
 _DONE = re.compile(
     r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*(?! zaproszeni)|przylecial\w*"

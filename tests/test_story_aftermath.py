@@ -1,0 +1,115 @@
+"""An event told after it by what came of it, and a report's head that names the next meeting (issue #17): the
+eighth written batch's wordings (monitor/archive/story_events.py, story_places.py, clusters.meets_announced).
+
+- a meeting or call behind the news, however many words stand between *po* and it (*po trwającej ponad dwie
+  godziny rozmowie przywódców*, *po ośmiu godzinach rozmów*), but not a recollection (*po raz pierwszy od
+  rozmów*);
+- an exchange of prisoners *agreed* (*uzgodniliśmy wymianę*) is what came of the talks, not the exchange;
+- the place of the next meeting in a report's head (*Następna runda w Waszyngtonie*) is not the reported one's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.archive.clusters import JOIN, Member, StoryState, features, meets_announced, member, score
+from monitor.archive.story_events import record
+
+FRIDAY = datetime(2027, 2, 12, 15, tzinfo=UTC)  # 16:00 in Warsaw
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "kind"),
+    [
+        (
+            "Putin zgodził się wstrzymać ataki na elektrownie. Komunikat Kremla",
+            "Prezydent Rosji przystał na propozycję Donalda Trumpa – przekazał Kreml po trwającej ponad dwie"
+            " godziny rozmowie przywódców.",
+            "meeting",
+        ),
+        ("Ukraina zgadza się na rozejm", "Ogłoszono to po ośmiu godzinach rozmów w Dżuddzie.", "meeting"),
+        ("Jest porozumienie", "Strony podpisały je po dwóch dniach negocjacji.", "meeting"),
+        # a recollection of talks is not what came of them, and a plan with nothing behind it stays a plan
+        ("Nowy plan pokojowy", "To pierwszy dokument po raz pierwszy od rozmów w Stambule.", "plan"),
+        ("Nowy plan pokojowy", "Waszyngton przedstawił propozycję.", "plan"),
+    ],
+)
+def test_what_came_of_talks_however_many_words_stand_between(title: str, lead: str, kind: str) -> None:
+    assert record(title, lead, None).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "kind"),
+    [
+        ("Witkoff: uzgodniliśmy wymianę 314 jeńców", "To jedyny efekt dwudniowego spotkania.", "meeting"),
+        ("Delegacje ustaliły wymianę jeńców", "Rozmowy trwały dwa dni.", "meeting"),
+        # the exchange itself, carried out or to come, is an exchange
+        (
+            "157 żołnierzy wróciło do domu. Przeprowadzono wymianę jeńców",
+            "Mediatorem były Emiraty.",
+            "exchange",
+        ),
+        ("Rosja i Ukraina wymienią jeńców w sobotę", "Tak podał Kijów.", "exchange"),
+    ],
+)
+def test_an_exchange_agreed_is_what_came_of_the_talks(title: str, lead: str, kind: str) -> None:
+    assert record(title, lead, None).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "place"),
+    [
+        # a report: the next meeting's place is not the reported one's
+        ("Zacharowa: rozmowy były konstruktywne. Następna runda w Waszyngtonie", "Bez szczegółów.", None),
+        (
+            "Rozmowy zakończone. Kolejne spotkanie w Moskwie",
+            "Obrady trwały w Stambule sześć godzin.",
+            "tr/stambul",
+        ),
+        # ... but a round reported, or announced, is placed by its sentence
+        ("Kolejna runda rozmów w Genewie zakończona", "Bez przełomu.", "ch/genewa"),
+        ("Kolejna runda w Genewie w przyszły czwartek", "Delegacje potwierdziły udział.", "ch/genewa"),
+    ],
+)
+def test_a_reports_head_naming_the_next_meeting_does_not_place_it(
+    title: str, lead: str, place: str | None
+) -> None:
+    assert record(title, lead, None).place == place
+
+
+def _member(n: int, at: datetime, title: str, lead: str, people: tuple[str, ...]) -> Member:
+    hits = dict.fromkeys(people, 1)
+    return member(n, (at.isoformat(), str(n)), features(at, title, lead, None, hits, (), None, hits))
+
+
+def test_a_call_announced_meets_its_report_told_by_its_result_and_not_another_call() -> None:
+    story = StoryState(
+        _member(
+            1,
+            FRIDAY,
+            "Biały Dom: rozmowa prezydentów w poniedziałek. Kreml potwierdza",
+            "Donald Trump i Władimir Putin będą rozmawiać telefonicznie w poniedziałek.",
+            ("trump", "putin"),
+        )
+    )
+    monday = FRIDAY + timedelta(days=3, hours=5)
+    result = _member(
+        2,
+        monday,
+        "Putin zgodził się wstrzymać ataki na elektrownie. Komunikat Kremla",
+        "Prezydent Rosji przystał na propozycję Donalda Trumpa – przekazał Kreml po trwającej ponad dwie"
+        " godziny rozmowie przywódców.",
+        ("trump", "putin"),
+    )
+    assert meets_announced(result.features, story)
+    story.add(result)
+    other = _member(
+        3,
+        monday + timedelta(hours=23),
+        "Trump zadzwonił do Zełenskiego. Rozmawiali o elektrowniach",
+        "Prezydent USA rozmawiał telefonicznie z przywódcą Ukrainy dzień po rozmowie z Władimirem Putinem.",
+        ("trump", "zelenski", "putin"),
+    )
+    assert score(other.features, story).value < JOIN

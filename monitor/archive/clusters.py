@@ -86,7 +86,7 @@ PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
 # an article and a story about the same document: within this long of the story's last article
 OBJECT_HOURS = timedelta(hours=48)
-ANNOUNCED_BONUS = 0.15  # an article about the meeting or call a story announces (see meets_announced)
+ANNOUNCED_BONUS = 0.20  # an article about the meeting or call a story announces (see meets_announced)
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them

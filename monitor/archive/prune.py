@@ -23,6 +23,19 @@ bodies but two writes whose cost grows with the archive:
   nothing of it outlives the transaction, whatever stops the process), and the index is merged once at the end.
 FTS5 keeps deleted entries until it merges the segments that hold them, so the index is then merged in small
 steps; the file keeps its size (its free pages are reused by new articles) until ``VACUUM``.
+
+Two more things go with the bodies, so that 80% of the bodies gone leaves the archive under 40% of its size:
+- the date candidates of a pruned article (``date_candidates``: every date its page offered, with their sources).
+  Nothing reads them but a person checking a date extraction on a page that is still there to read; the date
+  chosen and where it came from (``published``, ``published_source``, ``modified``) stay. An undated article
+  keeps them (they say why it has no date). Dropped in the bodies' batches, also for articles pruned by an
+  earlier prune (whose bodies are already gone).
+- discovery's memory of the links the crawl last fetched before the cutoff (rows of ``announced`` recorded
+  before it). A forgotten link met again is decided by what the archive stores: a stored article is fetched
+  again only if discovery dates it after the time stored for it (at most once: the fetch records the link
+  again, and an unchanged page leaves the pruned article as it was); a link stored under another URL, or not
+  stored, is fetched once. The crawl asks about the links it meets, in batches (:class:`monitor.archive.memory.
+  Recall`), so the memory it keeps costs it nothing at start-up either way.
 """
 
 from __future__ import annotations
@@ -62,6 +75,9 @@ class PruneResult:
     kept: int = 0  # old articles whose bodies were kept (their relevance is in ``keep``)
     revisions: int = 0  # revision rows whose replaced body was dropped
     text_bytes: int = 0  # bytes of text dropped, bodies and revisions' bodies
+    candidates: int = 0  # articles without a body (now or before) whose date candidates were dropped
+    candidates_bytes: int = 0
+    announced: int = 0  # rows of discovery's memory forgotten (links last fetched before the cutoff)
     sketch_rows: int = 0
     sketches_rebuilt: bool = False  # the sketch table was rewritten with the rows that stay
     merge_steps: int = 0
@@ -69,6 +85,7 @@ class PruneResult:
     bodies_seconds: float = 0.0
     sketch_seconds: float = 0.0
     merge_seconds: float = 0.0
+    announced_seconds: float = 0.0
     kept_relevance: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -104,29 +121,43 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _sizes(conn: sqlite3.Connection, ids: list[int], result: PruneResult) -> None:
-    marks = _marks(ids)
-    result.text_bytes += conn.execute(
-        f"SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM articles WHERE id IN ({marks})", ids
-    ).fetchone()[0]
-    revised = conn.execute(
-        f"SELECT count(*), coalesce(sum(length(CAST(text_before AS BLOB))), 0) FROM article_revisions "
-        f"WHERE article_id IN ({marks}) AND text_before IS NOT NULL",
-        ids,
-    ).fetchone()
-    result.revisions += revised[0]
-    result.text_bytes += revised[1]
-    result.articles += len(ids)
+def _sizes(conn: sqlite3.Connection, ids: list[int], candidates: list[int], result: PruneResult) -> None:
+    if ids:
+        marks = _marks(ids)
+        result.text_bytes += conn.execute(
+            f"SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM articles WHERE id IN ({marks})", ids
+        ).fetchone()[0]
+        revised = conn.execute(
+            f"SELECT count(*), coalesce(sum(length(CAST(text_before AS BLOB))), 0) FROM article_revisions "
+            f"WHERE article_id IN ({marks}) AND text_before IS NOT NULL",
+            ids,
+        ).fetchone()
+        result.revisions += revised[0]
+        result.text_bytes += revised[1]
+        result.articles += len(ids)
+    if candidates:
+        result.candidates_bytes += conn.execute(
+            f"SELECT coalesce(sum(length(CAST(date_candidates AS BLOB))), 0) FROM articles "
+            f"WHERE id IN ({_marks(candidates)})",
+            candidates,
+        ).fetchone()[0]
+        result.candidates += len(candidates)
 
 
-def _drop(conn: sqlite3.Connection, ids: list[int], result: PruneResult) -> None:
-    _sizes(conn, ids, result)
-    marks = _marks(ids)
-    conn.execute(f"UPDATE articles SET text = NULL WHERE id IN ({marks})", ids)  # the trigger re-indexes
-    conn.execute(
-        f"UPDATE article_revisions SET text_before = NULL WHERE article_id IN ({marks}) AND text_before IS NOT NULL",
-        ids,
-    )
+def _drop(conn: sqlite3.Connection, ids: list[int], candidates: list[int], result: PruneResult) -> None:
+    _sizes(conn, ids, candidates, result)
+    if ids:
+        marks = _marks(ids)
+        conn.execute(f"UPDATE articles SET text = NULL WHERE id IN ({marks})", ids)  # the trigger re-indexes
+        conn.execute(
+            f"UPDATE article_revisions SET text_before = NULL WHERE article_id IN ({marks}) "
+            "AND text_before IS NOT NULL",
+            ids,
+        )
+    if candidates:  # not a column of the full-text index: no trigger
+        conn.execute(
+            f"UPDATE articles SET date_candidates = NULL WHERE id IN ({_marks(candidates)})", candidates
+        )
 
 
 def _fts_settings(conn: sqlite3.Connection) -> dict[str, int | None]:
@@ -154,16 +185,30 @@ def _restore_merges(conn: sqlite3.Connection, saved: dict[str, int | None]) -> N
             conn.execute("DELETE FROM articles_fts_config WHERE k = ?", [key])
 
 
-def _with_bodies(
+# An old article with something to drop: its body, or the date candidates of a dated article without a body.
+_DROPPABLE = (
+    "SELECT id, relevance, text IS NOT NULL, date_candidates IS NOT NULL AND published IS NOT NULL "
+    "FROM articles WHERE id IN ({marks}) "
+    "AND (text IS NOT NULL OR (date_candidates IS NOT NULL AND published IS NOT NULL))"
+)
+
+
+def _droppable(
     conn: sqlite3.Connection, ids: Sequence[int], keep: tuple[str, ...], result: PruneResult
-) -> list[int]:
-    """The articles among ``ids`` that still have a body and whose relevance is not kept (counting the kept)."""
-    rows = conn.execute(
-        f"SELECT id, relevance FROM articles WHERE id IN ({_marks(ids)}) AND text IS NOT NULL", list(ids)
-    ).fetchall()
-    chosen = [article_id for article_id, relevance in rows if relevance not in keep]
-    result.kept += len(rows) - len(chosen)
-    return chosen
+) -> tuple[list[int], list[int]]:
+    """Among ``ids``, whose relevance is not kept: the articles that still have a body, and those whose date
+    candidates go (the former's, and those left by a prune before this one); the kept bodies are counted."""
+    bodies: list[int] = []
+    candidates: list[int] = []
+    for article_id, relevance, body, dated in conn.execute(_DROPPABLE.format(marks=_marks(ids)), list(ids)):
+        if relevance in keep:
+            result.kept += bool(body)
+            continue
+        if body:
+            bodies.append(article_id)
+        if dated:
+            candidates.append(article_id)
+    return bodies, candidates
 
 
 def prune(
@@ -190,20 +235,22 @@ def prune(
     for start in range(0, len(old), batch):
         chunk = old[start : start + batch]
         if dry_run:
-            ids = _with_bodies(conn, chunk, kept, result)
+            ids, candidates = _droppable(conn, chunk, kept, result)
+            _sizes(conn, ids, candidates, result)
             if ids:
-                _sizes(conn, ids, result)
                 result.sketch_rows += conn.execute(
                     f"SELECT count(*) FROM article_sketches WHERE article_id IN ({_marks(ids)})", ids
                 ).fetchone()[0]
-        elif not _with_bodies(conn, chunk, kept, probe := PruneResult(cutoff)):
+        elif not any(_droppable(conn, chunk, kept, probe := PruneResult(cutoff))):
             result.kept += probe.kept  # nothing to drop (a prune run again): no transaction
         else:
             with _transaction(conn):
-                ids = _with_bodies(conn, chunk, kept, result)  # again, now that nobody else can write
+                # again, now that nobody else can write
+                ids, candidates = _droppable(conn, chunk, kept, result)
                 if ids:
                     _quiet_merges(conn)
-                    _drop(conn, ids, result)
+                _drop(conn, ids, candidates, result)
+                if ids:
                     _restore_merges(conn, saved)
             time.sleep(pause)
         if progress is not None:
@@ -220,8 +267,47 @@ def prune(
     result.merge_seconds = time.perf_counter() - merging
     drop_sketches(conn, old, result, batch=batch, dry_run=dry_run, note=note, count=left, pause=pause)
     result.sketch_seconds = time.perf_counter() - began - result.bodies_seconds - result.merge_seconds
+    forgetting = time.perf_counter()
+    forget_announced(conn, cutoff, result, batch=batch, dry_run=dry_run, note=note, pause=pause)
+    result.announced_seconds = time.perf_counter() - forgetting
     result.seconds = time.perf_counter() - began
     return result
+
+
+_STALE = "julianday(recorded) < julianday(?)"
+
+
+def forget_announced(
+    conn: sqlite3.Connection,
+    cutoff: datetime,
+    result: PruneResult,
+    *,
+    batch: int = 2000,
+    dry_run: bool = False,
+    note: Callable[[str], None] | None = None,
+    pause: float = PAUSE,
+) -> None:
+    """Forget what discovery announced for the links the crawl last fetched before ``cutoff`` (rows of
+    ``announced`` recorded before it), ``batch`` rows per transaction, counted in ``result.announced``. The
+    table has no index on ``recorded``: one read of it finds them (a few seconds at 5 million rows), and each
+    transaction deletes by row id and checks the time again, so a link a crawl fetched again meanwhile stays."""
+    instant = cutoff.astimezone(UTC).isoformat(timespec="seconds")
+    stale = array(
+        "q", (row[0] for row in conn.execute(f"SELECT rowid FROM announced WHERE {_STALE}", [instant]))
+    )
+    if dry_run or not stale:
+        result.announced += len(stale)
+        return
+    if note is not None:
+        note(f"forgetting {len(stale):,} links of discovery's memory last fetched before the cutoff")
+    for start in range(0, len(stale), batch):
+        rowids = list(stale[start : start + batch])
+        with _transaction(conn):
+            gone = conn.execute(
+                f"DELETE FROM announced WHERE rowid IN ({_marks(rowids)}) AND {_STALE}", [*rowids, instant]
+            ).rowcount
+        result.announced += gone
+        time.sleep(pause)
 
 
 _GONE = "SELECT id FROM articles WHERE id IN ({marks}) AND text IS NULL"

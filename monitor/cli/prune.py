@@ -7,12 +7,15 @@ read-only, damaged, from a newer monitor: one ``error:`` line, exit status 2, no
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
 from monitor.archive import StorageError, check_writable, open_database
+from monitor.archive.database import BUSY_TIMEOUT_MS, _describe
 from monitor.cli.common import fail
 from monitor.cli.progress import Progress
 
@@ -74,7 +77,8 @@ def prune_command(
 
     Kept: the row of every article (URL, outlet, title, lead, dates, authors, verdict, matches, story), so the
     crawl does not fetch it again and searches still find it by title and lead. Dropped: the body, its full-text
-    entries, its wire-story sketch and the bodies its revisions kept.
+    entries, its wire-story sketch, the bodies its revisions kept and its date candidates (the chosen date
+    stays); and discovery's memory of links last fetched before --older-than.
     """
     from monitor.archive.prune import file_size, prune
 
@@ -109,6 +113,12 @@ def prune_command(
     except KeyboardInterrupt:
         conn.close()
         fail("interrupted; the bodies dropped so far stay dropped, run it again to finish", 130)
+    except sqlite3.Error as exc:  # damage a check before writing cannot see, or a writer holding the lock
+        if bar is not None:
+            bar.close()
+            bar = None
+        conn.close()
+        fail(f"{_describe(Path(db), exc, BUSY_TIMEOUT_MS)}; what prune dropped before stays dropped")
     finally:
         if bar is not None:
             bar.close()
@@ -122,6 +132,16 @@ def prune_command(
     )
     if result.sketch_rows:
         click.echo(f"{verb} {result.sketch_rows:,} wire-story sketch rows of articles without a body")
+    if result.candidates:
+        click.echo(
+            f"{verb} the date candidates of {result.candidates:,} dated articles without a body "
+            f"({_mb(result.candidates_bytes)}); their chosen dates and sources kept"
+        )
+    if result.announced:
+        click.echo(
+            f"{'would forget' if dry_run else 'forgot'} {result.announced:,} links of discovery's memory "
+            f"last fetched before {when} (met again, a link is decided by what is stored)"
+        )
     if dry_run:
         conn.close()
         return
@@ -132,7 +152,7 @@ def prune_command(
             if result.merge_steps
             else "no index merge needed"
         )
-        + f", sketches {result.sketch_seconds:,.1f} s"
+        + f", sketches {result.sketch_seconds:,.1f} s, discovery's memory {result.announced_seconds:,.1f} s"
     )
     size, free = file_size(conn)
     click.echo(f"file: {_mb(size)}, of which {_mb(free)} free inside (reused by new articles)")

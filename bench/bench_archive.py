@@ -26,6 +26,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 
@@ -86,6 +87,10 @@ TOPIC_STEMS = (
     "trump",
 )
 TOPIC_SHARE = 0.1
+# Articles are published in the order they are stored, at the Polish press's rate (15,000-20,000 a day), so a
+# batch of 500 spans about 40 minutes, as a crawl's batches do: the story placement reads the weeks around them.
+PER_DAY = 17_500
+START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
 def articles(count: int, chars: int, seed: int = 5) -> Iterator[tuple[str, Article, Verdict]]:
@@ -107,7 +112,7 @@ def articles(count: int, chars: int, seed: int = 5) -> Iterator[tuple[str, Artic
             canonical_url=url,
             title=title,
             authors=["Redakcja"],
-            published=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:{i % 60:02d}:00+01:00",
+            published=(START + timedelta(seconds=i * 86_400 / PER_DAY)).isoformat(timespec="seconds"),
             published_source="jsonld:datePublished",
             modified=None,
             date_candidates=[],

@@ -113,3 +113,86 @@ def test_a_call_announced_meets_its_report_told_by_its_result_and_not_another_ca
         ("trump", "zelenski", "putin"),
     )
     assert score(other.features, story).value < JOIN
+
+
+# --- the ninth batch: a round held days after the day named, the next round announced after one held
+
+THURSDAY = datetime(2027, 3, 4, 9, tzinfo=UTC)  # 10:00 in Warsaw
+
+
+def test_a_round_held_days_after_the_day_named_meets_at_its_place_with_its_people() -> None:
+    story = StoryState(
+        _member(
+            1,
+            THURSDAY,
+            "Delegacje Ukrainy i Rosji spotkają się w niedzielę w Stambule",
+            "Delegacje poprowadzą Umierow i Miedinski.",
+            ("umierow", "miedinski"),
+        )
+    )
+    assert story.ahead.days  # the Sunday named
+    wednesday = THURSDAY + timedelta(days=6, hours=11)
+    held = _member(
+        2,
+        wednesday,
+        "Trzy godziny w Stambule. Rosjanie i Ukraińcy znów przy stole",
+        "Umierow i Miedinski rozmawiali w środę.",
+        ("umierow", "miedinski"),
+    )
+    assert meets_announced(held.features, story)
+    # one of the people only, or another place, is not the round put off
+    one = _member(3, wednesday, "Trzy godziny w Stambule", "Umierow rozmawiał w środę.", ("umierow",))
+    assert not meets_announced(one.features, story)
+    elsewhere = _member(
+        4,
+        wednesday,
+        "Trzy godziny w Dosze. Rosjanie i Ukraińcy znów przy stole",
+        "Umierow i Miedinski rozmawiali w środę.",
+        ("umierow", "miedinski"),
+    )
+    assert not meets_announced(elsewhere.features, story)
+    # nor a report before the day named
+    early = _member(
+        5,
+        THURSDAY + timedelta(days=1),
+        "Rozmowy w Stambule. Rosjanie i Ukraińcy przy stole",
+        "Umierow i Miedinski rozmawiali w piątek.",
+        ("umierow", "miedinski"),
+    )
+    assert not meets_announced(early.features, story)
+
+
+def test_the_next_round_announced_after_one_held_is_another_event() -> None:
+    monday = datetime(2027, 3, 15, 11, tzinfo=UTC)
+    story = StoryState(
+        _member(
+            1,
+            monday,
+            "Wojskowi Rosji i Ukrainy spotkają się w czwartek w Katarze",
+            "Delegacje poprowadzą Budanow i Kostiukow.",
+            ("budanow", "kostiukow"),
+        )
+    )
+    next_round = (
+        "Kolejna runda w Katarze w przyszłym tygodniu. Tym razem o jeńcach",
+        "Budanow i Kostiukow wrócą do Dohy.",
+        ("budanow", "kostiukow"),
+    )
+    assert record(*next_round[:2], None).following
+    # to a story of announcements only, "kolejna runda" is the round they announce
+    waiting = _member(2, monday + timedelta(hours=5), *next_round)
+    assert score(waiting.features, story).value >= JOIN
+    story.add(
+        _member(
+            3,
+            monday + timedelta(days=3, hours=8),
+            "Rozmowy w Dosze zakończone",
+            "Budanow i Kostiukow rozmawiali w czwartek pięć godzin.",
+            ("budanow", "kostiukow"),
+        )
+    )
+    later = _member(4, monday + timedelta(days=4, hours=9), *next_round)
+    assert score(later.features, story).value < JOIN
+    # a report of a round, or an announcement of the second day, is not the next round
+    assert not record("Kolejna runda rozmów w Dosze zakończona", "Bez przełomu.", None).following
+    assert not record("Jutro drugi dzień rozmów w Dosze", "Delegacje wrócą do stołu.", None).following

@@ -46,7 +46,7 @@ from datetime import date, datetime, timedelta
 
 from monitor.archive.story_places import place as place
 from monitor.archive.story_places import same_place as same_place
-from monitor.archive.story_tense import IN_PERSON, MOVED
+from monitor.archive.story_tense import IN_PERSON, MOVED, NEXT
 from monitor.archive.story_tense import announced as announced
 from monitor.archive.story_tense import tense as tense
 from monitor.extract.dates import WARSAW
@@ -154,6 +154,9 @@ class Event:
     parties: frozenset[str] = frozenset()  # every such party its head names
     moved: bool = False  # an announcement of a new day for it ("przełożone na poniedziałek")
     in_person: bool = False  # an announced meeting that is not a talk that may be held by phone
+    following: bool = (
+        False  # an announcement of the next meeting ("Kolejna runda w Katarze w przyszłym tygodniu")
+    )
 
     def tokens(self) -> list[str]:
         """The record as vector tokens (``#k:``, ``#s:``, ``#o:``, ``#a``, ``#p:``), in a fixed order."""
@@ -164,7 +167,8 @@ class Event:
         found += [f"#p:{self.place}"] if self.place else []
         found += [f"#f:{self.party}"] if self.party else []
         found += [f"#h:{item}" for item in sorted(self.parties)]
-        return found + [mark for mark, on in zip(_MARKS, (self.moved, self.in_person), strict=True) if on]
+        marked = (self.moved, self.in_person, self.following)
+        return found + [mark for mark, on in zip(_MARKS, marked, strict=True) if on]
 
     @property
     def third_party(self) -> bool:
@@ -195,13 +199,26 @@ def from_tokens(tokens: Iterable[str]) -> Event:
             speaker = token[3:]
         elif token.startswith("#o:"):
             objects.append(token[3:])
-    moved, in_person = (mark in marks for mark in _MARKS)
+    moved, in_person, following = (mark in marks for mark in _MARKS)
     return Event(
-        kind, speaker, frozenset(objects), announced, place, party, frozenset(parties), moved, in_person
+        kind,
+        speaker,
+        frozenset(objects),
+        announced,
+        place,
+        party,
+        frozenset(parties),
+        moved,
+        in_person,
+        following,
     )
 
 
-_MARKS = ("#m", "#i")  # the tokens of an announcement of a new day, of a meeting in person
+_MARKS = (
+    "#m",
+    "#i",
+    "#x",
+)  # the tokens of an announcement of a new day, of a meeting in person, of the next one
 
 
 def _folded(text: str) -> str:
@@ -349,6 +366,7 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
     marks = (
         ahead and MOVED.search(head) is not None,
         ahead and what == "meeting" and IN_PERSON.search(head) is not None,
+        ahead and NEXT.search(head) is not None,
     )
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
         return Event(what, who, frozenset(), ahead, where, first, sides, *marks)
@@ -391,8 +409,10 @@ class Announced:
         with the Russians in Riyadh are not the Americans with the Ukrainians there the next day); at the same
         place (a city meets its country: "do Szwajcarii" and "w Genewie") with one of the same people, or, when
         either names no place, two (an exchange needs none: its parties are the sides); and at its time: a report
-        published on a day they named or up to ``ANNOUNCED_DAYS`` after it, another announcement naming a day
-        within one of theirs; when they name no day, within ``AHEAD`` of the last announcement.
+        published on a day they named or up to ``ANNOUNCED_DAYS`` after it (later, put off with no word of it, when
+        it names their place and two of their people: the story's wait, :meth:`until`, bounds it), another
+        announcement naming a day within one of theirs; when they name no day, within ``AHEAD`` of the last
+        announcement.
 
         A side of the war both heads name stands for one of the people: at a third country's venue (in Moscow the
         place names the Russian side anyway), and, where two are needed and one is shared, for the other party
@@ -430,9 +450,12 @@ class Announced:
             return (
                 not ahead or event.moved or any(abs(one - other) <= 1 for one in ahead for other in self.days)
             )
-        return any(0 <= day - other <= ANNOUNCED_DAYS for other in self.days) or any(
+        if any(0 <= day - other <= ANNOUNCED_DAYS for other in self.days) or any(
             other in self.days for other in dates
-        )
+        ):
+            return True
+        # held later than the day they named, with no word of the delay: the same place and two of their people
+        return bool(place and self.places) and len(shared) >= 2 and day > max(self.days)
 
     def until(self) -> datetime | None:
         """Until when a report of what they announce may come: ``AHEAD`` after the last, or to the end of the

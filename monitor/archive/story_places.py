@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from monitor.archive.story_tense import tense
+from monitor.archive.story_tense import NEXT, tense
 
 # Where an event takes place (folded): a city or a country named after "w", "we", "na" or "do" (an adjective
 # may stand between: "w szwajcarskiej Genewie"), as ``country/city`` or ``country``. A city meets its country
@@ -92,12 +92,6 @@ _PLACE = re.compile(
 )
 
 
-# The next meeting, in a report's head: "Następna runda w Waszyngtonie", "kolejne spotkanie w Moskwie" (folded)
-_NEXT = re.compile(
-    r"\b(?:nastepn|kolejn)\w*(?: \w+)? (?:rund|tur[aey]\b|spotkani|rozmow|szczyt|wizyt|negocjac)"
-)
-
-
 def place(title: list[str], lead: list[str], body: list[str], report: bool = False) -> str | None:
     """Where the event takes place: the first place (:data:`_PLACES`) the title names after "w", "na" or "do",
     else the first the first sentence under it names (folded sentences). In a ``report`` (an event held), a
@@ -107,7 +101,7 @@ def place(title: list[str], lead: list[str], body: list[str], report: bool = Fal
     done = False
     for text in (*title, *[part[0] for part in (lead, body) if part][:1]):
         told = tense(text)
-        if report and done and told >= 0 and _NEXT.search(text):
+        if report and done and told >= 0 and NEXT.search(text):
             continue
         done = done or told < 0
         match = _PLACE.search(text)

@@ -40,6 +40,10 @@ MOVED = re.compile(
     r"\b(?:przelozon\w*|przelozyl\w*|przesuniet\w*|przesunal\w*|przesuniec\w*|odlozon\w*|nowy termin\w*"
     r"|nowym termin\w*|pozniej niz planowano|wczesniej niz planowano)\b"
 )
+# The next meeting (folded): "Następna runda w Waszyngtonie", "kolejne spotkanie w Moskwie", "kolejna runda w Katarze"
+NEXT = re.compile(
+    r"\b(?:nastepn|kolejn)\w*(?: \w+)? (?:rund|tur[aey]\b|spotkani|rozmow|szczyt|wizyt|negocjac)"
+)
 IN_PERSON = re.compile(
     r"\b(?:spotka\w*|spotkani\w*|wizyt\w*|szczyt\w*|polec\w*|przyleci\w*|przyjmie|przyjm\w*|przyjedzie"
     r"|przyjada|odwiedz\w*|uda sie do|udadza sie do|w drodze do|przylatuj\w*|przyjezdza\w*)\b"

@@ -337,7 +337,10 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
     same document."""
     same_day = days_apart = venue_conflict = False
     value = text
-    announced = bool(story.announcements) and meets_announced(article, story)
+    # the next meeting announced (its head says "kolejna runda") to a story of one held: another event
+    following = article.event.following and story.reports > 0
+    announced = not following and bool(story.announcements) and meets_announced(article, story)
+    value -= DATE_PENALTY if following else 0.0
     if article.dates and story.dates:
         gap = min(abs(a - b) for a in article.dates for b in story.dates)
         same_day = gap == 0

@@ -138,6 +138,7 @@ _AGREED = re.compile(
     r"\b(?:uzgodni\w*|ustalil\w*|ustalono|zgodzil\w* sie na|zgodzily sie na|porozumial\w* sie w sprawie)"
     r"(?: \w+){0,2} (?:wymian\w*|powrot\w*|uwolnieni\w*)\b"
 )
+_FULL_STOP = re.compile(r"(?<=[.?!])\s+")
 _SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
 
 
@@ -152,7 +153,8 @@ class Event:
     place: str | None = None
     party: str | None = None  # the first party of the talks (PARTIES but the mediator) its head names
     parties: frozenset[str] = frozenset()  # every such party its head names
-    moved: bool = False  # an announcement of a new day for it ("przełożone na poniedziałek")
+    # an announcement of a new day for it ("przełożone na poniedziałek"), a report of it held late ("z opóźnieniem")
+    moved: bool = False
     in_person: bool = False  # an announced meeting that is not a talk that may be held by phone
     following: bool = (
         False  # an announcement of the next meeting ("Kolejna runda w Katarze w przyszłym tygodniu")
@@ -256,7 +258,7 @@ def kind(title: list[str], lead: list[str], body: list[str]) -> str | None:
     texts = [text for text in (" ".join(title), *(part[0] for part in (lead, body) if part)) if text]
     if texts[:1] and _KIND["call"].search(" ".join(texts[:2])):
         return "call"
-    found = next((name for text in texts for name in KINDS if _KIND[name].search(text)), None)
+    found = next((name for text in texts for name in KINDS if _kind(name, text)), None)
     # what came of a meeting ("... – ujawnił Zełenski dzień po rozmowie z Trumpem", the attribution after a dash
     # included) is its report
     under = next((part[:2] for part in (lead, body) if part), [])
@@ -266,6 +268,17 @@ def kind(title: list[str], lead: list[str], body: list[str]) -> str | None:
     if found == "exchange" and _AGREED.search(" ".join(texts[:2])):
         return "meeting"
     return found
+
+
+def _kind(name: str, text: str) -> bool:
+    """Whether a folded text names an event of a kind; an exchange after a meeting is the talks' subject
+    (*Rozmowy w Dosze mają dotyczyć wymiany jeńców*, *Negocjacje w Stambule bez przełomu. Jedynym konkretem
+    wymiana jeńców*), not an exchange."""
+    match = _KIND[name].search(text)
+    if match is None or name != "exchange":
+        return match is not None
+    talks = _KIND["meeting"].search(text)
+    return talks is None or talks.start() > match.start()
 
 
 SIDES = frozenset({"ru", "ua"})  # the parties of the talks that are not the mediator
@@ -354,7 +367,13 @@ def main_object(found: list[str]) -> str | None:
 def record(title: str | None, lead: str | None, text: str | None) -> Event:
     """An article's event record (see the module's docstring)."""
     body = " ".join((text or "")[: HEAD_WORDS * 16].split()[:HEAD_WORDS])  # a prefix holds the first words
-    parts = [sentences(title), sentences(lead), sentences(body)]
+    if title or lead:
+        parts = [sentences(title), sentences(lead), sentences(body)]
+    else:
+        # an item with the body only (an agency's copy): its first sentence, to its full stop, is its title
+        first = _FULL_STOP.search(body)
+        end = first.start() if first else len(body)
+        parts = [sentences(body[:end]), [], sentences(body[end:])]
     who = speaker(parts)
     what = kind(*parts)
     ahead = what in ("meeting", "call", "exchange") and announced(*parts)
@@ -364,7 +383,9 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
     main = main_object(objects(sentence for part in parts for sentence in part))
     head = " ".join([*parts[0], *[part[0] for part in parts[1:] if part][:1]])
     marks = (
-        ahead and MOVED.search(head) is not None,
+        # an announcement of a new day; a report of an event held later than planned ("z opóźnieniem")
+        MOVED.search(head if ahead else " ".join(" ".join(part) for part in parts)) is not None
+        and what in FAMILY,
         ahead and what == "meeting" and IN_PERSON.search(head) is not None,
         ahead and NEXT.search(head) is not None,
     )
@@ -409,8 +430,9 @@ class Announced:
         with the Russians in Riyadh are not the Americans with the Ukrainians there the next day); at the same
         place (a city meets its country: "do Szwajcarii" and "w Genewie") with one of the same people, or, when
         either names no place, two (an exchange needs none: its parties are the sides); and at its time: a report
-        published on a day they named or up to ``ANNOUNCED_DAYS`` after it (later, put off with no word of it, when
-        it names their place and two of their people: the story's wait, :meth:`until`, bounds it), another
+        published on a day they named or up to ``ANNOUNCED_DAYS`` after it (later when it tells of the event as
+        held late, *z opóźnieniem*, at their place with two of their people: the story's wait, :meth:`until`,
+        bounds it), another
         announcement naming a day within one of theirs; when they name no day, within ``AHEAD`` of the last
         announcement.
 
@@ -454,8 +476,9 @@ class Announced:
             other in self.days for other in dates
         ):
             return True
-        # held later than the day they named, with no word of the delay: the same place and two of their people
-        return bool(place and self.places) and len(shared) >= 2 and day > max(self.days)
+        # held later than the day they named, and told so ("z kilkudniowym opóźnieniem"): at their place, with two
+        # of their people
+        return event.moved and bool(place and self.places) and len(shared) >= 2 and day > max(self.days)
 
     def until(self) -> datetime | None:
         """Until when a report of what they announce may come: ``AHEAD`` after the last, or to the end of the

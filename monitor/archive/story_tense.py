@@ -38,7 +38,7 @@ _DONE = re.compile(
 # An announcement of a new day for the event, of a meeting in person (folded)
 MOVED = re.compile(
     r"\b(?:przelozon\w*|przelozyl\w*|przesuniet\w*|przesunal\w*|przesuniec\w*|odlozon\w*|nowy termin\w*"
-    r"|nowym termin\w*|pozniej niz planowano|wczesniej niz planowano)\b"
+    r"|nowym termin\w*|pozniej niz planowano|wczesniej niz planowano|opozni\w*|poslizg\w*)\b"
 )
 # The next meeting (folded): "Następna runda w Waszyngtonie", "kolejne spotkanie w Moskwie", "kolejna runda w Katarze"
 NEXT = re.compile(

@@ -10,7 +10,7 @@ eighth written batch's wordings (monitor/archive/story_events.py, story_places.p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -236,3 +236,29 @@ def test_an_agency_copy_is_read_from_its_first_sentence_as_its_title() -> None:
 )
 def test_an_exchange_named_after_the_talks_is_their_subject(title: str, kind: str) -> None:
     assert record(title, "", None).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "ahead"),
+    [
+        # the clause said (after ", że") tells the tense, whatever the circumstance of the saying
+        (
+            "Trump ogłosił po rozmowie z Orbánem, że szczyt z Putinem odbędzie się w Budapeszcie",
+            "Termin: 14 lipca.",
+            True,
+        ),
+        ("Kreml potwierdził, że rozmowy w Rijadzie się zakończyły", "Delegacje wrócą jutro.", False),
+        # with no clause said, a title that reports is a report, as before
+        ("Po rozmowie z Orbánem Trump spotka się z Putinem", "Szczyt w lipcu.", False),
+        ("Jutrzejsza wizyta prezydenta w Waszyngtonie", "Może przesądzić o porozumieniu.", True),
+    ],
+)
+def test_what_is_said_after_ze_tells_the_tense(title: str, lead: str, ahead: bool) -> None:
+    assert record(title, lead, None).announced is ahead
+
+
+def test_an_agency_copys_first_sentence_is_its_head_for_the_days_it_names() -> None:
+    monday = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    text = "Delegacje spotkają się w sobotę w Stambule – poinformowało MSZ Turcji. Tematem są jeńcy."
+    found = features(monday, "", "", text, {}, (), None, ())
+    assert {date.fromordinal(day).isoformat() for day in found.dates} == {"2027-03-06"}  # ahead, not behind

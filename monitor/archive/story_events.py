@@ -364,6 +364,26 @@ def main_object(found: list[str]) -> str | None:
     return max(found, key=lambda item: (counts[item], -found.index(item)))
 
 
+_THAT = re.compile(
+    r",\s+że\s+", re.IGNORECASE
+)  # the clause a sentence reports as said (with its Polish letter)
+
+
+def _said(title: str | None, lead: str | None, body: str) -> tuple[str, str]:
+    """The clauses the head's first two sentences report as said (after *, że*; "" when none), folded: the title's
+    and the first sentence's under it (an item with the body only: its first two sentences)."""
+    if title or lead:
+        first, under = title or "", lead or body
+    else:
+        first, under = body, _FULL_STOP.split(body, maxsplit=1)[1] if _FULL_STOP.search(body) else ""
+    found = []
+    for text in (first, under):
+        sentence = _FULL_STOP.split(text, maxsplit=1)[0]
+        clause = _THAT.split(sentence, maxsplit=1)
+        found.append(_folded(clause[1]) if len(clause) == 2 else "")
+    return found[0], found[1]
+
+
 def record(title: str | None, lead: str | None, text: str | None) -> Event:
     """An article's event record (see the module's docstring)."""
     body = " ".join((text or "")[: HEAD_WORDS * 16].split()[:HEAD_WORDS])  # a prefix holds the first words
@@ -376,7 +396,7 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
         parts = [sentences(body[:end]), [], sentences(body[end:])]
     who = speaker(parts)
     what = kind(*parts)
-    ahead = what in ("meeting", "call", "exchange") and announced(*parts)
+    ahead = what in ("meeting", "call", "exchange") and announced(*parts, said=_said(title, lead, body))
     # a call is made from two places
     where = place(*parts, report=not ahead) if what in ("meeting", "exchange") else None
     first, sides = parties(*parts) if what in ("meeting", "call", "exchange") else (None, frozenset())

@@ -334,6 +334,9 @@ def features(
     raw = counts(title, lead, text, entity_hits)
     heading = " ".join(part for part in (title, lead) if part)
     body = " ".join((text or "").split()[:BODY_WORDS])
+    if not heading:
+        # an item with the body only (an agency's copy): its first sentence is its head
+        heading, _stop, body = body.partition(". ")
     vector = weigh(raw, terms.df, terms.docs)
     event, day = record(title, lead, text), warsaw_day(at)
     vector.update({token: DOCUMENT_WEIGHT if token.startswith("#o:") else WEIGHT for token in event.tokens()})

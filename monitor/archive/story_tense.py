@@ -24,7 +24,7 @@ _AHEAD = re.compile(
     r"|przed rozmowami|przed wizyta|przygotowan\w* do|zostanie|zostana|nastapi|nastapia|spodziewan[aey]"
     r"|oczekiwan[aey]|szykuj\w*|przybedzie|przybeda|ugosci|ugoszcza|zawita|dolaczy|dolacza|wybiera\w* sie"
     r"|zmierza\w*|wyrusza\w*|wyruszy|jedzie|jada|za tydzien|przyszl\w* tygodni\w*|bede|bedziemy|bedziecie"
-    r"|zgodzil\w* sie na|przylatuj\w*|przyjezdza\w*|przybywa\w*|zaplanowano"
+    r"|zgodzil\w* sie na|przylatuj\w*|przyjezdza\w*|przybywa\w*|zaplanowano|jutrzejsz\w*|pojutrzejsz\w*"
     r"|(?:przyszl|najblizsz)\w* (?:poniedzialek|wtorek|srode|czwartek|piatek|sobote|niedziele))\b"
 )
 _DONE = re.compile(
@@ -50,14 +50,20 @@ IN_PERSON = re.compile(
 )
 
 
-def announced(title: list[str], lead: list[str], body: list[str]) -> bool:
+def announced(title: list[str], lead: list[str], body: list[str], said: tuple[str, str] = ("", "")) -> bool:
     """Whether the title and the first sentence under it (folded sentences) announce an event to come (*ma się
     spotkać*, *przyjmie*, *polecą*, *w przyszłym tygodniu*) and report none as done (*spotkali się*,
-    *rozmawiali*, *zakończyły*)."""
+    *rozmawiali*, *zakończyły*). ``said`` gives, for each of the two, the clause it reports as said (after *,
+    że*; "" when none): when that clause has a tense, it is the sentence's (*Trump ogłosił po rozmowie z Orbánem,
+    że szczyt odbędzie się 14 lipca* announces; *Kreml potwierdził, że rozmowy się zakończyły* reports)."""
     heading = " ".join(title)
+    if said[0] and tense(said[0]):
+        heading = said[0]
     if _done(heading):
         return False
     under = next((part[0] for part in (lead, body) if part), "")
+    if said[1] and tense(said[1]):
+        under = said[1]
     # a title announcing holds unless the sentence under it only reports ("Trump: spotkamy się" over a call held)
     return tense(under) >= 0 if _AHEAD.search(heading) else tense(under) > 0
 

@@ -262,3 +262,18 @@ def test_an_agency_copys_first_sentence_is_its_head_for_the_days_it_names() -> N
     text = "Delegacje spotkają się w sobotę w Stambule – poinformowało MSZ Turcji. Tematem są jeńcy."
     found = features(monday, "", "", text, {}, (), None, ())
     assert {date.fromordinal(day).isoformat() for day in found.dates} == {"2027-03-06"}  # ahead, not behind
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "ahead"),
+    [
+        # an arrival for the talks is not the talks held, and preparations going on are for an event to come
+        ("Witkoff przyleciał do Moskwy. Spotkanie z Putinem wieczorem", "Ma rozmawiać o rozejmie.", True),
+        ("Kreml: trwają przygotowania do rozmowy Putina z Trumpem", "Termin nie jest znany.", True),
+        # an arrival with the meeting held is a report; talks going on are talks held
+        ("Witkoff przyleciał do Moskwy i spotkał się z Putinem", "Rozmowa trwała pięć godzin.", False),
+        ("Rozmowy w Rijadzie trwają", "Delegacje obradują od rana.", False),
+    ],
+)
+def test_an_arrival_or_preparations_tell_of_an_event_to_come(title: str, lead: str, ahead: bool) -> None:
+    assert record(title, lead, None).announced is ahead

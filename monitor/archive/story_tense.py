@@ -25,13 +25,15 @@ _AHEAD = re.compile(
     r"|oczekiwan[aey]|szykuj\w*|przybedzie|przybeda|ugosci|ugoszcza|zawita|dolaczy|dolacza|wybiera\w* sie"
     r"|zmierza\w*|wyrusza\w*|wyruszy|jedzie|jada|za tydzien|przyszl\w* tygodni\w*|bede|bedziemy|bedziecie"
     r"|zgodzil\w* sie na|przylatuj\w*|przyjezdza\w*|przybywa\w*|zaplanowano|jutrzejsz\w*|pojutrzejsz\w*"
+    # its preparations go on: the event is to come ("Kreml: trwają przygotowania do rozmowy")
+    r"|trwaja przygotowan\w*"
     r"|(?:przyszl|najblizsz)\w* (?:poniedzialek|wtorek|srode|czwartek|piatek|sobote|niedziele))\b"
 )
 _DONE = re.compile(
-    r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*(?! zaproszeni)|przylecial\w*"
-    r"|przylecieli|wrocil\w*|podpisal\w*|uzgodnil\w*|omowil\w*|zakonczon\w*|po rozmowach"
+    r"\b(?:spotkal\w*|rozmawial\w*|zakonczyl\w*|odbyl\w*|odbyly|trwal\w*|przyjal\w*(?! zaproszeni)"
+    r"|wrocil\w*|podpisal\w*|uzgodnil\w*|omowil\w*|zakonczon\w*|po rozmowach"
     r"|po rozmowie|po spotkaniu|po szczycie|po wizycie|porozmawial\w*|rozpoczel\w*|rozpoczal\w*|rozpoczely"
-    r"|rozpoczeto|przybyl\w*|doszlo|przeprowadzil\w*|trwaja|odbywa\w*|rozmawiano|u?goscil\w*|obradowal\w*"
+    r"|rozpoczeto|doszlo|przeprowadzil\w*|trwaja(?! przygotowan)|odbywa\w*|rozmawiano|u?goscil\w*|obradowal\w*"
     r"|negocjowal\w*|za nami|zostal\w* przyjet\w*|przyjeto|(?:rozmow\w*|spotkani\w*|wizyt\w*|szczyt\w*) byl\w*)\b"
 )
 

@@ -46,7 +46,7 @@ from datetime import date, datetime, timedelta
 
 from monitor.archive.story_places import place as place
 from monitor.archive.story_places import same_place as same_place
-from monitor.archive.story_tense import IN_PERSON, MOVED, NEXT
+from monitor.archive.story_tense import FULL_STOP, IN_PERSON, MOVED, NEXT, said
 from monitor.archive.story_tense import announced as announced
 from monitor.archive.story_tense import tense as tense
 from monitor.extract.dates import WARSAW
@@ -138,7 +138,6 @@ _AGREED = re.compile(
     r"\b(?:uzgodni\w*|ustalil\w*|ustalono|zgodzil\w* sie na|zgodzily sie na|porozumial\w* sie w sprawie)"
     r"(?: \w+){0,2} (?:wymian\w*|powrot\w*|uwolnieni\w*)\b"
 )
-_FULL_STOP = re.compile(r"(?<=[.?!])\s+")
 _SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
 
 
@@ -364,26 +363,6 @@ def main_object(found: list[str]) -> str | None:
     return max(found, key=lambda item: (counts[item], -found.index(item)))
 
 
-_THAT = re.compile(
-    r",\s+że\s+", re.IGNORECASE
-)  # the clause a sentence reports as said (with its Polish letter)
-
-
-def _said(title: str | None, lead: str | None, body: str) -> tuple[str, str]:
-    """The clauses the head's first two sentences report as said (after *, że*; "" when none), folded: the title's
-    and the first sentence's under it (an item with the body only: its first two sentences)."""
-    if title or lead:
-        first, under = title or "", lead or body
-    else:
-        first, under = body, _FULL_STOP.split(body, maxsplit=1)[1] if _FULL_STOP.search(body) else ""
-    found = []
-    for text in (first, under):
-        sentence = _FULL_STOP.split(text, maxsplit=1)[0]
-        clause = _THAT.split(sentence, maxsplit=1)
-        found.append(_folded(clause[1]) if len(clause) == 2 else "")
-    return found[0], found[1]
-
-
 def record(title: str | None, lead: str | None, text: str | None) -> Event:
     """An article's event record (see the module's docstring)."""
     body = " ".join((text or "")[: HEAD_WORDS * 16].split()[:HEAD_WORDS])  # a prefix holds the first words
@@ -391,14 +370,16 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
         parts = [sentences(title), sentences(lead), sentences(body)]
     else:
         # an item with the body only (an agency's copy): its first sentence, to its full stop, is its title
-        first = _FULL_STOP.search(body)
-        end = first.start() if first else len(body)
+        stop = FULL_STOP.search(body)
+        end = stop.start() if stop else len(body)
         parts = [sentences(body[:end]), [], sentences(body[end:])]
     who = speaker(parts)
     what = kind(*parts)
-    ahead = what in ("meeting", "call", "exchange") and announced(*parts, said=_said(title, lead, body))
+    ahead = what in ("meeting", "call", "exchange") and announced(
+        parts[0], parts[1], parts[2], said=said(title, lead, body)
+    )
     # a call is made from two places
-    where = place(*parts, report=not ahead) if what in ("meeting", "exchange") else None
+    where = place(parts[0], parts[1], parts[2], report=not ahead) if what in ("meeting", "exchange") else None
     first, sides = parties(*parts) if what in ("meeting", "call", "exchange") else (None, frozenset())
     main = main_object(objects(sentence for part in parts for sentence in part))
     head = " ".join([*parts[0], *[part[0] for part in parts[1:] if part][:1]])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from monitor.rules.text import word_bytes
+
 # An event to come, and one done (folded): "ma się spotkać", "mają we wtorek rozmawiać" (a form of "mieć" and an
 # infinitive), future forms of the verbs of meeting, travelling and calling, plans and announcements; past forms
 # of the same.
@@ -36,6 +38,27 @@ _DONE = re.compile(
     r"|rozpoczeto|doszlo|przeprowadzil\w*|trwaja(?! przygotowan)|odbywa\w*|rozmawiano|u?goscil\w*|obradowal\w*"
     r"|negocjowal\w*|za nami|zostal\w* przyjet\w*|przyjeto|(?:rozmow\w*|spotkani\w*|wizyt\w*|szczyt\w*) byl\w*)\b"
 )
+
+FULL_STOP = re.compile(r"(?<=[.?!])\s+")  # the end of a sentence (not of a clause after a dash or colon)
+_THAT = re.compile(
+    r",\s+że\s+", re.IGNORECASE
+)  # the clause a sentence reports as said (with its Polish letter)
+
+
+def said(title: str | None, lead: str | None, body: str) -> tuple[str, str]:
+    """The clauses the head's first two sentences report as said (after *, że*; "" when none), folded: the title's
+    and the first sentence's under it (an item with the body only: its first two sentences)."""
+    if title or lead:
+        first, under = title or "", lead or body
+    else:
+        first, under = body, FULL_STOP.split(body, maxsplit=1)[1] if FULL_STOP.search(body) else ""
+    found = []
+    for text in (first, under):
+        sentence = FULL_STOP.split(text, maxsplit=1)[0]
+        clause = _THAT.split(sentence, maxsplit=1)
+        found.append(" ".join(word_bytes(clause[1]).decode().split()) if len(clause) == 2 else "")
+    return found[0], found[1]
+
 
 # An announcement of a new day for the event, of a meeting in person (folded)
 MOVED = re.compile(

@@ -56,6 +56,7 @@ from datetime import datetime, timedelta
 from monitor.archive.story_events import AHEAD as AHEAD
 from monitor.archive.story_events import (
     FAMILY,
+    SIDES,
     Announced,
     same_place,
     side,
@@ -394,6 +395,26 @@ def meets_announced(article: Features, story: StoryState) -> bool:
     """Whether an article is about the meeting, call or exchange a story's announcements announce
     (:meth:`monitor.archive.story_events.Announced.meets`)."""
     return story.ahead.meets(article.event, article.at, article.people, article.dates)
+
+
+def may_meet_announced(article: Features, story: StoryState) -> bool:
+    """A necessary condition of :func:`meets_announced`, read from what the two have in common and not from
+    times or days: the story announces the article's kind of event, and, but for an exchange, shares one of
+    its people with the article, or both name a side of the war and the article a third country's place (where
+    a side stands for a person). The engine's index path compares a report with a story of announcements below
+    ``REACHABLE`` only when this holds (tests/test_story_may_meet.py checks that it follows from ``meets``)."""
+    ahead, event = story.ahead, article.event
+    if not ahead.kinds.get(FAMILY.get(event.kind)):
+        return False
+    if event.kind == "exchange" or not ahead.people.keys().isdisjoint(article.people):
+        return True
+    place = event.place
+    return bool(
+        place
+        and ahead.places
+        and place.split("/")[0] not in SIDES
+        and not ahead.parties.keys().isdisjoint(event.parties)
+    )
 
 
 def same_object(article: Features, story: StoryState) -> bool:

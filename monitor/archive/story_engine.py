@@ -36,6 +36,7 @@ from monitor.archive.clusters import (
     Member,
     StoryState,
     choose,
+    may_meet_announced,
 )
 from monitor.archive.story_events import FAMILY, LONGEST
 
@@ -56,9 +57,8 @@ def utc_key(moment: datetime) -> str:
 
 INDEX_FROM = 48  # stories held from which an article later than all is compared through a CentroidIndex
 STEP = timedelta(days=1)  # how far ahead (in the articles' time) Engine.insert reads stored stories at a time
-SWEEP = timedelta(
-    hours=6
-)  # how often (in the articles' time) the index lets go of stories no longer reachable
+# how often (in the articles' time) the index lets go of stories no longer reachable
+SWEEP = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -129,9 +129,8 @@ class Engine:
         self._postings: dict[str, set[int]] = {}  # seed -> the stories one of whose articles has it
         self._wires: dict[int, dict[int, Member]] = {}  # wire dispatch -> its copies held
         self._latest: Key | None = None  # the latest key held
-        self._index: CentroidIndex | None = (
-            None  # the held stories' centroids by token (from INDEX_FROM stories)
-        )
+        # the held stories' centroids by token (from INDEX_FROM stories)
+        self._index: CentroidIndex | None = None
         self._swept: datetime | None = None  # when (in the articles' time) the index last let stories go
         self._announcing: set[int] = set()  # the held stories with an announcement (see _near)
 
@@ -263,10 +262,13 @@ class Engine:
             self._sweep(index, at)
         states = []
         texts = index.near(tuple(vector), tuple(vector.values()), REACHABLE)
-        # a story announcing a meeting is joined by its report at any cosine (clusters.meets_announced, which
-        # may meet it through a side of the war standing for a person, not only through the people it asks for)
+        # a story announcing a meeting is joined by its report at any cosine when they meet (meets_announced,
+        # which may meet through a side of the war standing for a person, not only the people it asks for)
         if item.features.event.kind in FAMILY:
-            texts.update((story_id, None) for story_id in self._announcing if story_id not in texts)
+            found, held = item.features, self.stories
+            texts.update(
+                (i, None) for i in self._announcing if i not in texts and may_meet_announced(found, held[i])
+            )
         seeds = (*seeds, *item.asks)
         for story_id in sorted(texts):
             story = self.stories[story_id]

@@ -34,8 +34,9 @@ Two more things go with the bodies, so that 80% of the bodies gone leaves the ar
   before it). A forgotten link met again is decided by what the archive stores: a stored article is fetched
   again only if discovery dates it after the time stored for it (at most once: the fetch records the link
   again, and an unchanged page leaves the pruned article as it was); a link stored under another URL, or not
-  stored, is fetched once. The crawl asks about the links it meets, in batches (:class:`monitor.archive.memory.
-  Recall`), so the memory it keeps costs it nothing at start-up either way.
+  stored, is fetched once. The crawl asks about the links it meets, in batches (``Recall`` in
+  :mod:`monitor.archive.memory`), so the memory it keeps costs it nothing at start-up either way.
+Measured at 5 million articles: 43.3% of the built size after ``VACUUM`` without them, 39.0% with them.
 """
 
 from __future__ import annotations
@@ -223,7 +224,9 @@ def prune(
     pause: float = PAUSE,
 ) -> PruneResult:
     """Drop the bodies of articles older than ``cutoff`` whose relevance is not in ``keep`` (one transaction per
-    batch), then merge the full-text index so that the space their entries held can be reused. ``dry_run``
+    batch; with them the date candidates of dated articles without a body), then merge the full-text index so
+    that the space their entries held can be reused, drop the wire-story sketches of articles without a body and
+    forget discovery's memory of links last fetched before ``cutoff`` (:func:`forget_announced`). ``dry_run``
     counts what would go and writes nothing. ``progress(done, total)`` is told how far it got, in old articles;
     ``note(what)`` is told of the steps after the bodies (they have no progress of their own). ``pause``: seconds
     between two write transactions, so that another writer gets in."""

@@ -277,3 +277,45 @@ def test_an_agency_copys_first_sentence_is_its_head_for_the_days_it_names() -> N
 )
 def test_an_arrival_or_preparations_tell_of_an_event_to_come(title: str, lead: str, ahead: bool) -> None:
     assert record(title, lead, None).announced is ahead
+
+
+def test_a_report_naming_first_a_side_the_announcement_names_is_not_the_other_side() -> None:
+    monday = datetime(2027, 4, 5, 15, tzinfo=UTC)
+    story = StoryState(
+        _member(
+            1,
+            monday,
+            "Umierow: w środę w Abu Zabi siądziemy do stołu z Rosjanami",
+            "Umierow zapowiedział rozmowy; amerykańską delegację poprowadzi Witkoff.",
+            ("umierow", "witkoff"),
+        )
+    )
+    assert story.sides.keys() == {"ua"}  # of its people; its head names the Russians as the other party
+    report = _member(
+        2,
+        monday + timedelta(days=2, hours=4),
+        "Rosjanie przedstawili mapę. Trzecia runda w Abu Zabi bez przełomu",
+        "Kostiukow, Umierow i Witkoff rozmawiali w środę.",
+        ("kostiukow", "umierow", "witkoff"),
+    )
+    assert meets_announced(report.features, story)
+    assert score(report.features, story).value >= JOIN
+    # the other side of an announcement that names only one (the Ukrainians after the Russians) still is
+    russians = StoryState(
+        _member(
+            1,
+            monday,
+            "W środę w Rijadzie rozmowy Rubio z Ławrowem",
+            "Rubio i Ławrow spotkają się w Rijadzie.",
+            ("rubio", "lawrow"),
+        )
+    )
+    ukrainians = _member(
+        2,
+        monday + timedelta(days=3),
+        "Umierow rozmawiał w Rijadzie z Rubio",
+        "Ukraina chce znać ustalenia z Rosjanami.",
+        ("umierow", "rubio"),
+    )
+    assert not meets_announced(ukrainians.features, russians)
+    assert score(ukrainians.features, russians).value < JOIN

@@ -354,7 +354,8 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
     if place and story.places and not any(same_place(place, other) for other in story.places):
         venue_conflict = True
     value -= VENUE_PENALTY if venue_conflict else 0.0
-    value -= SIDE_PENALTY if other_side(article, story) else 0.0
+    # the announced event has checked the sides against those its announcements name as well as their people's
+    value -= SIDE_PENALTY if not announced and other_side(article, story) else 0.0
     value += ANNOUNCED_BONUS if announced else 0.0
     same_people = (
         abs(article.at - story.last) <= PEOPLE_HOURS

@@ -14,7 +14,7 @@ import pytest
 from test_stories_order import labelled_members
 
 from monitor.archive import store as store_module
-from monitor.archive.clusters import SPAN, Features, Member, member
+from monitor.archive.clusters import SPAN, Features, Member, StoryState, member
 from monitor.archive.story_engine import REACH, Engine
 from monitor.archive.story_index import StoryIndex
 from monitor.archive.story_rebuild import rebuild
@@ -228,3 +228,52 @@ def test_a_busy_fortnight_stored_in_any_order_gives_the_stories_of_the_order_of_
     expected.insert(sorted(articles, key=lambda item: item.key))
     assert engine.placed == expected.placed
     assert len({placement.story for placement in expected.placed.values()}) < 200  # stories of many articles
+
+
+def _letters(number: int) -> str:
+    return "".join(chr(ord("a") + int(digit)) for digit in f"{number:04d}")
+
+
+def _lone(day: int, n: int) -> dict[str, str]:
+    """An article of its own subject (words no other article has) on a day of January 2026."""
+    words = [f"{_letters(day * 100 + n)}{stem}" for stem in ("kwazar", "meteor", "planeta", "galaktyka")]
+    published = datetime(2026, 1, 1, 9, tzinfo=UTC) + timedelta(days=day, hours=n)
+    return {
+        "id": f"lone/{day}-{n}",
+        "outlet": "kosmos",
+        "url": f"https://example.pl/lone/{day}-{n}",
+        "published": published.isoformat(),
+        "title": " ".join(words[:2]).capitalize(),
+        "lead": " ".join(words).capitalize() + ".",
+        "text": (" ".join(words) + ". ") * 12,
+    }
+
+
+def test_an_earlier_batch_reads_only_the_stories_begun_by_its_first_article(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that placed an article of day 25 and then gets one of day 15 (the mirror's January articles in a
+    crawl's two batches) reads the stories of day 15's weeks begun by it, not also the ten days after it up to
+    what it held (at 5M's density thousands of stories, all held at once): the engine reads those as it reaches
+    them. The stories are still those of the order of times."""
+    archive = [_lone(day, n) for day in range(30) for n in range(6)]
+    late, early = _lone(25, 9), _lone(15, 9)
+    db = tmp_path / "back.db"
+    ids = eval_stories.store(db, archive, 30, every=True)
+    covered: list[tuple[datetime, list[StoryState]]] = []
+    cover = StoryIndex._cover
+
+    def spy(self: StoryIndex, conn: sqlite3.Connection, first: datetime) -> None:
+        held = set(self.engine.stories)
+        cover(self, conn, first)
+        covered.append((first, [s for i, s in self.engine.stories.items() if i not in held]))
+
+    monkeypatch.setattr(StoryIndex, "_cover", spy)
+    ids.update(eval_stories.store(db, [late, early], 1, arrival=[late["id"], early["id"]], every=True))
+    assert len(covered) == 2
+    first, read = covered[1]
+    assert read  # the stories before day 15, of its weeks
+    assert all(story.first <= first for story in read)
+    everything = [*archive, late, early]
+    expected = eval_stories.clusters(eval_stories.cluster(everything, every=True))
+    assert eval_stories.clusters(eval_stories.assignments(db, ids)) == expected

@@ -22,7 +22,7 @@ once each, with nothing to decide again.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from monitor.archive.clusters import (
     may_meet_announced,
 )
 from monitor.archive.story_events import FAMILY, LONGEST
+from monitor.archive.story_held import Postings
 
 if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
@@ -126,7 +127,7 @@ class Engine:
         self.stories: dict[int, StoryState] = {}
         self.members: dict[int, Member] = {}
         self.placed: dict[int, Placement] = {}
-        self._postings: dict[str, set[int]] = {}  # seed -> the stories one of whose articles has it
+        self._postings = Postings()  # seed -> the stories one of whose articles has it
         self._wires: dict[int, dict[int, Member]] = {}  # wire dispatch -> its copies held
         self._latest: Key | None = None  # the latest key held
         # the held stories' centroids by token (from INDEX_FROM stories)
@@ -150,7 +151,7 @@ class Engine:
                 story.add(item)
             changed[story.id] = story
             self._hold(item, placement)
-            self._post(story.id, item.seeds)
+            self._postings.post(story.id, item.seeds)
             self._announces(story)
         if self._index is not None:
             for story in changed.values():
@@ -172,21 +173,6 @@ class Engine:
             copies.pop(item.id, None)
             if not copies:
                 self._wires.pop(item.wire, None)
-
-    def _post(self, story_id: int, seeds: Iterable[str]) -> None:
-        for seed in seeds:
-            self._postings.setdefault(seed, set()).add(story_id)
-
-    def _unpost(self, story_id: int, seeds: Iterable[str], kept: Mapping[str, int] | None = None) -> None:
-        """Take a story out of the postings of ``seeds`` (but for those its articles still hold: ``kept``)."""
-        for seed in seeds:
-            if kept and kept.get(seed):
-                continue
-            holders = self._postings.get(seed)
-            if holders is not None:
-                holders.discard(story_id)
-                if not holders:
-                    del self._postings[seed]
 
     def follows(self, story: StoryState) -> int | None:
         """The earlier story a story follows (the decision of its first article)."""
@@ -210,7 +196,7 @@ class Engine:
     def _forget(self, story: StoryState) -> None:
         del self.stories[story.id]
         self._announcing.discard(story.id)
-        self._unpost(story.id, story.seeds)
+        self._postings.unpost(story.id, story.seeds)
         if self._index is not None:
             self._index.drop(story.id)
         for item in story.members:
@@ -221,10 +207,8 @@ class Engine:
     def candidates(self, item: Member) -> list[StoryState]:
         """The stories an article is compared with, as they were before it: those sharing one of its seeds
         with one of their articles, that it could still join or follow."""
-        found: set[int] = set()
-        for seed in (*item.seeds, *item.asks):
-            found.update(self._postings.get(seed, ()))
         seeds = {*item.seeds, *item.asks}
+        found = self._postings.holders(seeds)
         return [
             earlier
             for story_id in sorted(found)
@@ -465,7 +449,7 @@ class Engine:
             appended = story.size > 1 and story.members[-1] is item
             self._index.put(story, item.features.vector if appended else None)
         self._hold(item, placement)
-        self._post(story.id, item.seeds)
+        self._postings.post(story.id, item.seeds)
         self._announces(story)
         changes.mark(story, item.key)
         changes.wire(item.wire, item.key)
@@ -484,7 +468,7 @@ class Engine:
         if story.id == item.id:
             del self.stories[story.id]
             self._announcing.discard(story.id)
-            self._unpost(story.id, story.seeds)
+            self._postings.unpost(story.id, story.seeds)
             if self._index is not None:
                 self._index.drop(story.id)
             for other in story.members:
@@ -493,7 +477,7 @@ class Engine:
                     changes.wire(other.wire, item.key)
             return
         story.remove(item.id)
-        self._unpost(story.id, item.seeds, story.seeds)
+        self._postings.unpost(story.id, item.seeds, story.seeds)
         self._announces(story)
         if self._index is not None:
             self._index.put(story)

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from monitor.archive.clusters import (
     WINDOW,
@@ -33,10 +34,12 @@ from monitor.archive.clusters import (
     warsaw_day,
 )
 from monitor.archive.story_engine import OPEN, REACH, Engine, Outcome, Placement
+from monitor.archive.story_held import Weights
 from monitor.archive.story_window import ANNOUNCED, REACHABLE, Held, spans
 from monitor.extract.dates import WARSAW
 
 CLUSTERED = ("primary", "mention")
+T = TypeVar("T")
 
 
 def utc_iso(moment: datetime) -> str:
@@ -341,14 +344,18 @@ class StoryIndex:
             self._held = want
         else:
             found = []
+            hi = held.hi
             if want.lo < held.lo or want.ahead < held.ahead or want.near < held.near:  # last seen before
+                # only those begun by the article: the engine reads the later ones as it reaches them, and what
+                # it let go of behind itself since is not all read back at once (thousands at 5M's density)
+                hi = min(want.hi, held.hi)
                 found += conn.execute(
                     "SELECT id FROM stories WHERE last_seen >= ? AND last_seen < ? AND first_seen <= ? "
                     f"AND {REACHABLE}",
-                    (want.lo, held.near, held.hi, want.near, want.ahead, ANNOUNCED),
+                    (want.lo, held.near, hi, want.near, want.ahead, ANNOUNCED),
                 ).fetchall()
             self._held = Held(
-                min(want.lo, held.lo), min(want.ahead, held.ahead), min(want.near, held.near), held.hi
+                min(want.lo, held.lo), min(want.ahead, held.ahead), min(want.near, held.near), hi
             )
             found += [(i,) for i in self._begun(conn, want.hi)]
         self._load(conn, [i for (i,) in found if i not in self.engine.stories])
@@ -404,13 +411,13 @@ class StoryIndex:
             for article_id, story_id, at, how, score, url, wire, vector, dates, venues in conn.execute(
                 _MEMBERS.format(marks(len(chunk))), list(chunk)
             ):
-                weights = json.loads(vector)
+                weights = Weights(json.loads(vector))  # most of what the writer holds: held compactly
                 found = Features(
                     datetime.fromisoformat(at),
                     weights,
-                    venues=frozenset(json.loads(venues)),
-                    dates=frozenset(json.loads(dates)),
-                    people=people_in(weights, person_entities()),
+                    venues=_frozen(json.loads(venues)),
+                    dates=_frozen(json.loads(dates)),
+                    people=_frozen(people_in(weights, person_entities())),
                 )
                 placement = Placement(
                     story_id, how, score, follows.get(story_id) if article_id == story_id else None
@@ -468,6 +475,15 @@ def read_meta(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[int,
         ):
             found[article_id] = Meta(source, title, relevance, joined, frozenset(entities[article_id]))
     return found
+
+
+_EMPTY: frozenset[Any] = frozenset()
+
+
+def _frozen(items: Iterable[T]) -> frozenset[T]:
+    """A frozenset of ``items``, the one empty frozenset when there are none (most articles name no venue)."""
+    found = frozenset(items)
+    return found if found else _EMPTY
 
 
 def _text(value: object) -> str | None:

@@ -106,7 +106,7 @@ _FOLLOWABLE = FOLLOW - 0.001  # below this cosine a story cannot be followed
 Key = tuple[str, str]  # an article's place in the order of clustering: (its time in UTC, ISO 8601; its URL)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """A clustered article: its id, its place in the order (:data:`Key`), its features, its seeds and the wire
     dispatch it copies (the ``articles.story_id`` it shares with its copies; None when it has no copy)."""

@@ -62,7 +62,7 @@ STEP = timedelta(days=1)  # how far ahead (in the articles' time) Engine.insert 
 SWEEP = timedelta(hours=6)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     """Where an article is: its story, how it joined (``new``, ``similar``, ``wire``), its score with the story
     when it joined, and, for the first article of a story, the earlier story the new one follows."""

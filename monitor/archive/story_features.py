@@ -10,13 +10,14 @@ import heapq
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
 from monitor.archive.story_events import DOCUMENT_WEIGHT, WEIGHT, Event, from_tokens, record, tense
+from monitor.archive.story_mention import adjective_days, passing
 from monitor.extract.dates import POLISH_MONTHS, WARSAW
 from monitor.rules.text import fold, word_bytes
 
@@ -326,19 +327,31 @@ def features(
     venues: Iterable[str],
     terms: Terms | None = None,
     persons: Iterable[str] = (),
+    passages: Sequence[int] | None = None,
 ) -> Features:
     """An article's features. ``entity_hits`` counts its matched entities (distinct passages), ``venues`` names
     the entities that are meeting places and ``persons`` those that are people, ``terms`` the document
-    frequencies (:func:`background` by default)."""
+    frequencies (:func:`background` by default). ``passages``, for a passing mention (relevance ``mention``), are
+    where the rules' matches in its body start (:mod:`monitor.archive.story_mention`); None for any other."""
     terms, persons = terms or background(), frozenset(persons)
-    raw = counts(title, lead, text, entity_hits)
     heading = " ".join(part for part in (title, lead) if part)
     body = " ".join((text or "").split()[:BODY_WORDS])
     if not heading:
         # an item with the body only (an agency's copy): its first sentence is its head
         heading, _stop, body = body.partition(". ")
-    vector = weigh(raw, terms.df, terms.docs)
     event, day = record(title, lead, text), warsaw_day(at)
+    mentioned: frozenset[int] = frozenset()
+    words_of = (title, lead)
+    read = passing(text, passages) if passages and event.kind is None else None
+    if read is not None:
+        # a passing mention whose head says nothing of the talks: when the body's sentences the rules matched name
+        # an event of them (a place, a day), its record, words and days are theirs (its head is of another subject);
+        # talks named in general ("w trwających negocjacjach") leave the article as it is
+        found, sentence, passage = read
+        days = adjective_days(sentence, day, found.announced) | event_dates(sentence, day, found.announced)
+        if found.place is not None or days:
+            event, words_of, mentioned = found, (passage, None), days
+    vector = weigh(counts(*words_of, text, entity_hits), terms.df, terms.docs)
     vector.update({token: DOCUMENT_WEIGHT if token.startswith("#o:") else WEIGHT for token in event.tokens()})
     vector.update({f"{NAMED}{person}": WEIGHT for person in named(title, lead, text, persons)})
     return Features(
@@ -347,6 +360,6 @@ def features(
         entities=frozenset(entity_hits),
         venues=frozenset(venues) & frozenset(entity_hits),
         # a weekday the title or lead of an announcement names without a tense is the next one
-        dates=event_dates(heading, day, event.announced) | event_dates(body, day),
+        dates=event_dates(heading, day, event.announced) | event_dates(body, day) | mentioned,
         people=people_in(vector, persons),
     )

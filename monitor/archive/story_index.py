@@ -35,6 +35,7 @@ from monitor.archive.clusters import (
 )
 from monitor.archive.story_engine import OPEN, REACH, Engine, Outcome, Placement
 from monitor.archive.story_held import Weights
+from monitor.archive.story_mention import MENTION, Starts, Text, body_starts
 from monitor.archive.story_window import ANNOUNCED, REACHABLE, Held, spans
 from monitor.extract.dates import WARSAW
 
@@ -84,11 +85,12 @@ def person_entities() -> frozenset[str]:
 
 
 def story_features(
-    at: datetime, title: str | None, lead: str | None, text: str | None, hits: Mapping[str, int]
+    at: datetime, title: Text, lead: Text, text: Text, hits: Mapping[str, int], passages: Starts = None
 ) -> Features:
-    """An article's features for clustering (the packaged rules' venues and people): the one computation of them,
-    by the writer (:meth:`StoryIndex.place`) or where the article was extracted (``monitor.archive.derived``)."""
-    return features(at, title, lead, text, hits, venue_entities(), persons=person_entities())
+    """An article's features for clustering (the packaged rules' venues and people; ``passages``, a mention's, see
+    ``story_mention``): the one computation of them, by the writer (:meth:`StoryIndex.place`) or where the
+    article was extracted (``monitor.archive.derived``)."""
+    return features(at, title, lead, text, hits, venue_entities(), None, person_entities(), passages)
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,7 @@ class StoryIndex:
         if not fresh and not removed:
             return []
         hits = entity_hits(conn, [row[0] for row in fresh])  # type: ignore[misc]
+        starts = body_starts(conn, [row[0] for row in fresh if row[7] == MENTION])  # type: ignore[misc]
         members = []
         for row in fresh:
             article_id, url, title, lead, text, published, first_seen = row[:7]
@@ -278,7 +281,9 @@ class StoryIndex:
             if given is not None and given.features.at == at and given.hits == hits[article_id]:
                 found = replace(given.features, at=at)  # the same moment, in the writer's own time zone
             else:
-                found = story_features(at, _text(title), _text(lead), _text(text), hits[article_id])
+                found = story_features(
+                    at, _text(title), _text(lead), _text(text), hits[article_id], starts.get(article_id)
+                )
             members.append(member(article_id, (utc_iso(at), str(url)), found, _int(row[8])))
         leaving: list[tuple[str, int]] = []
         for chunk in _chunks(removed):

@@ -29,6 +29,7 @@ from monitor.archive.story_index import (
     vector_row,
     venue_entities,
 )
+from monitor.archive.story_mention import MENTION, body_starts
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Rebuilt:
     seconds: float
 
 
-Work = tuple[int, str, str, str | None, str | None, str | None, dict[str, int], int | None]
+Work = tuple[int, str, str, str | None, str | None, str | None, dict[str, int], int | None, list[int] | None]
 
 
 Done = tuple[
@@ -49,9 +50,9 @@ Done = tuple[
 def _features(batch: Sequence[Work], venues: frozenset[str], persons: frozenset[str]) -> Done:
     """Members of a batch of articles and their ``story_vectors`` rows (in a worker process during a rebuild)."""
     found = []
-    for article_id, url, at, title, lead, text, hits, wire in batch:
+    for article_id, url, at, title, lead, text, hits, wire, starts in batch:
         moment = datetime.fromisoformat(at)
-        computed = features(moment, title, lead, text, hits, venues, persons=persons)
+        computed = features(moment, title, lead, text, hits, venues, persons=persons, passages=starts)
         found.append(member(article_id, (at, url), computed, wire))
     return found, [vector_row(item) for item in found]
 
@@ -103,12 +104,16 @@ def _work(
             ids,
         )
     }
+    starts = body_starts(conn, [article_id for article_id, row in rows.items() if row[6] == MENTION])
     now = utc_iso(datetime.now(UTC))
     work: list[Work] = []
     meta: dict[int, Meta] = {}
     for article_id in ids:
         _id, url, title, lead, text, source, relevance, first_seen, wire = rows[article_id]
-        work.append((article_id, url, when[article_id], title, lead, text, dict(hits[article_id]), wire))
+        passages = starts.get(article_id) if relevance == MENTION else None
+        work.append(
+            (article_id, url, when[article_id], title, lead, text, dict(hits[article_id]), wire, passages)
+        )
         meta[article_id] = Meta(source, title, relevance, first_seen or now, frozenset(hits[article_id]))
     return work, meta
 

@@ -18,6 +18,7 @@ from monitor.archive import store as store_module
 from monitor.archive import stories as wire
 from monitor.archive.derived import Derived, derive, from_json, hits_of, to_json, usable, version
 from monitor.archive.story_index import CLUSTERED, article_time, entity_hits, story_features
+from monitor.archive.story_mention import MENTION, body_starts
 from monitor.extract import Article
 from monitor.rules import classify, load_rules
 
@@ -113,6 +114,8 @@ def test_derived_values_are_what_the_writer_computes_from_the_stored_rows(items,
         for i, url, pub, seen in conn.execute("SELECT id, url, published, first_seen FROM articles")
     }
     hits = entity_hits(conn, [i for i, _p, _s in stored.values()])
+    # where a mention's matches in the body start, as the writer reads them
+    starts = body_starts(conn, [i for i, _p, _s in stored.values()])
     with_features = 0
     for _source, article, verdict in items:
         derived = derive(article, verdict)
@@ -124,8 +127,9 @@ def test_derived_values_are_what_the_writer_computes_from_the_stored_rows(items,
             assert derived.story is None
             continue
         at = article_time(published, first_seen)
+        passages = starts[article_id] if verdict.relevance == MENTION else None
         assert derived.story.features == story_features(
-            at, article.title, article.lead, article.text, hits[article_id]
+            at, article.title, article.lead, article.text, hits[article_id], passages
         )
         with_features += 1
     assert with_features > 20

@@ -35,6 +35,7 @@ from monitor.archive.story_index import (
     story_features,
     venue_entities,
 )
+from monitor.archive.story_mention import verdict_starts
 from monitor.extract import Article
 from monitor.rules import Verdict
 from monitor.rules.model import Match
@@ -47,6 +48,9 @@ SOURCES = (
     ("monitor.archive", "story_features.py"),
     ("monitor.archive", "lemmas.py"),
     ("monitor.archive", "story_events.py"),
+    ("monitor.archive", "story_tense.py"),
+    ("monitor.archive", "story_places.py"),
+    ("monitor.archive", "story_mention.py"),
     ("monitor.archive", "clusters.py"),
     ("monitor.rules", "text.py"),
     ("monitor.extract", "dates.py"),
@@ -93,7 +97,8 @@ def derive(article: Article, verdict: Verdict) -> Derived:
     if verdict.relevance in CLUSTERED and article.published:
         hits = hits_of(verdict.matches)
         at = article_time(article.published, None)
-        story = Computed(hits, story_features(at, article.title, article.lead, article.text, hits))
+        starts = verdict_starts(verdict.relevance, verdict.matches)
+        story = Computed(hits, story_features(at, article.title, article.lead, article.text, hits, starts))
     return Derived(version(), wire_sketch(article.text), story)
 
 

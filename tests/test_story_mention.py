@@ -165,3 +165,18 @@ def test_the_passages_come_from_a_mentions_verdict_and_from_the_stored_matches()
         [(1, "body", 40), (1, "body", 7), (1, "body", 7), (1, "title", 3), (2, "lead", 0)],
     )
     assert body_starts(conn, [1, 2, 3]) == {1: [7, 40], 2: [], 3: []}
+
+
+def test_offsets_outside_the_body_and_an_empty_body_read_nothing() -> None:
+    text = CRIME[2]
+    assert matched_sentences(text, [len(text), len(text) + 50, -3]) == []
+    assert passing(text, [len(text) + 1]) is None
+    assert passing("", [0]) is None and passing(None, [0]) is None
+    title, lead, _text = CRIME
+    # a mention stored without its body (pruned) is read from its head, whatever offsets its matches kept
+    assert features(WEDNESDAY, title, lead, None, {}, (), None, (), passages=[120]) == features(
+        WEDNESDAY, title, lead, None, {}, (), None, ()
+    )
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE matches (article_id INTEGER, field TEXT, start INTEGER)")
+    assert body_starts(conn, []) == {}

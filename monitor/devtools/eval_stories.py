@@ -380,7 +380,9 @@ def evaluate_labelled(
     return found
 
 
-def report(found: Evaluation, name: str = "stories") -> list[str]:
+def report(found: Evaluation, name: str = "stories", *, listed: bool = True) -> list[str]:
+    """The figures of an evaluation; with ``listed``, the wrong hard pairs and the mixed clusters by article
+    (never for a part that holds held-out articles: only their counts)."""
     p = found.pairs
     b = found.bcubed
     lines = [
@@ -399,10 +401,10 @@ def report(found: Evaluation, name: str = "stories") -> list[str]:
         lines.extend(
             f"    wrong ({h.case}): {h.a} / {h.b} {'apart' if h.same else 'together'}"
             for h in judged
-            if not h.right
+            if listed and not h.right
         )
     lines.append(f"  clusters mixing two conflicts: {len(found.conflicts)}")
-    lines.extend(f"    {', '.join(group)}" for group in found.conflicts)
+    lines.extend(f"    {', '.join(group)}" for group in found.conflicts if listed)
     return lines
 
 
@@ -448,7 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  mixed clusters: {len(original.mixed)}")
     for every, name in ((False, "labelled pairs"), (True, "labelled pairs, every article clustered")):
         for part, found in evaluate_labelled(every=every, batch=args.batch, parts=parts).items():
-            for line in report(found, f"{name} [{part}]"):
+            for line in report(found, f"{name} [{part}]", listed=part == "dev"):
                 print(line)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -42,6 +43,22 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str,
     sources = tmp_path_factory.mktemp("mirror") / "sources.toml"
     with running_mirror(SITES, sources) as hosts:
         yield hosts, sources
+
+
+@pytest.fixture(scope="session")
+def archive_1200(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic archive of 1,200 articles over 2 days up to 2026-11-30 12:00 (bench/make_archive.py), built once
+    per test process: copy it (``archive_1200_copy``) before writing to it."""
+    from _archive_helpers import synthetic_archive
+
+    return synthetic_archive(tmp_path_factory.mktemp("archive_1200") / "base.db", 1200, workers=1)
+
+
+@pytest.fixture
+def archive_1200_copy(archive_1200: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "m.db"
+    shutil.copy(archive_1200, copy)
+    return copy
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

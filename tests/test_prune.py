@@ -4,14 +4,13 @@ and bad input is one line with exit status 2."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _archive_helpers import MONITOR, run, synthetic_archive
+from _archive_helpers import MONITOR, run
 
 from monitor.archive import Storage, load_memory
 from monitor.cli.prune import cutoff
@@ -25,16 +24,9 @@ COLUMNS = (
 )
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthetic_archive(tmp_path_factory.mktemp("prune") / "base.db", 1200, workers=1)
-
-
 @pytest.fixture
-def db(archive: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "m.db"
-    shutil.copy(archive, copy)
-    return copy
+def db(archive_1200_copy: Path) -> Path:
+    return archive_1200_copy
 
 
 def prune(db: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -5,13 +5,12 @@ the archive stores; the prune stays resumable and a dry run writes nothing."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from _archive_helpers import MONITOR, run, synthetic_archive
+from _archive_helpers import MONITOR, run
 
 from monitor.archive import Storage
 from monitor.archive import prune as pruning
@@ -29,16 +28,9 @@ OLD = f"(julianday(published) < julianday('{CUT_UTC}') OR (published IS NULL AND
 STALE = f"julianday(recorded) < julianday('{CUT_UTC}')"
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthetic_archive(tmp_path_factory.mktemp("prune_retention") / "base.db", 1200, workers=1)
-
-
 @pytest.fixture
-def db(archive: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "m.db"
-    shutil.copy(archive, copy)
-    return copy
+def db(archive_1200_copy: Path) -> Path:
+    return archive_1200_copy
 
 
 def connect(db: Path) -> sqlite3.Connection:

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -20,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from _archive_helpers import MONITOR, ROOT, run, synthetic_archive
+from _archive_helpers import MONITOR, ROOT, run
 from _env import ENV
 
 from monitor.archive import prune as pruning
@@ -29,16 +28,9 @@ from monitor.archive.prune import merge_index, prune
 CUT = datetime.fromisoformat("2026-11-29T12:00+01:00")
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthetic_archive(tmp_path_factory.mktemp("prune_scale") / "base.db", 1200, workers=1)
-
-
 @pytest.fixture
-def db(archive: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "m.db"
-    shutil.copy(archive, copy)
-    return copy
+def db(archive_1200_copy: Path) -> Path:
+    return archive_1200_copy
 
 
 def connect(db: Path) -> sqlite3.Connection:

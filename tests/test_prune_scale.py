@@ -209,6 +209,30 @@ def test_few_sketches_go_article_by_article(db, monkeypatch):
     integrity(conn)
 
 
+def test_the_sketch_step_reads_only_the_old_articles_that_still_have_sketch_rows(db):
+    """A prune run again (weekly, over a year of old articles) reads from ``articles`` only the old articles the
+    sketch index still holds, not every old article: the ones pruned before have no rows left."""
+    conn = connect(db)
+    prune(conn, CUT)
+    old = pruning.old_articles(conn, CUT)
+    assert conn.execute("SELECT count(*) FROM articles WHERE text IS NULL").fetchone()[0] > 0
+    assert list(pruning._gone(conn, old)) == []
+    read: list[str] = []
+    conn.set_trace_callback(read.append)
+    assert prune(conn, CUT).sketch_rows == 0
+    conn.set_trace_callback(None)
+    assert not [sql for sql in read if "text IS NULL" in sql]
+    # an old article without a body whose sketch rows are still there (a prune stopped before its sketches
+    # went) is found, and its rows go
+    conn.execute("INSERT INTO article_sketches (hash, article_id) VALUES (12345, ?)", [old[7]])
+    assert list(pruning._gone(conn, old)) == [[old[7]]]
+    assert prune(conn, CUT).sketch_rows == 1
+    assert (
+        conn.execute("SELECT count(*) FROM article_sketches WHERE article_id = ?", [old[7]]).fetchone()[0]
+        == 0
+    )
+
+
 def test_dry_run_counts_the_sketches_and_writes_nothing(db):
     conn = connect(db)
     before = sketches(conn)

@@ -313,14 +313,23 @@ def forget_announced(
         time.sleep(pause)
 
 
+_SKETCHED = "SELECT DISTINCT article_id FROM article_sketches WHERE article_id BETWEEN ? AND ?"
 _GONE = "SELECT id FROM articles WHERE id IN ({marks}) AND text IS NULL"
 
 
 def _gone(conn: sqlite3.Connection, old: Sequence[int], chunk: int = 5000) -> Iterable[list[int]]:
-    """The old articles without a body (pruned now or before), ``chunk`` old articles at a time."""
+    """The old articles without a body (pruned now or before) that still have sketch rows, ``chunk`` old articles
+    at a time. Only those are read from ``articles``: the sketch index says which old articles have rows (after
+    the first prune, the kept bodies and the newly pruned), so a prune does not read every old article again."""
     for start in range(0, len(old), chunk):
-        ids = list(old[start : start + chunk])
-        gone = [row[0] for row in conn.execute(_GONE.format(marks=_marks(ids)), ids)]
+        ids = old[start : start + chunk]
+        wanted = set(ids)
+        sketched = [row[0] for row in conn.execute(_SKETCHED, [ids[0], ids[-1]]) if row[0] in wanted]
+        gone = (
+            [row[0] for row in conn.execute(_GONE.format(marks=_marks(sketched)), sketched)]
+            if sketched
+            else []
+        )
         if gone:
             yield gone
 

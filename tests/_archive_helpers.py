@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import sqlite3
@@ -157,3 +158,23 @@ def move_in_time(db: Path, times: dict[str, str]) -> None:
             " last_seen = (SELECT max(at) FROM story_articles WHERE story_id = stories.id)"
         )
     conn.close()
+
+
+def as_article(row: sqlite3.Row) -> Article:
+    """The article a crawl would extract again from an unchanged page (the row as stored before the prune)."""
+    return Article(
+        url=row["fetched_url"],
+        canonical_url=row["url"],
+        title=row["title"],
+        authors=json.loads(row["authors"]),
+        published=row["published"],
+        published_source=row["published_source"],
+        modified=row["modified"],
+        date_candidates=json.loads(row["date_candidates"]),
+        lead=row["lead"],
+        text=row["text"],
+        language="pl",
+        paywalled=bool(row["paywalled"]),
+        words=row["words"],
+        credits=json.loads(row["credits"]),
+    )

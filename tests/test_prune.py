@@ -3,18 +3,16 @@ and bad input is one line with exit status 2."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _archive_helpers import MONITOR, run
+from _archive_helpers import MONITOR, as_article, run
 
 from monitor.archive import Storage, load_memory
 from monitor.cli.prune import cutoff
-from monitor.extract import Article
 from monitor.rules import Verdict
 
 CUT = "2026-11-29T12:00"  # Warsaw time: 11:00 UTC
@@ -143,22 +141,7 @@ def test_a_pruned_article_fetched_again_unchanged_stays_pruned(db):
         f"SELECT * FROM articles WHERE {old()} AND revisions = 0 AND relevance = 'none' LIMIT 1"
     ).fetchone()
     conn.close()
-    article = Article(
-        url=row["fetched_url"],
-        canonical_url=row["url"],
-        title=row["title"],
-        authors=json.loads(row["authors"]),
-        published=row["published"],
-        published_source=row["published_source"],
-        modified=row["modified"],
-        date_candidates=json.loads(row["date_candidates"]),
-        lead=row["lead"],
-        text=row["text"],
-        language="pl",
-        paywalled=bool(row["paywalled"]),
-        words=row["words"],
-        credits=json.loads(row["credits"]),
-    )
+    article = as_article(row)
     assert prune(db, "--older-than", CUT).returncode == 0
     with Storage(db) as storage:
         (stored,) = storage.store_batch([(row["source"], article, Verdict("none", 0.0, row["ruleset"]))])

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from _archive_helpers import MONITOR, run
+from _archive_helpers import MONITOR, as_article, run
 
 from monitor.archive import Storage
 from monitor.archive import prune as pruning
@@ -18,7 +18,6 @@ from monitor.archive.memory import Recall
 from monitor.archive.prune import prune
 from monitor.discovery.feeds import Link
 from monitor.discovery.memory import needs_fetch
-from monitor.extract import Article
 from monitor.rules import Verdict
 
 CUT = datetime.fromisoformat("2026-11-29T12:00+01:00")
@@ -56,26 +55,6 @@ def decisions(db: Path, url: str, times: list[str | None]) -> list[bool]:
     finally:
         recall.close()
     return [needs_fetch(Link(url, modified=time), url, memory) for time in times]
-
-
-def as_article(row: sqlite3.Row) -> Article:
-    """The article a crawl would extract again from an unchanged page (the row as stored before the prune)."""
-    return Article(
-        url=row["fetched_url"],
-        canonical_url=row["url"],
-        title=row["title"],
-        authors=json.loads(row["authors"]),
-        published=row["published"],
-        published_source=row["published_source"],
-        modified=row["modified"],
-        date_candidates=json.loads(row["date_candidates"]),
-        lead=row["lead"],
-        text=row["text"],
-        language="pl",
-        paywalled=bool(row["paywalled"]),
-        words=row["words"],
-        credits=json.loads(row["credits"]),
-    )
 
 
 def test_prune_forgets_the_links_last_fetched_before_the_cutoff_and_keeps_the_rest(db):

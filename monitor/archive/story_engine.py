@@ -194,13 +194,17 @@ class Engine:
             self._announcing.discard(story.id)
 
     def _forget(self, story: StoryState) -> None:
+        self._let_go(story)
+        for item in story.members:
+            self._drop(item)
+
+    def _let_go(self, story: StoryState) -> None:
+        """Stop holding a story: its state, its postings, its place among the announcing and in the index."""
         del self.stories[story.id]
         self._announcing.discard(story.id)
         self._postings.unpost(story.id, story.seeds)
         if self._index is not None:
             self._index.drop(story.id)
-        for item in story.members:
-            self._drop(item)
 
     # --- decisions --------------------------------------------------------------------------------------
 
@@ -466,11 +470,7 @@ class Engine:
         changes.wire(item.wire, item.key)
         outcome.stories.add(story.id)
         if story.id == item.id:
-            del self.stories[story.id]
-            self._announcing.discard(story.id)
-            self._postings.unpost(story.id, story.seeds)
-            if self._index is not None:
-                self._index.drop(story.id)
+            self._let_go(story)
             for other in story.members:
                 if other.id != item.id:
                     self.placed.pop(other.id, None)

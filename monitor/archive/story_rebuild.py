@@ -110,7 +110,7 @@ def _work(
     meta: dict[int, Meta] = {}
     for article_id in ids:
         _id, url, title, lead, text, source, relevance, first_seen, wire = rows[article_id]
-        passages = starts.get(article_id) if relevance == MENTION else None
+        passages = starts.get(article_id)  # a mention's (the only ones read)
         work.append(
             (article_id, url, when[article_id], title, lead, text, dict(hits[article_id]), wire, passages)
         )

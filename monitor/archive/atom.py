@@ -41,6 +41,23 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     return element
 
 
+def _feed(
+    feed_id: str, title: str, subtitle: str, self_url: str | None
+) -> tuple[etree._Element, etree._Element]:
+    """A feed's root with its head (id, titles, author, generator, self link) and its empty ``updated``."""
+    root = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    _sub(root, "id", feed_id)
+    _sub(root, "title", title)
+    _sub(root, "subtitle", subtitle)
+    updated = _sub(root, "updated")
+    author = _sub(root, "author")
+    _sub(author, "name", "pl-peace-monitor")
+    _sub(root, "generator", "pl-peace-monitor", version=__version__)
+    if self_url:
+        _sub(root, "link", rel="self", href=self_url, type="application/atom+xml")
+    return root, updated
+
+
 def summary(story: dict[str, Any]) -> str:
     """What the entry says: the outlet, the matched terms, other outlets of a wire story, the lead."""
     parts = [f"{story.get('outlet') or '?'}"]
@@ -63,16 +80,9 @@ def atom_feed(
     self_url: str | None = None,
 ) -> bytes:
     """The feed: one entry per story (``id``/``url``, ``title``, ``published``, ``outlet``, ``top_terms`` …)."""
-    root = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
-    _sub(root, "id", feed_id)
-    _sub(root, "title", title)
-    _sub(root, "subtitle", "Ukraine–Russia peace-talk stories flagged by pl-peace-monitor")
-    updated = _sub(root, "updated")
-    author = _sub(root, "author")
-    _sub(author, "name", "pl-peace-monitor")
-    _sub(root, "generator", "pl-peace-monitor", version=__version__)
-    if self_url:
-        _sub(root, "link", rel="self", href=self_url, type="application/atom+xml")
+    root, updated = _feed(
+        feed_id, title, "Ukraine–Russia peace-talk stories flagged by pl-peace-monitor", self_url
+    )
     latest: str | None = None
     for story in stories:
         entry = _sub(root, "entry")
@@ -129,20 +139,12 @@ def story_feed(
     self_url: str | None = None,
 ) -> bytes:
     """A feed of one entry per story (not per article): ``updated`` moves whenever an article joins it."""
-    root = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
-    _sub(root, "id", STORY_FEED_ID)
-    _sub(root, "title", title)
-    _sub(
-        root,
-        "subtitle",
+    root, updated = _feed(
+        STORY_FEED_ID,
+        title,
         "Ukraine–Russia peace-talk stories across outlets, grouped by event, by pl-peace-monitor",
+        self_url,
     )
-    updated = _sub(root, "updated")
-    author = _sub(root, "author")
-    _sub(author, "name", "pl-peace-monitor")
-    _sub(root, "generator", "pl-peace-monitor", version=__version__)
-    if self_url:
-        _sub(root, "link", rel="self", href=self_url, type="application/atom+xml")
     latest: str | None = None
     for story in stories:
         entry = _sub(root, "entry")

@@ -68,10 +68,16 @@ FRIDAY = datetime(2023, 6, 16, 13, tzinfo=UTC)
         ),
         (
             "Witkoff na Kremlu. Cztery godziny z Putinem",
-            "Wysłannik rozmawiał z Putinem do nocy. Z Moskwy poleci w piątek do Abu Zabi.",
-            "ae/abu-zabi",
+            "Wysłannik rozmawiał z Putinem do nocy. Z Moskwy poleci w piątek do Kijowa.",
+            "ua/kijow",
         ),
-        # the next round of the same talks is another event; the same place is no other leg
+        # an envoy flying on to talks elsewhere, the next round of the same talks: other events; the same place
+        (
+            "Witkoff na Kremlu. Cztery godziny z Putinem",
+            "Wysłannik rozmawiał z Putinem do nocy. Z Moskwy poleci w piątek do Abu Zabi.",
+            None,
+        ),
+        ("Rozmowy w Rijadzie zakończone", "W czwartek Witkoff ma polecieć do Moskwy.", None),
         ("Rozmowy w Genewie zakończone", "Kolejna runda ma się odbyć w Waszyngtonie.", None),
         ("Rozmowy w Genewie zakończone", "Delegacje mają spotkać się ponownie w Stambule.", None),
         ("Rozmowy w Genewie zakończone", "W czwartek delegacje mają spotkać się znów w Genewie.", None),
@@ -272,3 +278,16 @@ def test_the_sides_of_a_story_of_meetings_are_those_its_heads_name() -> None:
     assert other_side(russians, story)
     ukrainians = _features(SATURDAY + timedelta(hours=20), "Umierow po rozmowach w Miami", "", ("umierow",))
     assert not other_side(ukrainians, story)
+
+
+def test_a_third_partys_answer_is_a_story_of_its_own() -> None:
+    story = _story(_features(SATURDAY, *LEADERS, ("zelenski",)))
+    warsaw = _features(
+        SATURDAY + timedelta(days=2),
+        "Sikorski: to odpowiedź na żądanie postawione w Kijowie",
+        ANSWER[1],
+        ("pieskow",),
+        ANSWER[2],
+    )
+    assert warsaw.event.answers == "ua/kijow" and warsaw.event.speaker == "pl"
+    assert not answers(warsaw, story)

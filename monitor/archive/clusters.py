@@ -401,8 +401,8 @@ def other_side(article: Features, story: StoryState) -> bool:
 
 def answers(article: Features, story: StoryState) -> bool:
     """Whether an article is the other side's answer to a meeting of the story held (story_legs.answered)."""
-    event = article.event
-    return bool(story.reports) and answered(event.answers, event.party, story.places, story.heads)
+    event = article.event  # its speaker answers (see answered; the heads are of the reports of meetings held)
+    return answered(event.answers, event.speaker, story.places, story.heads)
 
 
 def meets_announced(article: Features, story: StoryState) -> bool:

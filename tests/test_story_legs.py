@@ -71,6 +71,16 @@ FRIDAY = datetime(2023, 6, 16, 13, tzinfo=UTC)
             "Wysłannik rozmawiał z Putinem do nocy. Z Moskwy poleci w piątek do Kijowa.",
             "ua/kijow",
         ),
+        (
+            "Misja Watykanu w Kijowie",
+            "Kardynał rozmawiał z Zełenskim. Następnie uda się do Moskwy.",
+            "ru/moskwa",
+        ),
+        (
+            "Chiński wysłannik w Moskwie",
+            "Li Hui rozmawiał z Ławrowem. W piątek pojedzie do Kijowa.",
+            "ua/kijow",
+        ),
         # an envoy flying on to talks elsewhere, the next round of the same talks: other events; the same place
         (
             "Witkoff na Kremlu. Cztery godziny z Putinem",
@@ -129,6 +139,7 @@ def test_next_week_ends_on_the_sunday_of_the_week_after() -> None:
     [
         ("Rubio i Ławrow spotkają się w przyszłym tygodniu. Gospodarzem Arabia Saudyjska", "", "sa"),
         ("Witkoff i Uszakow spotkają się w przyszłym tygodniu. Gospodarzem rozmów emir Kataru", "", "qa"),
+        ("Ministrowie spotkają się w następnym tygodniu. Gospodarzem spotkania będzie Turcja", "", "tr"),
         # a host of something else, or no host
         ("Rubio i Ławrow spotkają się w przyszłym tygodniu", "", None),
     ],

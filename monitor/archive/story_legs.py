@@ -23,7 +23,9 @@ from monitor.archive.story_tense import IN_PERSON, NEXT, tense
 # The next meeting of the same people, not a leg of one visit (folded): "ponownie", "znów", "jeszcze raz"
 _AGAIN = re.compile(r"\b(?:ponownie|znow|znowu|jeszcze raz|po raz kolejny|drugi raz)\b")
 # Next week (folded): "w przyszłym tygodniu", "na początku / pod koniec przyszłego tygodnia"
-NEXT_WEEK = re.compile(r"\b(?:w przyszlym tygodniu|przyszlego tygodnia)\b")
+NEXT_WEEK = re.compile(r"\b(?:w (?:przyszlym|nastepnym|kolejnym) tygodniu|przyszlego tygodnia)\b")
+# Going on (folded), besides the verbs of a meeting in person: "pojedzie", "wyruszy", "uda się następnie do"
+_ONWARD = re.compile(r"\b(?:pojedzie|pojada|wyrusz\w*|zawita\w*|uda sie|udadza sie)\b")
 _WAR = ("ru", "ua")  # the countries of the sides of the war (a mission's legs)
 LEG_SENTENCES = 3  # the sentences of the lead (or of an agency item's body after its first) read for a leg
 
@@ -39,7 +41,8 @@ def leg(title: list[str], under: list[str], where: str | None) -> str | None:
     if country not in _WAR:
         return None
     for text in (*title, *under[:LEG_SENTENCES]):
-        if tense(text) <= 0 or not IN_PERSON.search(text) or NEXT.search(text) or _AGAIN.search(text):
+        going = IN_PERSON.search(text) or _ONWARD.search(text)
+        if tense(text) <= 0 or not going or NEXT.search(text) or _AGAIN.search(text):
             continue
         found = place([text], [], [])
         if found is not None and found.split("/")[0] in _WAR and found.split("/")[0] != country:

@@ -139,7 +139,8 @@ def test_a_second_announcement_must_name_a_day_near_theirs() -> None:
 
 
 def test_without_a_day_the_announcement_waits_a_week() -> None:
-    story = _story(_features(MONDAY, "Putin przyjmie Witkoffa w Moskwie w przyszłym tygodniu"))
+    # (no day and no period: "w przyszłym tygodniu" waits to the end of that week, tests/test_story_legs.py)
+    story = _story(_features(MONDAY, "Putin przyjmie Witkoffa w Moskwie wkrótce"))
     report = "Witkoff spotkał się z Putinem w Moskwie"
     assert meets_announced(_features(MONDAY + timedelta(days=6), report), story)
     assert not meets_announced(_features(MONDAY + timedelta(days=8), report), story)

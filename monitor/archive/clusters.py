@@ -50,7 +50,7 @@ import math
 import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.archive.story_events import AHEAD as AHEAD
@@ -71,6 +71,7 @@ from monitor.archive.story_features import people_in as people_in
 from monitor.archive.story_features import stems as stems
 from monitor.archive.story_features import warsaw_day as warsaw_day
 from monitor.archive.story_features import weigh as weigh
+from monitor.archive.story_legs import answered
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
@@ -164,9 +165,10 @@ class StoryState:
         self.kinds: Counter[str | None] = Counter()
         self.announcements = 0  # its articles that announce a meeting to come
         self.reports = 0  # its articles that report a meeting, call or exchange held
-        self.ahead = Announced()  # what they announce
+        self.ahead = Announced()  # what they announce (and the next legs of visits its reports announce)
         self.places: Counter[str] = Counter()  # where its meetings take place
         self.sides: Counter[str] = Counter()  # the sides of the war (ru, ua) of its people
+        self.heads: Counter[str] = Counter()  # the sides of the war its reports' heads name
         self.documents = 0.0  # the squares of the centroid's document tokens (their share of its norm)
         self.scale = 1.0  # what the cosine is multiplied by to be the words' (see _parts)
         self.seeds: Counter[str] = Counter()
@@ -204,11 +206,14 @@ class StoryState:
         self.kinds[event.kind] += 1
         self.announcements += event.announced
         self.reports += not event.announced and event.kind in FAMILY
-        if event.announced:
-            own = item.features
-            self.ahead.add(event, own.at, own.people, own.dates)
-        if event.place:
-            self.places[event.place] += 1
+        self.heads.update(event.parties if not event.announced and event.kind in FAMILY else ())
+        if event.announced or event.leg:  # a report's next leg of a visit: a meeting in person there, to come
+            own, visit = (
+                item.features,
+                replace(event, place=event.leg, in_person=True) if event.leg else event,
+            )
+            self.ahead.add(visit, own.at, own.people, own.dates)
+        self.places.update(place for place in (event.place, event.leg) if place)  # where its meetings are
         self.sides.update(found for person in item.features.people if (found := side(person)))
         if event.objects:
             self.documents = sum(centroid[f"#o:{name}"] ** 2 for name in self.objects)
@@ -223,7 +228,7 @@ class StoryState:
         self.dates, self.venues, self.people, self.seeds = Counter(), Counter(), Counter(), Counter()
         self.objects, self.kinds, self.announcements, self.documents = Counter(), Counter(), 0, 0.0
         self.reports = 0
-        self.ahead, self.places, self.sides = Announced(), Counter(), Counter()
+        self.ahead, self.places, self.sides, self.heads = Announced(), Counter(), Counter(), Counter()
         self.scale = 1.0
         for item in self.members:
             self._accumulate(item)
@@ -340,7 +345,8 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
     value = text
     # the next meeting announced (its head says "kolejna runda") to a story of one held: another event
     following = article.event.following and story.reports > 0
-    announced = not following and bool(story.announcements) and meets_announced(article, story)
+    # the event its announcements (or the next leg of a visit) announce, or the other side's answer to one held
+    announced = not following and (meets_announced(article, story) or answers(article, story))
     value -= DATE_PENALTY if following else 0.0
     if article.dates and story.dates:
         gap = min(abs(a - b) for a in article.dates for b in story.dates)
@@ -381,15 +387,22 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
 
 def other_side(article: Features, story: StoryState) -> bool:
     """Whether an article reports a meeting at a place of the story's meetings, or a call to a story of calls, with
-    the other side of the war: the side its head names first (the Ukrainians with Rubio in Riyadh, Zełenski on
-    the phone with Trump) is none of the sides of the story's people (Ławrow and Uszakow there the day before,
-    Putin on the phone the day before)."""
+    the other side of the war: the side its head names first (the Ukrainians with Rubio in Riyadh, Zełenski on the
+    phone with Trump) is none of the story's sides: its reports' heads' (else its people's: Ławrow and Uszakow
+    there the day before, Putin on the phone; not Dmitriev, named in passing in the Ukrainians' story of Miami)."""
     event = article.event
-    if not (event.party and story.sides) or event.party in story.sides:
+    sides = story.sides if event.kind == "call" else story.heads or story.sides
+    if not (event.party and sides) or event.party in sides:
         return False
     if event.kind == "call":  # a call is placed by its ends: another leader's is another call
         return bool(story.kinds.get("call"))
     return bool(event.kind == "meeting" and event.place and story.places.get(event.place))
+
+
+def answers(article: Features, story: StoryState) -> bool:
+    """Whether an article is the other side's answer to a meeting of the story held (story_legs.answered)."""
+    event = article.event  # its speaker answers (see answered; the heads are of the reports of meetings held)
+    return answered(event.answers, event.speaker, story.places, story.heads)
 
 
 def meets_announced(article: Features, story: StoryState) -> bool:

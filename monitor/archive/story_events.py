@@ -44,6 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from monitor.archive.story_legs import NEXT_WEEK, answer, leg, week_end
 from monitor.archive.story_places import place as place
 from monitor.archive.story_places import same_place as same_place
 from monitor.archive.story_tense import FULL_STOP, IN_PERSON, MOVED, NEXT, said
@@ -158,6 +159,9 @@ class Event:
     following: bool = (
         False  # an announcement of the next meeting ("Kolejna runda w Katarze w przyszłym tygodniu")
     )
+    week: bool = False  # an announcement for next week ("spotkają się w przyszłym tygodniu")
+    leg: str | None = None  # the place of the next leg of a visit a report announces (story_legs)
+    answers: str | None = None  # the place of the event it tells itself the answer to (story_legs)
 
     def tokens(self) -> list[str]:
         """The record as vector tokens (``#k:``, ``#s:``, ``#o:``, ``#a``, ``#p:``), in a fixed order."""
@@ -168,7 +172,9 @@ class Event:
         found += [f"#p:{self.place}"] if self.place else []
         found += [f"#f:{self.party}"] if self.party else []
         found += [f"#h:{item}" for item in sorted(self.parties)]
-        marked = (self.moved, self.in_person, self.following)
+        found += [f"#l:{self.leg}"] if self.leg else []
+        found += [f"#r:{self.answers}"] if self.answers else []
+        marked = (self.moved, self.in_person, self.following, self.week)
         return found + [mark for mark, on in zip(_MARKS, marked, strict=True) if on]
 
     @property
@@ -179,7 +185,7 @@ class Event:
 
 def from_tokens(tokens: Iterable[str]) -> Event:
     """The record whose :meth:`Event.tokens` are among ``tokens`` (an article's vector, read back)."""
-    kind = speaker = place = party = None
+    kind = speaker = place = party = leg = answers = None
     objects, parties = [], []
     announced = False
     marks = set()
@@ -194,32 +200,23 @@ def from_tokens(tokens: Iterable[str]) -> Event:
             party = token[3:]
         elif token.startswith("#h:"):
             parties.append(token[3:])
+        elif token.startswith("#l:"):
+            leg = token[3:]
+        elif token.startswith("#r:"):
+            answers = token[3:]
         elif token.startswith("#k:"):
             kind = token[3:]
         elif token.startswith("#s:"):
             speaker = token[3:]
         elif token.startswith("#o:"):
             objects.append(token[3:])
-    moved, in_person, following = (mark in marks for mark in _MARKS)
-    return Event(
-        kind,
-        speaker,
-        frozenset(objects),
-        announced,
-        place,
-        party,
-        frozenset(parties),
-        moved,
-        in_person,
-        following,
-    )
+    moved, in_person, following, week = (mark in marks for mark in _MARKS)
+    found = (frozenset(objects), announced, place, party, frozenset(parties), moved, in_person, following)
+    return Event(kind, speaker, *found, week, leg, answers)
 
 
-_MARKS = (
-    "#m",
-    "#i",
-    "#x",
-)  # the tokens of an announcement of a new day, of a meeting in person, of the next one
+# the tokens of an announcement of a new day, of a meeting in person, of the next one, for next week
+_MARKS = ("#m", "#i", "#x", "#w")
 
 
 def _folded(text: str) -> str:
@@ -389,17 +386,21 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
         and what in FAMILY,
         ahead and what == "meeting" and IN_PERSON.search(head) is not None,
         ahead and NEXT.search(head) is not None,
+        ahead and NEXT_WEEK.search(head) is not None,
     )
+    # the next leg of a visit a report announces: the lead's sentences (an agency item's after its first)
+    went = leg(parts[0], parts[1] or parts[2], where) if what == "meeting" and not ahead else None
+    told = (went, answer([sentence for part in parts for sentence in part]))
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
-        return Event(what, who, frozenset(), ahead, where, first, sides, *marks)
-    return Event(what, who, frozenset({main}), ahead, where, first, sides, *marks)
+        return Event(what, who, frozenset(), ahead, where, first, sides, *marks, *told)
+    return Event(what, who, frozenset({main}), ahead, where, first, sides, *marks, *told)
 
 
 class Announced:
     """What a story's announcements announce: the kinds of event, the places, the days to come they name (after
     the day each was published) and the time of the last."""
 
-    __slots__ = ("kinds", "places", "parties", "people", "sides", "days", "last", "talks")
+    __slots__ = ("kinds", "places", "parties", "people", "sides", "days", "last", "talks", "week")
 
     def __init__(self) -> None:
         self.kinds: Counter[str | None] = Counter()
@@ -410,6 +411,7 @@ class Announced:
         self.days: Counter[int] = Counter()
         self.last: datetime | None = None
         self.talks = 0  # announcements of talks that may be held by phone (not a meeting in person)
+        self.week = 0  # the last day of the latest "next week" they announce
 
     def add(self, event: Event, at: datetime, people: Iterable[str], dates: Iterable[int]) -> None:
         """Take in an announcement: its record, time, people and event days."""
@@ -423,6 +425,7 @@ class Announced:
         published = at.astimezone(WARSAW).date().toordinal()
         self.days.update(day for day in dates if day > published)
         self.talks += event.kind in ("meeting", "call") and not event.in_person
+        self.week = max(self.week, week_end(at.astimezone(WARSAW).date()) if event.week else 0)
         self.last = at
 
     def meets(self, event: Event, at: datetime, people: frozenset[str], dates: frozenset[int]) -> bool:
@@ -467,7 +470,10 @@ class Announced:
             return False  # a meeting in person is not held by phone
         day = at.astimezone(WARSAW).date().toordinal()
         if not self.days:
-            return at - self.last <= AHEAD
+            # for next week: to its end (and ANNOUNCED_DAYS more), at their place with two of their people
+            return at - self.last <= AHEAD or (
+                day <= self.week + ANNOUNCED_DAYS and bool(place and self.places) and len(shared) >= 2
+            )
         if event.announced:
             ahead = [other for other in dates if other > day]
             return (
@@ -487,8 +493,8 @@ class Announced:
         later."""
         if self.last is None:
             return None
-        if not self.days:
+        if not self.days and not self.week:
             return self.last + AHEAD
-        end = date.fromordinal(max(self.days) + ANNOUNCED_DAYS + 1)
+        end = date.fromordinal(max(self.days or [self.week]) + ANNOUNCED_DAYS + 1)
         named = datetime(end.year, end.month, end.day, tzinfo=WARSAW)
         return max(self.last + AHEAD, min(named, self.last + LONGEST))

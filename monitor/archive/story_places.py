@@ -85,10 +85,18 @@ _PLACES: Mapping[str, str] = {
     "cn/pekin": r"pekin\w*",
 }
 _PLACE_NAMES = list(_PLACES)
+_NAMES = "|".join(f"(?P<p{i}>{pattern})" for i, pattern in enumerate(_PLACES.values()))
 _PLACE = re.compile(
     r"\b(?:w|we|na|do|nad)(?: \w+(?:skiej|skim|ckiej|ckim))?(?: stolic\w*| (?:palac|rezydencj|kurort|osrod|will)\w*)? (?:"
-    + "|".join(f"(?P<p{i}>{pattern})" for i, pattern in enumerate(_PLACES.values()))
+    + _NAMES
     + r")\b"
+)
+# ... or named as the host, up to three words after ("Gospodarzem Arabia Saudyjska", "gospodarzem rozmów będzie
+# emir Kataru")
+_HOST = re.compile(r"\bgospodarz\w*(?: \w+){0,3}? (?:" + _NAMES + r")\b")
+# ... or as where someone came back from ("wrócił w niedzielę z Miami", "po powrocie z Moskwy"): see returned_from
+_RETURN = re.compile(
+    r"\b(?:wrocil\w*|powrocie|przywiozl\w*|przywiezion\w*)(?: \w+){0,3}? (?:z|ze) (?:" + _NAMES + r")\b"
 )
 
 
@@ -104,10 +112,17 @@ def place(title: list[str], lead: list[str], body: list[str], report: bool = Fal
         if report and done and told >= 0 and NEXT.search(text):
             continue
         done = done or told < 0
-        match = _PLACE.search(text)
+        match = _PLACE.search(text) or _HOST.search(text)
         if match is not None:
             return _PLACE_NAMES[int(str(match.lastgroup)[1:])]
     return None
+
+
+def returned_from(text: str) -> str | None:
+    """The place a folded sentence tells someone came back from (*wrócił w niedzielę z Miami*, *po powrocie z
+    Moskwy*, *dokumenty przywiezione z Waszyngtonu*), else None."""
+    match = _RETURN.search(text)
+    return None if match is None else _PLACE_NAMES[int(str(match.lastgroup)[1:])]
 
 
 def same_place(one: str, other: str) -> bool:

@@ -90,14 +90,22 @@ def announced(title: list[str], lead: list[str], body: list[str], said: tuple[st
     if said[1] and tense(said[1]):
         under = said[1]
     # a title announcing holds unless the sentence under it only reports ("Trump: spotkamy się" over a call held)
-    return tense(under) >= 0 if _AHEAD.search(heading) else tense(under) > 0
+    return tense(under) >= 0 if _ahead(heading) else tense(under) > 0
 
 
 def tense(sentence: str) -> int:
     """Whether a folded sentence tells of an event to come (1: *spotkają się*, *ma się odbyć*), of one done (-1:
     *spotkali się*, *po rozmowach*) or neither, or both (0)."""
-    ahead, done = _AHEAD.search(sentence) is not None, _done(sentence)
-    return int(ahead) - int(done)
+    return int(_ahead(sentence)) - int(_done(sentence))
+
+
+def _ahead(sentence: str) -> bool:
+    """Whether a folded sentence tells of an event to come (:data:`_AHEAD`); a form denied is not one: the other
+    side's answer *nie będziemy rozmawiać*, *Rosja nie przyjmie warunków* announces nothing."""
+    return any(not _DENIED.search(sentence, 0, match.start()) for match in _AHEAD.finditer(sentence))
+
+
+_DENIED = re.compile(r"\bnie $")  # "nie" right before a form (searched up to the form's start)
 
 
 # "będę rozmawiał", "będzie się spotykał", "będą rozmawiali": the future made of "być" and a past form

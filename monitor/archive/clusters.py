@@ -71,6 +71,7 @@ from monitor.archive.story_features import people_in as people_in
 from monitor.archive.story_features import stems as stems
 from monitor.archive.story_features import warsaw_day as warsaw_day
 from monitor.archive.story_features import weigh as weigh
+from monitor.archive.story_referent import ASKS, OBJECT_HOURS, documentary, ownerless, referred
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
@@ -85,8 +86,6 @@ SIDE_PENALTY = 0.30  # a meeting at the story's place with the other side of the
 PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, within PEOPLE_HOURS
 PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
-# an article and a story about the same document: within this long of the story's last article
-OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.20  # an article about the meeting or call a story announces (see meets_announced)
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
@@ -125,6 +124,8 @@ def asks(found: Features) -> tuple[str, ...]:
     exchange's; posted by an announcement, looked up by any such article, so that a story announcing is compared
     with its report however low their cosine, and no other story is for that."""
     event = found.event
+    if ownerless(event):  # the document stories (story_referent)
+        return ASKS
     if event.kind not in FAMILY:
         return ()
     if event.kind == "exchange":
@@ -465,6 +466,7 @@ def choose(
     follows: tuple[float, Key, int] | None = None
     at, kind = article.at, article.event.kind
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
+    documents: list[tuple[float, StoryState]] | None = [] if ownerless(article.event) else None
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
         joinable = story.open_from <= at <= story.open_until and (
             at - story.last <= WINDOW or meets_announced(article, story)
@@ -478,9 +480,14 @@ def choose(
             if value >= JOIN:
                 candidate = (-value, story.founder_key, story.id)
                 best = candidate if best is None or candidate < best else best
+        if documents is not None and joinable and documentary(article, story):
+            documents.append((text, story))
         if text >= _FOLLOWABLE:
             candidate = (-round(text, 4), story.founder_key, story.id)
             follows = candidate if follows is None or candidate < follows else follows
+    if documents and (meant := referred(article, documents, _parts)) and meant[0] >= JOIN:  # story_referent
+        candidate = (-meant[0], meant[1].founder_key, meant[1].id)
+        best = candidate if best is None or candidate < best else best
     if best is not None:
         return Decision(best[2], "similar", -best[0])
     followed = follows[2] if follows is not None and -follows[0] >= FOLLOW else None

@@ -40,6 +40,7 @@ from monitor.archive.clusters import (
 )
 from monitor.archive.story_events import FAMILY, LONGEST
 from monitor.archive.story_held import Postings
+from monitor.archive.story_referent import ownerless
 
 if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
@@ -134,6 +135,7 @@ class Engine:
         self._index: CentroidIndex | None = None
         self._swept: datetime | None = None  # when (in the articles' time) the index last let stories go
         self._announcing: set[int] = set()  # the held stories with an announcement (see _near)
+        self._documents: set[int] = set()  # the held stories about a document (see _near)
 
     # --- state ------------------------------------------------------------------------------------------
 
@@ -192,6 +194,10 @@ class Engine:
             self._announcing.add(story.id)
         else:
             self._announcing.discard(story.id)
+        if story.objects:
+            self._documents.add(story.id)
+        else:
+            self._documents.discard(story.id)
 
     def _forget(self, story: StoryState) -> None:
         self._let_go(story)
@@ -202,6 +208,7 @@ class Engine:
         """Stop holding a story: its state, its postings, its place among the announcing and in the index."""
         del self.stories[story.id]
         self._announcing.discard(story.id)
+        self._documents.discard(story.id)
         self._postings.unpost(story.id, story.seeds)
         if self._index is not None:
             self._index.drop(story.id)
@@ -257,6 +264,9 @@ class Engine:
             texts.update(
                 (i, None) for i in self._announcing if i not in texts and may_meet_announced(found, held[i])
             )
+        # an article on a document it names no owner of is scored with every story about one (story_referent)
+        if ownerless(item.features.event):
+            texts.update((i, None) for i in self._documents if i not in texts)
         seeds = (*seeds, *item.asks)
         for story_id in sorted(texts):
             story = self.stories[story_id]
@@ -275,6 +285,7 @@ class Engine:
                 index.drop(story_id)
         # nor is a story of announcements joined after it closes (it is followed only through the index)
         self._announcing = {i for i in self._announcing if self.stories[i].open_until >= at}
+        self._documents = {i for i in self._documents if self.stories[i].open_until >= at}
         self._swept = at
 
     def decide(self, item: Member) -> Decision:

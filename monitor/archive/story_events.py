@@ -44,6 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from monitor.archive.story_places import OTHER_WAR
 from monitor.archive.story_places import place as place
 from monitor.archive.story_places import same_place as same_place
 from monitor.archive.story_tense import FULL_STOP, IN_PERSON, MOVED, NEXT, said
@@ -86,6 +87,7 @@ _BLOCS: Mapping[str, str] = {
     "jp": r"japon\w*",
     "va": r"watykan\w*|papiez\w*|stolic\w* apostolsk\w*",
 }
+BLOCS = tuple(_BLOCS)  # the blocs a document's owner may be (``doc:us`` …)
 _ACTOR = re.compile("|".join(rf"\b(?P<{bloc}>{pattern})\b" for bloc, pattern in _BLOCS.items()))
 
 # Documents (folded word prefixes): a plan, a proposal or counter-proposal, a draft, a document, a memorandum,
@@ -138,6 +140,7 @@ _AGREED = re.compile(
     r"\b(?:uzgodni\w*|ustalil\w*|ustalono|zgodzil\w* sie na|zgodzily sie na|porozumial\w* sie w sprawie)"
     r"(?: \w+){0,2} (?:wymian\w*|powrot\w*|uwolnieni\w*)\b"
 )
+_WHERE = re.compile(r"\b(?:w|we|na) $")  # before an actor named as the place of something (see speaker)
 _SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
 
 
@@ -215,11 +218,8 @@ def from_tokens(tokens: Iterable[str]) -> Event:
     )
 
 
-_MARKS = (
-    "#m",
-    "#i",
-    "#x",
-)  # the tokens of an announcement of a new day, of a meeting in person, of the next one
+# the tokens of an announcement of a new day, of a meeting in person, of the next one
+_MARKS = ("#m", "#i", "#x")
 
 
 def _folded(text: str) -> str:
@@ -242,9 +242,11 @@ def sentences(text: str | None) -> list[str]:
 
 def speaker(parts: Iterable[list[str]]) -> str | None:
     """The bloc of the first actor named in the first sentence of the first of ``parts`` (the sentences of the
-    title, lead and body) that names one."""
+    title, lead and body) that names one; an actor named as a place (*członkostwo w Unii*, *w Europie*,
+    *Rozmowy w Turcji*) is where, not who."""
     for found in parts:
-        match = _ACTOR.search(found[0]) if found else None
+        text = found[0] if found else ""
+        match = next((m for m in _ACTOR.finditer(text) if not _WHERE.search(text, 0, m.start())), None)
         if match is not None:
             return match.lastgroup
     return None
@@ -347,8 +349,10 @@ def _actors(sentence: str) -> list[tuple[int, str | None]]:
 def _proposer(words: list[str], actors: list[tuple[int, str | None]], at: int) -> str | None:
     """The bloc of the actor who proposes, hands over or prepares the document at word ``at``: the nearest actor
     before a verb of :data:`_PROPOSING` that stands before the document, within :data:`PROPOSER_WORDS` words
-    (*Stany Zjednoczone zaproponowały Ukrainie gwarancje*, *Rosyjskie MSZ przekazało delegacji memorandum*)."""
+    (*Stany Zjednoczone zaproponowały Ukrainie gwarancje*, *Rosyjskie MSZ przekazało delegacji memorandum*), with
+    no preposition between the verb and the document (*Kijów przedstawi uwagi do dokumentu*: not its owner)."""
     verbs = [i for i in range(max(0, at - PROPOSER_WORDS), at) if _PROPOSING.match(words[i])]
+    verbs = [i for i in verbs if _LINKS.isdisjoint(words[i + 1 : at])]
     if not verbs:
         return None
     before = [(position, bloc) for position, bloc in actors if at - PROPOSER_WORDS <= position < verbs[-1]]
@@ -390,6 +394,8 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
         ahead and what == "meeting" and IN_PERSON.search(head) is not None,
         ahead and NEXT.search(head) is not None,
     )
+    if OTHER_WAR.search(head) and (main or what == "plan"):  # another war's (a plan for Gaza): not the talks'
+        main = f"{main or 'doc:'}@war"
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
         return Event(what, who, frozenset(), ahead, where, first, sides, *marks)
     return Event(what, who, frozenset({main}), ahead, where, first, sides, *marks)

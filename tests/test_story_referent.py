@@ -1,7 +1,8 @@
 """A story about a document and the explainers and reactions around it (issue #17): an article on "the plan" that
-names no owner refers to the document in the news (monitor/archive/story_referent.py, clusters.choose); the
-owner of a document is not the party that answers it (story_events._proposer); another war's plan is not the
-talks' (story_events.record, story_places.OTHER_WAR).
+names no owner refers to the document in the news (monitor/archive/story_referent.py, clusters.choose); a
+document told the day after a meeting of its owner came of it (story_referent.outcome); the owner of a document
+is not the party that answers it (story_events._proposer); another war's plan is not the talks'
+(story_events.record, story_places.OTHER_WAR).
 """
 
 from __future__ import annotations
@@ -10,9 +11,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.archive.clusters import JOIN, Member, StoryState, asks, choose, features, member, score
+from monitor.archive.clusters import (
+    JOIN,
+    OUTCOME_BONUS,
+    PEOPLE_BONUS,
+    REACHABLE,
+    Member,
+    StoryState,
+    asks,
+    choose,
+    features,
+    member,
+    score,
+)
 from monitor.archive.story_events import record
-from monitor.archive.story_referent import ASKS, FLOOR, ownerless
+from monitor.archive.story_referent import ASKS, FLOOR, outcome, ownerless
 
 MONDAY = datetime(2027, 11, 8, 9, tzinfo=UTC)  # 10:00 in Warsaw
 
@@ -158,3 +171,65 @@ def test_another_wars_plan_is_not_a_document_of_the_talks() -> None:
     assert unnamed.objects == frozenset({"doc:@war"}) and not ownerless(unnamed)
     plan = _plan(1, MONDAY)
     assert plan.features.event.objects == frozenset({"doc:us"})
+
+
+# --- a document told after the meeting it came of
+
+SUNDAY = datetime(2027, 12, 12, 20, tzinfo=UTC)  # 21:00 in Warsaw
+
+
+def _people(n: int, at: datetime, title: str, lead: str, people: tuple[str, ...]) -> Member:
+    hits = dict.fromkeys(people, 1)
+    return member(n, (at.isoformat(), str(n)), features(at, title, lead, None, hits, (), None, hits))
+
+
+def _meeting() -> StoryState:
+    return StoryState(
+        _people(
+            1,
+            SUNDAY,
+            "Witkoff i Kushner w Wiedniu. Sześć godzin rozmów z Zełenskim",
+            "Amerykańscy wysłannicy spotkali się z prezydentem Ukrainy w Hofburgu. Rozmowy mają być kontynuowane.",
+            ("witkoff", "kushner", "zelenski"),
+        )
+    )
+
+
+def _offer(n: int, at: datetime, people: tuple[str, ...] = ("witkoff", "kushner", "zelenski")) -> Member:
+    return _people(
+        n,
+        at,
+        "Ochrona na wzór sojuszu. Amerykańska oferta gwarancji dla Ukrainy",
+        "Waszyngton proponuje zobowiązania obronne na 20 lat, zatwierdzane przez Kongres.",
+        people,
+    )
+
+
+def test_a_document_told_the_day_after_a_meeting_of_its_owner_came_of_it() -> None:
+    story = _meeting()
+    offer = _offer(2, SUNDAY + timedelta(hours=16))
+    assert offer.features.event.objects == frozenset({"doc:us"}) and outcome(offer.features, story)
+    found = score(offer.features, story)
+    assert found.value >= JOIN > found.value - OUTCOME_BONUS  # what came of the meeting is its story
+    assert choose(offer.features, [story]).story == story.id
+    # ... also when its words' cosine is below what an article needs without the bonus to be scored at all
+    low = REACHABLE - 0.005
+    assert low + PEOPLE_BONUS + OUTCOME_BONUS >= JOIN
+    assert choose(offer.features, [story], texts={story.id: low}).story == story.id
+
+
+def test_a_document_is_not_what_came_of_a_meeting_two_days_before_nor_of_another_owners() -> None:
+    story = _meeting()
+    assert not outcome(_offer(2, SUNDAY + timedelta(hours=30)).features, story)
+    # the owner's people are not among those it shares with the meeting
+    russian = _people(
+        3,
+        SUNDAY + timedelta(hours=16),
+        "Rosyjska oferta dla Ukrainy. Moskwa przedstawiła projekt porozumienia",
+        "Zełenski i Witkoff mają ją omówić.",
+        ("witkoff", "zelenski"),
+    )
+    assert russian.features.event.objects == frozenset({"doc:ru"}) and not outcome(russian.features, story)
+    # a meeting's story that is already about a document: its document decides (same_object)
+    story.add(_offer(4, SUNDAY + timedelta(hours=2)))
+    assert not outcome(_offer(5, SUNDAY + timedelta(hours=16)).features, story)

@@ -53,6 +53,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import monitor.archive.story_referent as docs
 from monitor.archive.story_events import AHEAD as AHEAD
 from monitor.archive.story_events import (
     FAMILY,
@@ -71,7 +72,6 @@ from monitor.archive.story_features import people_in as people_in
 from monitor.archive.story_features import stems as stems
 from monitor.archive.story_features import warsaw_day as warsaw_day
 from monitor.archive.story_features import weigh as weigh
-from monitor.archive.story_referent import ASKS, OBJECT_HOURS, documentary, ownerless, referred
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
@@ -87,6 +87,7 @@ PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, with
 PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
 ANNOUNCED_BONUS = 0.20  # an article about the meeting or call a story announces (see meets_announced)
+OUTCOME_BONUS = 0.10  # a document that came of the story's meeting (story_referent.outcome)
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
@@ -98,6 +99,7 @@ ANNOUNCES = "#a:"
 # same without it (less a margin for rounding), and scores no further a story it can only follow.
 REACHABLE = min((JOIN - DATE_BONUS - PEOPLE_BONUS) / NORM_CAP, FOLLOW) - 0.001
 _FOLLOWABLE = FOLLOW - 0.001  # below this cosine a story cannot be followed
+OUTCOME_REACH = (JOIN - DATE_BONUS - PEOPLE_BONUS - OUTCOME_BONUS) / NORM_CAP - 0.001  # ... for a document's
 
 # --- what a story is ------------------------------------------------------------------------------------
 
@@ -124,8 +126,8 @@ def asks(found: Features) -> tuple[str, ...]:
     exchange's; posted by an announcement, looked up by any such article, so that a story announcing is compared
     with its report however low their cosine, and no other story is for that."""
     event = found.event
-    if ownerless(event):  # the document stories (story_referent)
-        return ASKS
+    if docs.ownerless(event):  # the document stories (story_referent)
+        return docs.ASKS
     if event.kind not in FAMILY:
         return ()
     if event.kind == "exchange":
@@ -363,6 +365,7 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
         and sum(person in story.people for person in article.people) >= PEOPLE_SHARED
     )
     value += PEOPLE_BONUS if same_people else 0.0
+    value += OUTCOME_BONUS if docs.outcome(article, story) else 0.0
     document = False
     if story.documents and story.norm:
         # the cosine of the words: the documents' share of the centroid's norm given back (up to NORM_CAP)
@@ -428,7 +431,7 @@ def same_object(article: Features, story: StoryState) -> bool:
     if (
         not event.objects
         or story.objects.keys().isdisjoint(event.objects)
-        or article.at - story.last > OBJECT_HOURS
+        or article.at - story.last > docs.OBJECT_HOURS
     ):
         return False
     if event.kind in (None, "plan") and (story.kinds.get(None) or story.kinds.get("plan")):
@@ -466,7 +469,8 @@ def choose(
     follows: tuple[float, Key, int] | None = None
     at, kind = article.at, article.event.kind
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
-    documents: list[tuple[float, StoryState]] | None = [] if ownerless(article.event) else None
+    reach = OUTCOME_REACH if docs.documented(article.event) else REACHABLE  # it may have come of a meeting
+    documents: list[tuple[float, StoryState]] | None = [] if docs.ownerless(article.event) else None
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
         joinable = story.open_from <= at <= story.open_until and (
             at - story.last <= WINDOW or meets_announced(article, story)
@@ -475,17 +479,19 @@ def choose(
             continue
         known = texts.get(story.id) if texts is not None else None
         text = _cosine(tokens, weights, story) if known is None else known
-        if joinable and (text >= REACHABLE or (story.announcements and kind in FAMILY)):
+        if joinable and (text >= reach or (story.announcements and kind in FAMILY)):
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:
                 candidate = (-value, story.founder_key, story.id)
                 best = candidate if best is None or candidate < best else best
-        if documents is not None and joinable and documentary(article, story):
+        if documents is not None and joinable and docs.documentary(article, story):
             documents.append((text, story))
         if text >= _FOLLOWABLE:
             candidate = (-round(text, 4), story.founder_key, story.id)
             follows = candidate if follows is None or candidate < follows else follows
-    if documents and (meant := referred(article, documents, _parts)) and meant[0] >= JOIN:  # story_referent
+    if (
+        documents and (meant := docs.referred(article, documents, _parts)) and meant[0] >= JOIN
+    ):  # story_referent
         candidate = (-meant[0], meant[1].founder_key, meant[1].id)
         best = candidate if best is None or candidate < best else best
     if best is not None:

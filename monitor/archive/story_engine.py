@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.archive.clusters import (
     FOLLOW_SPAN,
+    OUTCOME_REACH,
     REACHABLE,
     WINDOW,
     Decision,
@@ -40,7 +41,7 @@ from monitor.archive.clusters import (
 )
 from monitor.archive.story_events import FAMILY, LONGEST
 from monitor.archive.story_held import Postings
-from monitor.archive.story_referent import ownerless
+from monitor.archive.story_referent import documented, ownerless
 
 if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
@@ -256,7 +257,8 @@ class Engine:
         if self._swept is None or at - self._swept > SWEEP:
             self._sweep(index, at)
         states = []
-        texts = index.near(tuple(vector), tuple(vector.values()), REACHABLE)
+        reach = OUTCOME_REACH if documented(item.features.event) else REACHABLE  # as choose reaches
+        texts = index.near(tuple(vector), tuple(vector.values()), reach)
         # a story announcing a meeting is joined by its report at any cosine when they meet (meets_announced,
         # which may meet through a side of the war standing for a person, not only the people it asks for)
         if item.features.event.kind in FAMILY:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
-from monitor.archive.story_events import BLOCS, DOCUMENT_WEIGHT, PARTIES, Event
+from monitor.archive.story_events import BLOCS, DOCUMENT_WEIGHT, PARTIES, Event, speaker
 from monitor.archive.story_features import Features
 
 
@@ -42,6 +42,10 @@ class Story(Protocol):
     def centroid(self) -> Mapping[str, float]: ...
     @property
     def norm(self) -> float: ...
+    @property
+    def reports(self) -> int: ...
+    @property
+    def people(self) -> Counter[str]: ...
 
 
 StoryState = TypeVar("StoryState", bound=Story)
@@ -50,6 +54,7 @@ StoryState = TypeVar("StoryState", bound=Story)
 OBJECT_HOURS = timedelta(hours=48)
 MARGIN = 2.0  # the referent's word cosine is at least this many times any other document story's
 FLOOR = 0.03  # ... and at least this: an article sharing nothing with it ("WIG20 zyskał 30 punktów") is of another
+OUTCOME_HOURS = timedelta(hours=24)  # a document told this soon after a meeting of its owner came of it
 ASKS = tuple(f"#o:doc:{bloc}" for bloc in BLOCS)  # what an ownerless document article looks up
 
 
@@ -104,3 +109,23 @@ def referred(
         return None
     found, text = implied(article, *meant)
     return round(parts(found, meant[0], text)[0], 4), meant[0]
+
+
+def documented(event: Event) -> bool:
+    """Whether an article is about a document it names the owner of (what may have come of a meeting)."""
+    return event.kind == "plan" and len(event.objects) == 1
+
+
+def outcome(article: Features, story: Story) -> bool:
+    """Whether an article on a document is about what came of the story's meeting: the story reports a meeting
+    held, up to ``OUTCOME_HOURS`` before the article, and has no document of its own yet; the article names two
+    of its people, one of them of the document's owner (the guarantees the American envoys put forward in Berlin,
+    told the day after the report of their meeting there)."""
+    event = article.event
+    if not documented(event) or story.objects or not story.reports:
+        return False
+    if not story.kinds.get("meeting") or article.at - story.last > OUTCOME_HOURS:
+        return False
+    shared = [person for person in article.people if person in story.people]
+    owner = next(iter(event.objects))[4:]
+    return len(shared) >= 2 and any(speaker([[person.replace("_", " ")]]) == owner for person in shared)

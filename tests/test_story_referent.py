@@ -171,6 +171,11 @@ def test_another_wars_plan_is_not_a_document_of_the_talks() -> None:
     assert unnamed.objects == frozenset({"doc:@war"}) and not ownerless(unnamed)
     plan = _plan(1, MONDAY)
     assert plan.features.event.objects == frozenset({"doc:us"})
+    # hostages are not another war's word: the plan for Ukraine has them too
+    hostages = record(
+        "Amerykański plan: powrót wszystkich jeńców i cywilnych zakładników", "Tak podał portal.", None
+    )
+    assert hostages.objects == frozenset({"doc:us"})
 
 
 # --- a document told after the meeting it came of

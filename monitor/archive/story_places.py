@@ -89,7 +89,7 @@ _PLACE_NAMES = list(_PLACES)
 # head names is not a document of the talks on Ukraine, whoever proposes it (story_events.record)
 OTHER_WAR = re.compile(
     r"\b(?:strefi\w* gazy|strefy gazy|strefa gazy|strefe gazy|hamas\w*|izrael\w*|palestyn\w*"
-    r"|zakladnik\w*|hezbollah\w*|liban\w*|iran\w*|teheran\w*|armeni\w*|azerbejdzan\w*|karabach\w*|syri\w*"
+    r"|hezbollah\w*|liban\w*|iran\w*|teheran\w*|armeni\w*|azerbejdzan\w*|karabach\w*|syri\w*"
     r"|sudan\w*|jemen\w*|huti|kong[oau])\b"
 )
 _PLACE = re.compile(

@@ -233,3 +233,26 @@ def test_a_distributed_worker_sends_derived_values_the_writer_reads_back(items):
     body = json.loads(entry["m"])
     body["derived"]["sketch"] = "broken"  # values the writer cannot use: it derives them itself
     assert decode({"m": json.dumps(body)}).data["derived"] is None
+
+
+def test_the_version_covers_every_module_the_features_are_read_with():
+    """A worker's derived values are used only when its version is the writer's: every module of the project that
+    story features and mention passages are computed with must be in SOURCES, or a worker running another copy of
+    one (an event reading changed) would send features the writer takes as its own."""
+    import subprocess
+    import sys
+
+    from monitor.archive.derived import SOURCES
+
+    code = "import sys, monitor.archive.story_features, monitor.archive.story_mention; print(*sorted(sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    files = {
+        tuple(name.rsplit(".", 1))
+        for name in loaded
+        if name.startswith("monitor.")
+        and name not in ("monitor.lazy", "monitor.archive", "monitor.extract", "monitor.rules")
+    }
+    covered = {(package, file.removesuffix(".py")) for package, file in SOURCES}
+    assert files <= covered, f"not in derived.SOURCES: {sorted(files - covered)}"

@@ -13,12 +13,14 @@ from monitor.devtools import eval_stories
 
 # Pinned on the labelled pairs, clustered as the crawl's writer does (the rules decide what is clustered).
 FLOORS = {
-    "all": {"pairwise_f1": 0.94, "precision": 0.99, "bcubed_f1": 0.975, "hard_right": 103},
-    "dev": {"pairwise_f1": 0.955, "precision": 0.99, "bcubed_f1": 0.98, "hard_right": 98},
+    "all": {"pairwise_f1": 0.965, "precision": 0.99, "bcubed_f1": 0.98, "hard_right": 110},
+    "dev": {"pairwise_f1": 0.98, "precision": 0.99, "bcubed_f1": 0.985, "hard_right": 105},
+    # the dev part's real-style text (the corpus and the mirror), where its recall is lost
+    "dev: corpus+mirror": {"pairwise_f1": 0.955, "precision": 0.98, "bcubed_f1": 0.98, "hard_right": 23},
     "heldout": {"pairwise_f1": 0.66, "precision": 1.0, "bcubed_f1": 0.91, "hard_right": 4},
 }
 # ... and with every labelled article clustered, whatever the rules say (Gaza, Iran, Armenia meet Ukraine).
-EVERY_FLOORS = {"all": {"pairwise_f1": 0.92, "precision": 0.95, "bcubed_f1": 0.975, "hard_right": 113}}
+EVERY_FLOORS = {"all": {"pairwise_f1": 0.95, "precision": 0.955, "bcubed_f1": 0.98, "hard_right": 123}}
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """An event told after it by what came of it, and a report's head that names the next meeting (issue #17): the
-eighth written batch's wordings (monitor/archive/story_events.py, story_places.py, clusters.meets_announced).
+eighth written batch's wordings (monitor/archive/story_events.py, story_places.py, story_relations.meets_announced).
 
 - a meeting or call behind the news, however many words stand between *po* and it (*po trwającej ponad dwie
   godziny rozmowie przywódców*, *po ośmiu godzinach rozmów*), but not a recollection (*po raz pierwszy od

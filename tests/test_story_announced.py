@@ -1,6 +1,6 @@
 """An announced meeting, call or exchange and its later report are one event (issue #17): the event record reads
 where and between whom (monitor/archive/story_events.py), and clustering ties a report to the announcement when
-the place, the sides, the people and the day agree (clusters.meets_announced)."""
+the place, the sides, the people and the day agree (story_relations.meets_announced)."""
 
 from __future__ import annotations
 

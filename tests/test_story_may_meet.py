@@ -1,5 +1,5 @@
 """The engine's index path compares a report with a story of announcements below ``REACHABLE`` only when they may
-meet (issue #17): :func:`clusters.may_meet_announced` must follow from ``Announced.meets`` (else the index path
+meet (issue #17): :func:`story_relations.may_meet_announced` must follow from ``Announced.meets`` (else the index path
 and the seed path decide differently, and the stories depend on the order articles come in), and it must leave
 out the announcements that share neither a person nor, at a third country's place, a side with the report (else
 every report is compared with every open announcement, the cost this condition removes)."""
@@ -15,9 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.archive import story_engine
-from monitor.archive.clusters import REACHABLE, Features, cosine, may_meet_announced, member
+from monitor.archive.clusters import REACHABLE, Features, cosine, member
+from monitor.archive.story_announced import Announced
 from monitor.archive.story_engine import Engine
-from monitor.archive.story_events import WEIGHT, Announced, Event
+from monitor.archive.story_events import WEIGHT, Event
+from monitor.archive.story_relations import may_meet_announced
 
 MONDAY = datetime(2026, 3, 9, 8, tzinfo=UTC)
 DAY = MONDAY.date().toordinal()

@@ -2,7 +2,7 @@
 speaks in the first person or names an accepted invitation, the place named as a country's capital, the weekday
 of an announcement read forward, a day named by its adjective ("jutrzejsza wizyta"), a date two weeks ahead, and a
 side of the war standing for the people at a third country's venue (monitor/archive/story_events.py,
-story_features.py, clusters.meets_announced)."""
+story_features.py, story_relations.meets_announced)."""
 
 from __future__ import annotations
 

@@ -53,11 +53,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import monitor.archive.story_referent as docs
+from monitor.archive.story_announced import Announced
 from monitor.archive.story_events import AHEAD as AHEAD
 from monitor.archive.story_events import (
     FAMILY,
-    SIDES,
-    Announced,
     same_place,
     side,
 )
@@ -71,7 +71,7 @@ from monitor.archive.story_features import people_in as people_in
 from monitor.archive.story_features import stems as stems
 from monitor.archive.story_features import warsaw_day as warsaw_day
 from monitor.archive.story_features import weigh as weigh
-from monitor.archive.story_legs import answered
+from monitor.archive.story_relations import answers, meets_announced, other_side, same_object
 
 WINDOW = timedelta(hours=72)  # a story takes articles up to this long before its first and after its last one
 FOLLOW_SPAN = timedelta(days=14)  # a new story may follow a quiet one whose last article is this recent
@@ -86,9 +86,8 @@ SIDE_PENALTY = 0.30  # a meeting at the story's place with the other side of the
 PEOPLE_BONUS = 0.05  # both name at least PEOPLE_SHARED of the same people, within PEOPLE_HOURS
 PEOPLE_SHARED = 2
 PEOPLE_HOURS = timedelta(hours=24)
-# an article and a story about the same document: within this long of the story's last article
-OBJECT_HOURS = timedelta(hours=48)
 ANNOUNCED_BONUS = 0.20  # an article about the meeting or call a story announces (see meets_announced)
+OUTCOME_BONUS = 0.10  # a document that came of the story's meeting (story_referent.outcome)
 NORM_CAP = 1.2  # the most the documents' share of a centroid's norm is given back to its words' cosine
 
 SEEDS = 20  # an article's heaviest tokens: the stories it is compared with share one of them
@@ -100,6 +99,7 @@ ANNOUNCES = "#a:"
 # same without it (less a margin for rounding), and scores no further a story it can only follow.
 REACHABLE = min((JOIN - DATE_BONUS - PEOPLE_BONUS) / NORM_CAP, FOLLOW) - 0.001
 _FOLLOWABLE = FOLLOW - 0.001  # below this cosine a story cannot be followed
+OUTCOME_REACH = (JOIN - DATE_BONUS - PEOPLE_BONUS - OUTCOME_BONUS) / NORM_CAP - 0.001  # ... for a document's
 
 # --- what a story is ------------------------------------------------------------------------------------
 
@@ -126,6 +126,8 @@ def asks(found: Features) -> tuple[str, ...]:
     exchange's; posted by an announcement, looked up by any such article, so that a story announcing is compared
     with its report however low their cosine, and no other story is for that."""
     event = found.event
+    if docs.ownerless(event):  # the document stories (story_referent)
+        return docs.ASKS
     if event.kind not in FAMILY:
         return ()
     if event.kind == "exchange":
@@ -368,6 +370,7 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
         and sum(person in story.people for person in article.people) >= PEOPLE_SHARED
     )
     value += PEOPLE_BONUS if same_people else 0.0
+    value += OUTCOME_BONUS if docs.outcome(article, story) else 0.0
     document = False
     if story.documents and story.norm:
         # the cosine of the words: the documents' share of the centroid's norm given back (up to NORM_CAP)
@@ -383,69 +386,6 @@ def _parts(article: Features, story: StoryState, text: float) -> tuple[float, bo
                     / story.norm
                 )
     return value, same_day, days_apart, venue_conflict, same_people, document
-
-
-def other_side(article: Features, story: StoryState) -> bool:
-    """Whether an article reports a meeting at a place of the story's meetings, or a call to a story of calls, with
-    the other side of the war: the side its head names first (the Ukrainians with Rubio in Riyadh, Zełenski on the
-    phone with Trump) is none of the story's sides: its reports' heads' (else its people's: Ławrow and Uszakow
-    there the day before, Putin on the phone; not Dmitriev, named in passing in the Ukrainians' story of Miami)."""
-    event = article.event
-    sides = story.sides if event.kind == "call" else story.heads or story.sides
-    if not (event.party and sides) or event.party in sides:
-        return False
-    if event.kind == "call":  # a call is placed by its ends: another leader's is another call
-        return bool(story.kinds.get("call"))
-    return bool(event.kind == "meeting" and event.place and story.places.get(event.place))
-
-
-def answers(article: Features, story: StoryState) -> bool:
-    """Whether an article is the other side's answer to a meeting of the story held (story_legs.answered)."""
-    event = article.event  # its speaker answers (see answered; the heads are of the reports of meetings held)
-    return answered(event.answers, event.speaker, story.places, story.heads)
-
-
-def meets_announced(article: Features, story: StoryState) -> bool:
-    """Whether an article is about the meeting, call or exchange a story's announcements announce
-    (:meth:`monitor.archive.story_events.Announced.meets`)."""
-    return story.ahead.meets(article.event, article.at, article.people, article.dates)
-
-
-def may_meet_announced(article: Features, story: StoryState) -> bool:
-    """A necessary condition of :func:`meets_announced`, read from what the two have in common and not from
-    times or days: the story announces the article's kind of event, and, but for an exchange, shares one of
-    its people with the article, or both name a side of the war and the article a third country's place (where
-    a side stands for a person). The engine's index path compares a report with a story of announcements below
-    ``REACHABLE`` only when this holds (tests/test_story_may_meet.py checks that it follows from ``meets``)."""
-    ahead, event = story.ahead, article.event
-    if not ahead.kinds.get(FAMILY.get(event.kind)):
-        return False
-    if event.kind == "exchange" or not ahead.people.keys().isdisjoint(article.people):
-        return True
-    place = event.place
-    return bool(
-        place
-        and ahead.places
-        and place.split("/")[0] not in SIDES
-        and not ahead.parties.keys().isdisjoint(event.parties)
-    )
-
-
-def same_object(article: Features, story: StoryState) -> bool:
-    """Whether an article is about a document the story is about, as an event of a compatible kind, within
-    ``OBJECT_HOURS`` of its last article: a plan (or an article naming no kind) and a story with such articles;
-    otherwise (a meeting, a call, an exchange, or a story of them) only one that has every venue the article names
-    (talks in Abu Dhabi that recall Geneva are not the Geneva talks)."""
-    event = article.event
-    if (
-        not event.objects
-        or story.objects.keys().isdisjoint(event.objects)
-        or article.at - story.last > OBJECT_HOURS
-    ):
-        return False
-    if event.kind in (None, "plan") and (story.kinds.get(None) or story.kinds.get("plan")):
-        return True
-    return bool(article.venues) and all(venue in story.venues for venue in article.venues)
 
 
 @dataclass(frozen=True)
@@ -478,6 +418,8 @@ def choose(
     follows: tuple[float, Key, int] | None = None
     at, kind = article.at, article.event.kind
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
+    reach = OUTCOME_REACH if docs.documented(article.event) else REACHABLE  # it may have come of a meeting
+    documents: list[tuple[float, StoryState]] | None = [] if docs.ownerless(article.event) else None
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
         joinable = story.open_from <= at <= story.open_until and (
             at - story.last <= WINDOW or meets_announced(article, story)
@@ -486,14 +428,21 @@ def choose(
             continue
         known = texts.get(story.id) if texts is not None else None
         text = _cosine(tokens, weights, story) if known is None else known
-        if joinable and (text >= REACHABLE or (story.announcements and kind in FAMILY)):
+        if joinable and (text >= reach or (story.announcements and kind in FAMILY)):
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:
                 candidate = (-value, story.founder_key, story.id)
                 best = candidate if best is None or candidate < best else best
+        if documents is not None and joinable and docs.documentary(article, story):
+            documents.append((text, story))
         if text >= _FOLLOWABLE:
             candidate = (-round(text, 4), story.founder_key, story.id)
             follows = candidate if follows is None or candidate < follows else follows
+    if (
+        documents and (meant := docs.referred(article, documents, _parts)) and meant[0] >= JOIN
+    ):  # story_referent
+        candidate = (-meant[0], meant[1].founder_key, meant[1].id)
+        best = candidate if best is None or candidate < best else best
     if best is not None:
         return Decision(best[2], "similar", -best[0])
     followed = follows[2] if follows is not None and -follows[0] >= FOLLOW else None

@@ -40,7 +40,8 @@ from monitor.extract import Article
 from monitor.rules import Verdict
 from monitor.rules.model import Match
 
-# The code and data the derived values come from: a worker whose copy of any of them differs gives another version.
+# The code and data the derived values come from (every module the features import: tests/test_precomputed_features.py
+# checks): a worker whose copy of any of them differs gives another version.
 SOURCES = (
     ("monitor.archive", "derived.py"),
     ("monitor.archive", "stories.py"),
@@ -50,9 +51,11 @@ SOURCES = (
     ("monitor.archive", "story_events.py"),
     ("monitor.archive", "story_tense.py"),
     ("monitor.archive", "story_places.py"),
+    ("monitor.archive", "story_legs.py"),
     ("monitor.archive", "story_mention.py"),
     ("monitor.archive", "clusters.py"),
     ("monitor.rules", "text.py"),
+    ("monitor.rules", "model.py"),
     ("monitor.extract", "dates.py"),
     ("monitor", "data/story_terms.toml"),
 )

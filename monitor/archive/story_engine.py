@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.archive.clusters import (
     FOLLOW_SPAN,
+    OUTCOME_REACH,
     REACHABLE,
     WINDOW,
     Decision,
@@ -36,10 +37,11 @@ from monitor.archive.clusters import (
     Member,
     StoryState,
     choose,
-    may_meet_announced,
 )
 from monitor.archive.story_events import FAMILY, LONGEST
 from monitor.archive.story_held import Postings
+from monitor.archive.story_referent import documented, ownerless
+from monitor.archive.story_relations import may_meet_announced
 
 if TYPE_CHECKING:
     from monitor.archive.story_scores import CentroidIndex
@@ -134,6 +136,7 @@ class Engine:
         self._index: CentroidIndex | None = None
         self._swept: datetime | None = None  # when (in the articles' time) the index last let stories go
         self._announcing: set[int] = set()  # the held stories with an announcement (see _near)
+        self._documents: set[int] = set()  # the held stories about a document (see _near)
 
     # --- state ------------------------------------------------------------------------------------------
 
@@ -192,6 +195,10 @@ class Engine:
             self._announcing.add(story.id)
         else:
             self._announcing.discard(story.id)
+        if story.objects:
+            self._documents.add(story.id)
+        else:
+            self._documents.discard(story.id)
 
     def _forget(self, story: StoryState) -> None:
         self._let_go(story)
@@ -202,6 +209,7 @@ class Engine:
         """Stop holding a story: its state, its postings, its place among the announcing and in the index."""
         del self.stories[story.id]
         self._announcing.discard(story.id)
+        self._documents.discard(story.id)
         self._postings.unpost(story.id, story.seeds)
         if self._index is not None:
             self._index.drop(story.id)
@@ -249,7 +257,8 @@ class Engine:
         if self._swept is None or at - self._swept > SWEEP:
             self._sweep(index, at)
         states = []
-        texts = index.near(tuple(vector), tuple(vector.values()), REACHABLE)
+        reach = OUTCOME_REACH if documented(item.features.event) else REACHABLE  # as choose reaches
+        texts = index.near(tuple(vector), tuple(vector.values()), reach)
         # a story announcing a meeting is joined by its report at any cosine when they meet (meets_announced,
         # which may meet through a side of the war standing for a person, not only the people it asks for)
         if item.features.event.kind in FAMILY:
@@ -257,6 +266,9 @@ class Engine:
             texts.update(
                 (i, None) for i in self._announcing if i not in texts and may_meet_announced(found, held[i])
             )
+        # an article on a document it names no owner of is scored with every story about one (story_referent)
+        if ownerless(item.features.event):
+            texts.update((i, None) for i in self._documents if i not in texts)
         seeds = (*seeds, *item.asks)
         for story_id in sorted(texts):
             story = self.stories[story_id]
@@ -275,6 +287,7 @@ class Engine:
                 index.drop(story_id)
         # nor is a story of announcements joined after it closes (it is followed only through the index)
         self._announcing = {i for i in self._announcing if self.stories[i].open_until >= at}
+        self._documents = {i for i in self._documents if self.stories[i].open_until >= at}
         self._swept = at
 
     def decide(self, item: Member) -> Decision:

@@ -25,8 +25,8 @@ meeting or a phone call about it (another event). :func:`record` reads, from the
   nothing done of; **place**: where a meeting or exchange is (:func:`place`: *w Genewie* ``ch/genewa``, *do
   Szwajcarii* ``ch``); **party** and **parties**: the sides of the war (:data:`SIDES`) the head names, the first
   and all; **moved** and **in person**: an announcement of a new day (*przełożone na poniedziałek*), of a meeting
-  in person (*spotkają się*, not *porozmawiają*). :class:`Announced` gathers a story's announcements, and
-  :meth:`Announced.meets` tells whether an article is about what they announce (``clusters.meets_announced``).
+  in person (*spotkają się*, not *porozmawiają*). :class:`monitor.archive.story_announced.Announced` gathers a
+  story's announcements and tells whether an article is about what they announce.
 
 The record travels in the article's vector as tokens (``#k:plan``, ``#s:ru``, ``#o:doc:us``, ``#a`` for an
 announcement, ``#p:ch/genewa``, ``#f:ua``, ``#h:ua``, ``#m``, ``#i``), so ``story_vectors`` keeps it without a column of its own; :func:`from_tokens` reads it back.
@@ -42,15 +42,15 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
-from monitor.archive.story_legs import NEXT_WEEK, answer, leg, week_end
+from monitor.archive.story_legs import NEXT_WEEK, answer, leg
+from monitor.archive.story_places import OTHER_WAR
 from monitor.archive.story_places import place as place
 from monitor.archive.story_places import same_place as same_place
 from monitor.archive.story_tense import FULL_STOP, IN_PERSON, MOVED, NEXT, said
 from monitor.archive.story_tense import announced as announced
 from monitor.archive.story_tense import tense as tense
-from monitor.extract.dates import WARSAW
 from monitor.rules.text import word_bytes
 
 DOCUMENT_WEIGHT = 0.6  # the document's token's weight: the same document, a cosine of about 0.3 alone
@@ -87,6 +87,7 @@ _BLOCS: Mapping[str, str] = {
     "jp": r"japon\w*",
     "va": r"watykan\w*|papiez\w*|stolic\w* apostolsk\w*",
 }
+BLOCS = tuple(_BLOCS)  # the blocs a document's owner may be (``doc:us`` …)
 _ACTOR = re.compile("|".join(rf"\b(?P<{bloc}>{pattern})\b" for bloc, pattern in _BLOCS.items()))
 
 # Documents (folded word prefixes): a plan, a proposal or counter-proposal, a draft, a document, a memorandum,
@@ -139,6 +140,7 @@ _AGREED = re.compile(
     r"\b(?:uzgodni\w*|ustalil\w*|ustalono|zgodzil\w* sie na|zgodzily sie na|porozumial\w* sie w sprawie)"
     r"(?: \w+){0,2} (?:wymian\w*|powrot\w*|uwolnieni\w*)\b"
 )
+_WHERE = re.compile(r"\b(?:w|we|na) $")  # before an actor named as the place of something (see speaker)
 _SENTENCE = re.compile(r"(?<=[.?!:;])\s+|\s+[–—-]\s+")
 
 
@@ -239,9 +241,11 @@ def sentences(text: str | None) -> list[str]:
 
 def speaker(parts: Iterable[list[str]]) -> str | None:
     """The bloc of the first actor named in the first sentence of the first of ``parts`` (the sentences of the
-    title, lead and body) that names one."""
+    title, lead and body) that names one; an actor named as a place (*członkostwo w Unii*, *w Europie*,
+    *Rozmowy w Turcji*) is where, not who."""
     for found in parts:
-        match = _ACTOR.search(found[0]) if found else None
+        text = found[0] if found else ""
+        match = next((m for m in _ACTOR.finditer(text) if not _WHERE.search(text, 0, m.start())), None)
         if match is not None:
             return match.lastgroup
     return None
@@ -344,8 +348,10 @@ def _actors(sentence: str) -> list[tuple[int, str | None]]:
 def _proposer(words: list[str], actors: list[tuple[int, str | None]], at: int) -> str | None:
     """The bloc of the actor who proposes, hands over or prepares the document at word ``at``: the nearest actor
     before a verb of :data:`_PROPOSING` that stands before the document, within :data:`PROPOSER_WORDS` words
-    (*Stany Zjednoczone zaproponowały Ukrainie gwarancje*, *Rosyjskie MSZ przekazało delegacji memorandum*)."""
+    (*Stany Zjednoczone zaproponowały Ukrainie gwarancje*, *Rosyjskie MSZ przekazało delegacji memorandum*), with
+    no preposition between the verb and the document (*Kijów przedstawi uwagi do dokumentu*: not its owner)."""
     verbs = [i for i in range(max(0, at - PROPOSER_WORDS), at) if _PROPOSING.match(words[i])]
+    verbs = [i for i in verbs if _LINKS.isdisjoint(words[i + 1 : at])]
     if not verbs:
         return None
     before = [(position, bloc) for position, bloc in actors if at - PROPOSER_WORDS <= position < verbs[-1]]
@@ -388,113 +394,11 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
         ahead and NEXT.search(head) is not None,
         ahead and NEXT_WEEK.search(head) is not None,
     )
+    if OTHER_WAR.search(head) and (main or what == "plan"):  # another war's (a plan for Gaza): not the talks'
+        main = f"{main or 'doc:'}@war"
     # the next leg of a visit a report announces: the lead's sentences (an agency item's after its first)
     went = leg(parts[0], parts[1] or parts[2], where) if what == "meeting" and not ahead else None
     told = (went, answer([sentence for part in parts for sentence in part]))
     if main is None or (who is not None and who not in PARTIES and main.rsplit(":", 1)[1] != who):
         return Event(what, who, frozenset(), ahead, where, first, sides, *marks, *told)
     return Event(what, who, frozenset({main}), ahead, where, first, sides, *marks, *told)
-
-
-class Announced:
-    """What a story's announcements announce: the kinds of event, the places, the days to come they name (after
-    the day each was published) and the time of the last."""
-
-    __slots__ = ("kinds", "places", "parties", "people", "sides", "days", "last", "talks", "week")
-
-    def __init__(self) -> None:
-        self.kinds: Counter[str | None] = Counter()
-        self.places: Counter[str] = Counter()
-        self.parties: Counter[str] = Counter()
-        self.people: Counter[str] = Counter()
-        self.sides: Counter[str] = Counter()  # the sides of the war of their people
-        self.days: Counter[int] = Counter()
-        self.last: datetime | None = None
-        self.talks = 0  # announcements of talks that may be held by phone (not a meeting in person)
-        self.week = 0  # the last day of the latest "next week" they announce
-
-    def add(self, event: Event, at: datetime, people: Iterable[str], dates: Iterable[int]) -> None:
-        """Take in an announcement: its record, time, people and event days."""
-        self.kinds[FAMILY.get(event.kind)] += 1
-        if event.place:
-            self.places[event.place] += 1
-        self.parties.update(event.parties)
-        people = tuple(people)
-        self.people.update(people)
-        self.sides.update(found for person in people if (found := side(person)))
-        published = at.astimezone(WARSAW).date().toordinal()
-        self.days.update(day for day in dates if day > published)
-        self.talks += event.kind in ("meeting", "call") and not event.in_person
-        self.week = max(self.week, week_end(at.astimezone(WARSAW).date()) if event.week else 0)
-        self.last = at
-
-    def meets(self, event: Event, at: datetime, people: frozenset[str], dates: frozenset[int]) -> bool:
-        """Whether an article (its record, time, people and event days) is about what they announce: of the same
-        kind; of the same sides of the war (the first the article's head names is one theirs name: the Americans
-        with the Russians in Riyadh are not the Americans with the Ukrainians there the next day); at the same
-        place (a city meets its country: "do Szwajcarii" and "w Genewie") with one of the same people, or, when
-        either names no place, two (an exchange needs none: its parties are the sides); and at its time: a report
-        published on a day they named or up to ``ANNOUNCED_DAYS`` after it (later when it tells of the event as
-        held late, *z opóźnieniem*, at their place with two of their people: the story's wait, :meth:`until`,
-        bounds it), another
-        announcement naming a day within one of theirs; when they name no day, within ``AHEAD`` of the last
-        announcement.
-
-        A side of the war both heads name stands for one of the people: at a third country's venue (in Moscow the
-        place names the Russian side anyway), and, where two are needed and one is shared, for the other party
-        (the spokeswoman of the White House on the meeting of "the presidents of the USA and Ukraine"), not
-        for the shared person's own side (Putin with someone else is not Putin with the envoy announced)."""
-        if not self.kinds.get(FAMILY.get(event.kind)) or self.last is None or at < self.last:
-            return False
-        sides = self.parties.keys() | self.sides.keys()
-        if event.party is not None and sides and event.party not in sides:
-            return False
-        place = event.place
-        if place and self.places:
-            if not any(same_place(place, other) for other in self.places):
-                return False
-            needed = 1
-        else:
-            needed = 2
-        if event.kind == "exchange":
-            needed = 0
-        shared = [person for person in people if person in self.people]
-        named = event.parties & self.parties.keys()
-        if needed == 2 and len(shared) == 1:
-            named -= {side(shared[0])}
-        elif needed != 1 or place is None or place.split("/")[0] in SIDES:
-            named = frozenset()
-        if needed and len(shared) < needed and not (named and len(shared) + 1 >= needed):
-            return False
-        if event.kind == "call" and not self.talks:
-            return False  # a meeting in person is not held by phone
-        day = at.astimezone(WARSAW).date().toordinal()
-        if not self.days:
-            # for next week: to its end (and ANNOUNCED_DAYS more), at their place with two of their people
-            return at - self.last <= AHEAD or (
-                day <= self.week + ANNOUNCED_DAYS and bool(place and self.places) and len(shared) >= 2
-            )
-        if event.announced:
-            ahead = [other for other in dates if other > day]
-            return (
-                not ahead or event.moved or any(abs(one - other) <= 1 for one in ahead for other in self.days)
-            )
-        if any(0 <= day - other <= ANNOUNCED_DAYS for other in self.days) or any(
-            other in self.days for other in dates
-        ):
-            return True
-        # held later than the day they named, and told so ("z kilkudniowym opóźnieniem"): at their place, with two
-        # of their people
-        return event.moved and bool(place and self.places) and len(shared) >= 2 and day > max(self.days)
-
-    def until(self) -> datetime | None:
-        """Until when a report of what they announce may come: ``AHEAD`` after the last, or to the end of the
-        ``ANNOUNCED_DAYS``-th day after the latest day they name (at most ``LONGEST`` after the last), whichever is
-        later."""
-        if self.last is None:
-            return None
-        if not self.days and not self.week:
-            return self.last + AHEAD
-        end = date.fromordinal(max(self.days or [self.week]) + ANNOUNCED_DAYS + 1)
-        named = datetime(end.year, end.month, end.day, tzinfo=WARSAW)
-        return max(self.last + AHEAD, min(named, self.last + LONGEST))

@@ -302,10 +302,22 @@ def test_export_atom_stories_has_one_entry_per_story_updated_as_it_grows(labelle
     assert "9 outlets, 9 articles" in moscow.findtext(f"{ATOM}summary")
     assert len(moscow.findall(f"{ATOM}link[@rel='related']")) == 8
     assert {c.get("term") for c in moscow.findall(f"{ATOM}category")} >= {"interia", "tvn24", "gazeta"}
-    before = moscow.findtext(f"{ATOM}updated")
-    # a new article joins: the same entry id, a later `updated`, one more article
+    # a new article joins: the same entry id, a later `updated`, one more article. `updated` is when an article
+    # last joined, to the second: the copy's stories are made a day older first, so that a join in the same second
+    # as the fixture's own cannot look like no change
     grown = tmp_path / "grown.db"
     shutil.copy(db, grown)
+    with sqlite3.connect(grown) as conn:
+        conn.execute("UPDATE story_articles SET joined = '2026-01-01T00:00:00+00:00'")
+        conn.execute("UPDATE stories SET updated = '2026-01-01T00:00:00+00:00'")
+    conn.close()
+    before_feed = etree.fromstring(monitor("export", "atom", "--stories", "--db", grown).stdout.encode())
+    before = next(
+        e
+        for e in before_feed.findall(f"{ATOM}entry")
+        if e.findtext(f"{ATOM}id").endswith(f":{ids['a1-interia']}")
+    ).findtext(f"{ATOM}updated")
+    assert before == "2026-01-01T00:00:00+00:00"
     with Storage(grown) as storage:
         item = next(a for a in eval_stories.load() if a["id"] == "a6-rp")
         storage.store_batch(

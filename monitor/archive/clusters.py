@@ -428,7 +428,12 @@ def choose(
             continue
         known = texts.get(story.id) if texts is not None else None
         text = _cosine(tokens, weights, story) if known is None else known
-        if joinable and (text >= reach or (story.announcements and kind in FAMILY)):
+        # below REACHABLE only the announced event's bonus, or what came of a meeting, can lift it to JOIN
+        if joinable and (
+            text >= REACHABLE
+            or (story.announcements and kind in FAMILY)
+            or (text >= reach and docs.outcome(article, story))
+        ):
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:
                 candidate = (-value, story.founder_key, story.id)

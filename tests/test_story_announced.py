@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from _story_helpers import story_of_features
 
 from monitor.archive import clusters
-from monitor.archive.clusters import StoryState, choose, features, meets_announced, member, other_side
+from monitor.archive.clusters import choose, features, meets_announced, member, other_side
 from monitor.archive.story_events import Event, from_tokens, record, same_place
 
 PEOPLE = {"witkoff": 1, "putin": 1, "umierow": 1, "rubio": 1, "lawrow": 1, "uszakow": 1}
@@ -19,18 +20,6 @@ MONDAY = datetime(2026, 3, 9, 8, tzinfo=UTC)
 def _features(at: datetime, title: str, lead: str = "", people: tuple[str, ...] = ("witkoff", "putin")):
     hits = {name: PEOPLE[name] for name in people}
     return features(at, title, lead, None, hits, (), None, hits)
-
-
-def _story(*items) -> StoryState:
-    story = None
-    for n, found in enumerate(items, 1):
-        item = member(n, (found.at.isoformat(), str(n)), found)
-        if story is None:
-            story = StoryState(item)
-        else:
-            story.add(item)
-    assert story is not None
-    return story
 
 
 @pytest.mark.parametrize(
@@ -101,7 +90,7 @@ def test_the_new_parts_of_the_record_travel_in_the_vector() -> None:
 
 
 def test_a_report_on_the_announced_day_at_the_announced_place_joins() -> None:
-    story = _story(_features(MONDAY, "Witkoff spotka się z Putinem w Moskwie w czwartek"))
+    story = story_of_features(_features(MONDAY, "Witkoff spotka się z Putinem w Moskwie w czwartek"))
     thursday = MONDAY + timedelta(days=3, hours=12)
     report = _features(thursday, "Witkoff na Kremlu. Spotkał się z Putinem")
     assert meets_announced(report, story)
@@ -127,12 +116,12 @@ def test_a_report_on_the_announced_day_at_the_announced_place_joins() -> None:
 def test_a_report_of_another_meeting_does_not_meet_the_announcement(
     title: str, people: tuple[str, ...]
 ) -> None:
-    story = _story(_features(MONDAY, "Witkoff spotka się z Putinem w Moskwie w czwartek"))
+    story = story_of_features(_features(MONDAY, "Witkoff spotka się z Putinem w Moskwie w czwartek"))
     assert not meets_announced(_features(MONDAY + timedelta(days=3, hours=12), title, "", people), story)
 
 
 def test_a_second_announcement_must_name_a_day_near_theirs() -> None:
-    story = _story(_features(MONDAY, "Witkoff spotka się z Putinem w Moskwie w czwartek"))
+    story = story_of_features(_features(MONDAY, "Witkoff spotka się z Putinem w Moskwie w czwartek"))
     tuesday = MONDAY + timedelta(days=1)
     assert meets_announced(_features(tuesday, "Witkoff poleci do Moskwy w czwartek"), story)
     assert not meets_announced(_features(tuesday, "Witkoff poleci do Moskwy 19 marca"), story)
@@ -140,7 +129,7 @@ def test_a_second_announcement_must_name_a_day_near_theirs() -> None:
 
 def test_without_a_day_the_announcement_waits_a_week() -> None:
     # (no day and no period: "w przyszłym tygodniu" waits to the end of that week, tests/test_story_legs.py)
-    story = _story(_features(MONDAY, "Putin przyjmie Witkoffa w Moskwie wkrótce"))
+    story = story_of_features(_features(MONDAY, "Putin przyjmie Witkoffa w Moskwie wkrótce"))
     report = "Witkoff spotkał się z Putinem w Moskwie"
     assert meets_announced(_features(MONDAY + timedelta(days=6), report), story)
     assert not meets_announced(_features(MONDAY + timedelta(days=8), report), story)
@@ -148,7 +137,7 @@ def test_without_a_day_the_announcement_waits_a_week() -> None:
 
 
 def test_an_announcement_naming_a_day_stays_open_past_a_week_for_it() -> None:
-    story = _story(_features(MONDAY, "Rozmowy w Stambule odbędą się 18 marca", "", ("umierow",)))
+    story = story_of_features(_features(MONDAY, "Rozmowy w Stambule odbędą się 18 marca", "", ("umierow",)))
     assert story.open_until > MONDAY + clusters.AHEAD  # to the end of 20 March
     report = _features(
         datetime(2026, 3, 18, 18, tzinfo=UTC), "Rozmowy w Stambule zakończone", "", ("umierow",)
@@ -158,7 +147,7 @@ def test_an_announcement_naming_a_day_stays_open_past_a_week_for_it() -> None:
 
 
 def test_a_meeting_at_the_same_place_with_the_other_side_is_another_meeting() -> None:
-    story = _story(
+    story = story_of_features(
         _features(MONDAY, "Rubio i Ławrow spotkali się w Rijadzie", "", ("rubio", "lawrow", "uszakow")),
     )
     ukrainians = _features(

@@ -7,15 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from _story_helpers import story_of_features
 
 from monitor.archive.clusters import (
     JOIN,
-    StoryState,
     answers,
     choose,
     features,
     meets_announced,
-    member,
     other_side,
     score,
 )
@@ -33,18 +32,6 @@ def _features(
 ):
     hits = {name: PEOPLE[name] for name in people}
     return features(at, title, lead, text, hits, (), None, hits)
-
-
-def _story(*items) -> StoryState:
-    story = None
-    for n, found in enumerate(items, 1):
-        item = member(n, (found.at.isoformat(), str(n)), found)
-        if story is None:
-            story = StoryState(item)
-        else:
-            story.add(item)
-    assert story is not None
-    return story
 
 
 # --- the next leg of a visit ----------------------------------------------------------------------------------
@@ -103,7 +90,7 @@ def test_the_next_leg_a_report_announces(title: str, lead: str, leg: str | None)
 
 def test_the_second_leg_of_a_visit_is_of_its_story() -> None:
     kyiv = _features(FRIDAY, *KYIV, people=("putin",))
-    story = _story(kyiv)
+    story = story_of_features(kyiv)
     saturday = FRIDAY + timedelta(days=1, hours=6)
     # an agency item: the first sentence is its head
     text = (
@@ -116,7 +103,7 @@ def test_the_second_leg_of_a_visit_is_of_its_story() -> None:
     found = score(petersburg, story)
     assert not found.venue_conflict  # the leg's place is one of the story's places
     # without the leg the report of Petersburg is elsewhere than the story of Kyiv
-    plain = _story(_features(FRIDAY, KYIV[0], KYIV[1].split(". ")[0] + ".", ("putin",)))
+    plain = story_of_features(_features(FRIDAY, KYIV[0], KYIV[1].split(". ")[0] + ".", ("putin",)))
     assert plain.ahead.last is None and not meets_announced(petersburg, plain)
     assert score(petersburg, plain).venue_conflict
     assert found.value - score(petersburg, plain).value >= 0.3
@@ -155,7 +142,7 @@ UNDER = "Szef rosyjskiej dyplomacji rozmawiał w piątek z sekretarzem stanu USA
 
 
 def test_a_meeting_announced_for_next_week_waits_to_its_end() -> None:
-    story = _story(_features(THURSDAY, ANNOUNCED, "", ("rubio", "lawrow")))
+    story = story_of_features(_features(THURSDAY, ANNOUNCED, "", ("rubio", "lawrow")))
     eight_days = THURSDAY + timedelta(days=8, hours=6)  # Friday of the next week
     report = _features(eight_days, REPORT, UNDER, ("rubio", "lawrow"))
     assert story.open_at(eight_days) and meets_announced(report, story)
@@ -173,7 +160,7 @@ def test_a_meeting_announced_for_next_week_waits_to_its_end() -> None:
 
 
 def test_next_week_with_no_place_still_waits_a_week() -> None:
-    story = _story(
+    story = story_of_features(
         _features(THURSDAY, "Rubio i Ławrow spotkają się w przyszłym tygodniu", "", ("rubio", "lawrow"))
     )
     report = _features(THURSDAY + timedelta(days=8, hours=6), REPORT, UNDER, ("rubio", "lawrow"))
@@ -238,7 +225,7 @@ def test_the_place_an_answer_is_to(title: str, lead: str, text: str | None, wher
 
 
 def test_the_other_sides_answer_is_of_the_story_it_answers() -> None:
-    story = _story(_features(SATURDAY, *LEADERS, ("zelenski",)))
+    story = story_of_features(_features(SATURDAY, *LEADERS, ("zelenski",)))
     monday = SATURDAY + timedelta(days=2)
     answer = _features(monday, *ANSWER[:2], ("pieskow",), ANSWER[2])
     assert answer.event.party == "ru" and not answer.event.announced
@@ -260,7 +247,7 @@ def test_an_answer_by_a_side_the_story_does_not_name_is_not_of_it() -> None:
         "Ukraiński negocjator rozmawiał z Amerykanami.",
         ("umierow", "witkoff"),
     )
-    story = _story(ukrainians)
+    story = story_of_features(ukrainians)
     kremlin = _features(
         SATURDAY + timedelta(days=1),
         "Kreml: odpowiedź na amerykańskie propozycje po konsultacjach z prezydentem",
@@ -276,7 +263,7 @@ def test_the_sides_of_a_story_of_meetings_are_those_its_heads_name() -> None:
     # Dmitriev named in passing in the Ukrainians' story: a report of the Russians' talks at the same place is
     # still of the other side
     lead = "Ukraiński negocjator rozmawiał z Amerykanami. Dzień wcześniej był tu Dmitrijew."
-    story = _story(
+    story = story_of_features(
         _features(SATURDAY, "Umierow i Witkoff w Miami", lead, ("umierow", "witkoff", "dmitrijew"))
     )
     assert story.sides.keys() == {"ua", "ru"} and story.heads.keys() == {"ua"}
@@ -292,7 +279,7 @@ def test_the_sides_of_a_story_of_meetings_are_those_its_heads_name() -> None:
 
 
 def test_a_third_partys_answer_is_a_story_of_its_own() -> None:
-    story = _story(_features(SATURDAY, *LEADERS, ("zelenski",)))
+    story = story_of_features(_features(SATURDAY, *LEADERS, ("zelenski",)))
     warsaw = _features(
         SATURDAY + timedelta(days=2),
         "Sikorski: to odpowiedź na żądanie postawione w Kijowie",

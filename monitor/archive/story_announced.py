@@ -87,7 +87,9 @@ class Announced:
         if event.kind == "exchange":
             needed = 0
         shared = [person for person in people if person in self.people]
-        named = event.parties & self.parties.keys()
+        # a side stands for a person only where the article names every side they name: one side of a round of
+        # both (the Russians with the Americans in its city the next day) is another meeting
+        named = event.parties & self.parties.keys() if event.parties >= self.parties.keys() else frozenset()
         if needed == 2 and len(shared) == 1:
             named -= {side(shared[0])}
         elif needed != 1 or place is None or place.split("/")[0] in SIDES:

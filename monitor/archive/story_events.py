@@ -136,6 +136,9 @@ _AFTERMATH = re.compile(
     r"\b(?:po(?: (?!(?:od|do|w|we|z|ze|na|przed|raz)\b)\w+){0,4} (?:rozmowie|rozmowach|rozmow|spotkaniu|spotkan"
     r"|szczycie|wizycie|negocjacjach|negocjacji|obradach)|efekt\w*(?: \w+)? (?:rozmow|spotkan|wizyt|szczyt)\w*)\b"
 )
+# A title opening with one actor received by another (folded): "Zełenski u Trumpa", "Witkoff i Kushner u Putina"
+_ANY_ACTOR = "|".join(_BLOCS.values())
+_RECEIVED = re.compile(rf"\b(?:{_ANY_ACTOR})(?: i \w+)? u (?:{_ANY_ACTOR})\b")
 _AGREED = re.compile(
     r"\b(?:uzgodni\w*|ustalil\w*|ustalono|zgodzil\w* sie na|zgodzily sie na|porozumial\w* sie w sprawie)"
     r"(?: \w+){0,2} (?:wymian\w*|powrot\w*|uwolnieni\w*)\b"
@@ -258,6 +261,8 @@ def kind(title: list[str], lead: list[str], body: list[str]) -> str | None:
     texts = [text for text in (" ".join(title), *(part[0] for part in (lead, body) if part)) if text]
     if texts[:1] and _KIND["call"].search(" ".join(texts[:2])):
         return "call"
+    if texts[:1] and _RECEIVED.match(texts[0]):
+        return "meeting"  # "Zełenski u Trumpa. Gwarancje na 15 lat": a visit, whatever came of it
     found = next((name for text in texts for name in KINDS if _kind(name, text)), None)
     # what came of a meeting ("... – ujawnił Zełenski dzień po rozmowie z Trumpem", the attribution after a dash
     # included) is its report

@@ -1,7 +1,8 @@
 """Announcements and reports as the portals write them around a meeting (issue #17, the fourteenth batch): the
 media's conditional (*rozmowy miałyby się odbyć*, *delegacje mogą spotkać się w środę*) announces; a title of one
 actor received by another (*Zełenski u Trumpa*) names a meeting whatever came of it; and one side of a round of
-both, at its place the next day with none of its people, is another meeting."""
+both, at its place the next day with none of its people, is another meeting; and a report naming the mediator's
+country (*przywódcy USA i Rosji*) for the American of the announcement meets it."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from _story_helpers import story_of_features
 
 from monitor.archive.clusters import features, meets_announced
-from monitor.archive.story_events import record
+from monitor.archive.story_events import from_tokens, record
 
-PEOPLE = {"driscoll": 1, "umierow": 1, "dmitrijew": 1, "witkoff": 1}
+PEOPLE = {"driscoll": 1, "umierow": 1, "dmitrijew": 1, "witkoff": 1, "trump": 1, "putin": 1, "uszakow": 1}
 FRIDAY = datetime(2027, 11, 12, 10, tzinfo=UTC)
 
 
@@ -64,3 +65,25 @@ def test_one_side_of_a_round_of_both_with_none_of_its_people_is_another_meeting(
         people=("dmitrijew", "witkoff"),
     )
     assert not meets_announced(other, story)
+
+
+CALLED = ("Putin zgodził się na rozmowy o rozejmie. Ponad dwie godziny przy telefonie",)
+
+
+def test_a_report_naming_the_mediators_country_for_its_american_meets_the_announcement() -> None:
+    found = record(*CALLED, "Przywódcy USA i Rosji rozmawiali w poniedziałek po południu.", None)
+    assert found.kind == "call" and found.mediator and from_tokens(found.tokens()) == found
+    saturday = datetime(2027, 11, 27, 18, tzinfo=UTC)
+    story = story_of_features(
+        _features(saturday, "Trump: w poniedziałek porozmawiam z Putinem", people=("trump", "putin"))
+    )
+    monday = saturday + timedelta(days=2, hours=1)
+    report = _features(
+        monday, *CALLED, "Przywódcy USA i Rosji rozmawiali w poniedziałek po południu.", ("putin", "uszakow")
+    )
+    assert meets_announced(report, story)
+    # without the USA, Putin alone is one of the two people a report with no place needs
+    alone = _features(
+        monday, *CALLED, "Przywódcy rozmawiali w poniedziałek po południu.", ("putin", "uszakow")
+    )
+    assert not alone.event.mediator and not meets_announced(alone, story)

@@ -17,6 +17,7 @@ from monitor.archive.story_events import (
     LONGEST,
     SIDES,
     Event,
+    mediating,
     same_place,
     side,
 )
@@ -92,6 +93,9 @@ class Announced:
         named = event.parties & self.parties.keys() if event.parties >= self.parties.keys() else frozenset()
         if needed == 2 and len(shared) == 1:
             named -= {side(shared[0])}
+            # the mediator's country in the head ("przywódcy USA i Rosji") stands for their American
+            if event.mediator and any(mediating(person) for person in self.people if person != shared[0]):
+                named |= {"us"}
         elif needed != 1 or place is None or place.split("/")[0] in SIDES:
             named = frozenset()
         if needed and len(shared) < needed and not (named and len(shared) + 1 >= needed):

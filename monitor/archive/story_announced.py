@@ -17,6 +17,7 @@ from monitor.archive.story_events import (
     LONGEST,
     SIDES,
     Event,
+    mediating,
     same_place,
     side,
 )
@@ -87,9 +88,14 @@ class Announced:
         if event.kind == "exchange":
             needed = 0
         shared = [person for person in people if person in self.people]
-        named = event.parties & self.parties.keys()
+        # a side stands for a person only where the article names every side they name: one side of a round of
+        # both (the Russians with the Americans in its city the next day) is another meeting
+        named = event.parties & self.parties.keys() if event.parties >= self.parties.keys() else frozenset()
         if needed == 2 and len(shared) == 1:
             named -= {side(shared[0])}
+            # the mediator's country in the head ("przywódcy USA i Rosji") stands for their American
+            if event.mediator and any(mediating(person) for person in self.people if person != shared[0]):
+                named |= {"us"}
         elif needed != 1 or place is None or place.split("/")[0] in SIDES:
             named = frozenset()
         if needed and len(shared) < needed and not (named and len(shared) + 1 >= needed):

@@ -136,6 +136,9 @@ _AFTERMATH = re.compile(
     r"\b(?:po(?: (?!(?:od|do|w|we|z|ze|na|przed|raz)\b)\w+){0,4} (?:rozmowie|rozmowach|rozmow|spotkaniu|spotkan"
     r"|szczycie|wizycie|negocjacjach|negocjacji|obradach)|efekt\w*(?: \w+)? (?:rozmow|spotkan|wizyt|szczyt)\w*)\b"
 )
+# A title opening with one actor received by another (folded): "Zełenski u Trumpa", "Witkoff i Kushner u Putina"
+_ANY_ACTOR = "|".join(_BLOCS.values())
+_RECEIVED = re.compile(rf"\b(?:{_ANY_ACTOR})(?: i \w+)? u (?:{_ANY_ACTOR})\b")
 _AGREED = re.compile(
     r"\b(?:uzgodni\w*|ustalil\w*|ustalono|zgodzil\w* sie na|zgodzily sie na|porozumial\w* sie w sprawie)"
     r"(?: \w+){0,2} (?:wymian\w*|powrot\w*|uwolnieni\w*)\b"
@@ -162,6 +165,7 @@ class Event:
         False  # an announcement of the next meeting ("Kolejna runda w Katarze w przyszłym tygodniu")
     )
     week: bool = False  # an announcement for next week ("spotkają się w przyszłym tygodniu")
+    mediator: bool = False  # its head names the mediator's side ("przywódcy USA i Rosji"): Announced.meets
     leg: str | None = None  # the place of the next leg of a visit a report announces (story_legs)
     answers: str | None = None  # the place of the event it tells itself the answer to (story_legs)
 
@@ -176,7 +180,7 @@ class Event:
         found += [f"#h:{item}" for item in sorted(self.parties)]
         found += [f"#l:{self.leg}"] if self.leg else []
         found += [f"#r:{self.answers}"] if self.answers else []
-        marked = (self.moved, self.in_person, self.following, self.week)
+        marked = (self.moved, self.in_person, self.following, self.week, self.mediator)
         return found + [mark for mark, on in zip(_MARKS, marked, strict=True) if on]
 
     @property
@@ -212,13 +216,14 @@ def from_tokens(tokens: Iterable[str]) -> Event:
             speaker = token[3:]
         elif token.startswith("#o:"):
             objects.append(token[3:])
-    moved, in_person, following, week = (mark in marks for mark in _MARKS)
+    moved, in_person, following, week, mediator = (mark in marks for mark in _MARKS)
     found = (frozenset(objects), announced, place, party, frozenset(parties), moved, in_person, following)
-    return Event(kind, speaker, *found, week, leg, answers)
+    return Event(kind, speaker, *found, week, mediator, leg, answers)
 
 
-# the tokens of an announcement of a new day, of a meeting in person, of the next one, for next week
-_MARKS = ("#m", "#i", "#x", "#w")
+# the tokens of an announcement of a new day, of a meeting in person, of the next one, for next week; of a head
+# naming the mediator's side
+_MARKS = ("#m", "#i", "#x", "#w", "#u")
 
 
 def _folded(text: str) -> str:
@@ -258,6 +263,8 @@ def kind(title: list[str], lead: list[str], body: list[str]) -> str | None:
     texts = [text for text in (" ".join(title), *(part[0] for part in (lead, body) if part)) if text]
     if texts[:1] and _KIND["call"].search(" ".join(texts[:2])):
         return "call"
+    if texts[:1] and _RECEIVED.match(texts[0]):
+        return "meeting"  # "Zełenski u Trumpa. Gwarancje na 15 lat": a visit, whatever came of it
     found = next((name for text in texts for name in KINDS if _kind(name, text)), None)
     # what came of a meeting ("... – ujawnił Zełenski dzień po rozmowie z Trumpem", the attribution after a dash
     # included) is its report
@@ -301,6 +308,12 @@ def side(name: str) -> str | None:
     """The side of the war (:data:`SIDES`) of an actor named by an entity id (``lawrow``: ``ru``), else None."""
     match = _ACTOR.fullmatch(name.replace("_", " "))
     return match.lastgroup if match is not None and match.lastgroup in SIDES else None
+
+
+def mediating(name: str) -> bool:
+    """Whether an actor named by an entity id is of the mediator's side (``witkoff``, ``trump``: the USA)."""
+    match = _ACTOR.fullmatch(name.replace("_", " "))
+    return match is not None and match.lastgroup == "us"
 
 
 def objects(found_sentences: Iterable[str]) -> list[str]:
@@ -393,6 +406,7 @@ def record(title: str | None, lead: str | None, text: str | None) -> Event:
         ahead and what == "meeting" and IN_PERSON.search(head) is not None,
         ahead and NEXT.search(head) is not None,
         ahead and NEXT_WEEK.search(head) is not None,
+        what in ("meeting", "call") and any(match.lastgroup == "us" for match in _ACTOR.finditer(head)),
     )
     if OTHER_WAR.search(head) and (main or what == "plan"):  # another war's (a plan for Gaza): not the talks'
         main = f"{main or 'doc:'}@war"

@@ -29,6 +29,10 @@ _AHEAD = re.compile(
     r"|zgodzil\w* sie na|przylatuj\w*|przyjezdza\w*|przybywa\w*|zaplanowano|jutrzejsz\w*|pojutrzejsz\w*"
     # its preparations go on: the event is to come ("Kreml: trwają przygotowania do rozmowy")
     r"|trwaja przygotowan\w*"
+    # what the media report as planned, in the conditional ("rozmowy miałyby się odbyć w środę", "mieliby usiąść
+    # do stołu"), and what may happen ("delegacje mogą spotkać się w środę")
+    r"|(?:mial(?:a|o)?by|miel[ia]by|mialyby)(?: \w+){0,3} \w+(?:c|sc)"
+    r"|(?:moze|moga)(?: sie)? (?:spotkac|odbyc|rozmawiac|porozmawiac|usiasc|dojsc|zadzwonic|przyjechac|poleciec)"
     r"|(?:przyszl|najblizsz)\w* (?:poniedzialek|wtorek|srode|czwartek|piatek|sobote|niedziele))\b"
 )
 _DONE = re.compile(

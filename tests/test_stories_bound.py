@@ -166,6 +166,26 @@ def test_a_wire_copy_weeks_after_its_first_copy_joins_that_story_in_a_batch_read
     assert predicted["copy"] == predicted[first["id"]] and how[ids["copy"]] == "wire"
 
 
+def test_a_dispatch_used_again_a_year_later_is_not_a_copy_in_the_first_ones_story(tmp_path: Path) -> None:
+    """The same text a year after its first copy (an agency's background piece run again, an outlet's template)
+    is linked to it as a copy of one dispatch, but a story ends ``SPAN`` after its first article: it is placed as
+    an article of its own, not put in a story a year old."""
+    base = sorted(eval_stories.labelled(), key=lambda a: (a["published"], a["id"]))
+    first = base[200]
+    copy = dict(first, id="copy", outlet="pap", url="https://pap.example.pl/kopia-po-roku")
+    copy["published"] = (datetime.fromisoformat(first["published"]) + timedelta(days=365)).isoformat()
+    db = tmp_path / "wire.db"
+    ids = eval_stories.store(db, [first], 1, every=True)
+    ids.update(eval_stories.store(db, [copy], 1, every=True))
+    conn = sqlite3.connect(db)
+    how = dict(conn.execute("SELECT article_id, how FROM story_articles").fetchall())
+    wire = dict(conn.execute("SELECT id, story_id FROM articles").fetchall())
+    conn.close()
+    predicted = eval_stories.assignments(db, ids)
+    assert wire[ids["copy"]] == wire[ids[first["id"]]]  # still one dispatch for the wire-copy link
+    assert predicted["copy"] != predicted[first["id"]] and how[ids["copy"]] != "wire"
+
+
 def _busy(article_id: int, event: str, at: datetime) -> Member:
     """An article of ``event`` (its own six words) that also names Putin and talks, as every story of a busy
     news day does: the seeds they all share."""

@@ -31,6 +31,7 @@ from monitor.archive.clusters import (
     FOLLOW_SPAN,
     OUTCOME_REACH,
     REACHABLE,
+    SPAN,
     WINDOW,
     Decision,
     Key,
@@ -293,10 +294,11 @@ class Engine:
     def decide(self, item: Member) -> Decision:
         """Where an article goes, given the articles before it."""
         if item.wire is not None:
+            at = item.features.at  # a copy more than SPAN later (a dispatch used again) is an article of its own
             earlier = [
                 copy
                 for copy in self._wires.get(item.wire, {}).values()
-                if copy.key < item.key and copy.id in self.placed
+                if copy.key < item.key and copy.id in self.placed and at - copy.features.at <= SPAN
             ]
             if earlier:
                 first = min(earlier, key=lambda copy: copy.key)

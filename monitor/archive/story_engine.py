@@ -294,7 +294,8 @@ class Engine:
     def decide(self, item: Member) -> Decision:
         """Where an article goes, given the articles before it."""
         if item.wire is not None:
-            at = item.features.at  # a copy more than SPAN later (a dispatch used again) is an article of its own
+            # a copy more than SPAN later (a dispatch used again) is an article of its own
+            at = item.features.at
             earlier = [
                 copy
                 for copy in self._wires.get(item.wire, {}).values()

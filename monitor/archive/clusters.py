@@ -210,10 +210,8 @@ class StoryState:
         self.reports += not event.announced and event.kind in FAMILY
         self.heads.update(event.parties if not event.announced and event.kind in FAMILY else ())
         if event.announced or event.leg:  # a report's next leg of a visit: a meeting in person there, to come
-            own, visit = (
-                item.features,
-                replace(event, place=event.leg, in_person=True) if event.leg else event,
-            )
+            own = item.features
+            visit = replace(event, place=event.leg, in_person=True) if event.leg else event
             self.ahead.add(visit, own.at, own.people, own.dates)
         self.places.update(place for place in (event.place, event.leg) if place)  # where its meetings are
         self.sides.update(found for person in item.features.people if (found := side(person)))
@@ -418,7 +416,6 @@ def choose(
     follows: tuple[float, Key, int] | None = None
     at, kind = article.at, article.event.kind
     tokens, weights = tuple(article.vector), tuple(article.vector.values())
-    reach = OUTCOME_REACH if docs.documented(article.event) else REACHABLE  # it may have come of a meeting
     documents: list[tuple[float, StoryState]] | None = [] if docs.ownerless(article.event) else None
     for story in stories:  # open_at and followable_at, inline: this loop is the cost of clustering
         joinable = story.open_from <= at <= story.open_until and (
@@ -432,7 +429,7 @@ def choose(
         if joinable and (
             text >= REACHABLE
             or (story.announcements and kind in FAMILY)
-            or (text >= reach and docs.outcome(article, story))
+            or (text >= OUTCOME_REACH and docs.outcome(article, story))
         ):
             value = round(_parts(article, story, text)[0], 4)
             if value >= JOIN:

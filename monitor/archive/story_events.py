@@ -161,9 +161,8 @@ class Event:
     # an announcement of a new day for it ("przełożone na poniedziałek"), a report of it held late ("z opóźnieniem")
     moved: bool = False
     in_person: bool = False  # an announced meeting that is not a talk that may be held by phone
-    following: bool = (
-        False  # an announcement of the next meeting ("Kolejna runda w Katarze w przyszłym tygodniu")
-    )
+    # an announcement of the next meeting ("Kolejna runda w Katarze w przyszłym tygodniu")
+    following: bool = False
     week: bool = False  # an announcement for next week ("spotkają się w przyszłym tygodniu")
     mediator: bool = False  # its head names the mediator's side ("przywódcy USA i Rosji"): Announced.meets
     leg: str | None = None  # the place of the next leg of a visit a report announces (story_legs)
@@ -180,8 +179,7 @@ class Event:
         found += [f"#h:{item}" for item in sorted(self.parties)]
         found += [f"#l:{self.leg}"] if self.leg else []
         found += [f"#r:{self.answers}"] if self.answers else []
-        marked = (self.moved, self.in_person, self.following, self.week, self.mediator)
-        return found + [mark for mark, on in zip(_MARKS, marked, strict=True) if on]
+        return found + [mark for flag, mark in _MARKS.items() if getattr(self, flag)]
 
     @property
     def third_party(self) -> bool:
@@ -198,7 +196,7 @@ def from_tokens(tokens: Iterable[str]) -> Event:
     for token in tokens:
         if token == "#a":
             announced = True
-        elif token in _MARKS:
+        elif token in _MARK_TOKENS:
             marks.add(token)
         elif token.startswith("#p:"):
             place = token[3:]
@@ -216,14 +214,25 @@ def from_tokens(tokens: Iterable[str]) -> Event:
             speaker = token[3:]
         elif token.startswith("#o:"):
             objects.append(token[3:])
-    moved, in_person, following, week, mediator = (mark in marks for mark in _MARKS)
-    found = (frozenset(objects), announced, place, party, frozenset(parties), moved, in_person, following)
-    return Event(kind, speaker, *found, week, mediator, leg, answers)
+    flags = {flag: mark in marks for flag, mark in _MARKS.items()}
+    return Event(
+        kind,
+        speaker,
+        frozenset(objects),
+        announced,
+        place,
+        party,
+        frozenset(parties),
+        leg=leg,
+        answers=answers,
+        **flags,
+    )
 
 
-# the tokens of an announcement of a new day, of a meeting in person, of the next one, for next week; of a head
-# naming the mediator's side
-_MARKS = ("#m", "#i", "#x", "#w", "#u")
+# the flags of a record and their tokens: an announcement of a new day, of a meeting in person, of the next one, for
+# next week; a head naming the mediator's side
+_MARKS = {"moved": "#m", "in_person": "#i", "following": "#x", "week": "#w", "mediator": "#u"}
+_MARK_TOKENS = frozenset(_MARKS.values())
 
 
 def _folded(text: str) -> str:
